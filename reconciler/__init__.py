@@ -1,0 +1,5 @@
+"""socket-triage: declarative triage-as-code for Socket.dev alert triage rules."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

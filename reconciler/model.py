@@ -1,0 +1,187 @@
+"""The rule model: selectors, desired rules from files, live rules from the API.
+
+A rule is identified by its *selector*: the 12 selector fields after normalisation. Every
+spelling of "any" (absent, null, "" and "*") becomes ``None``, so two rules that differ only in
+how they say "any" are the same rule. The mapping to and from the API's wire forms (camelCase for
+POST, snake_case for GET) is written once, here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from reconciler import notes
+from reconciler.wire import (
+    CAMEL_TO_SNAKE,
+    ENUM_FIELDS,
+    SELECTOR_FIELDS,
+    SNAKE_TO_CAMEL,
+    WILDCARD,
+)
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """Where a YAML node starts: 1-based line and column, as editors count."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+def normalise(field: str, value: object) -> str | None:
+    """Return the canonical form of one selector value; ``None`` means "any".
+
+    >>> normalise("package_name", "*") is None
+    True
+    >>> normalise("cvss_score_cmp", ">= 7.5")
+    '>=7.5'
+    """
+    if value is None:
+        return None
+    text = str(value).strip()
+    if text in ("", WILDCARD):
+        return None
+    if field == "cvss_score_cmp":
+        return "".join(text.split())
+    return text
+
+
+class Selector(NamedTuple):
+    """The selector key: which alerts a rule applies to. Field order is ``SELECTOR_FIELDS``."""
+
+    package_type: str | None = None
+    package_namespace: str | None = None
+    package_name: str | None = None
+    package_version: str | None = None
+    alert_key: str | None = None
+    alert_type: str | None = None
+    cve_or_ghsa_id: str | None = None
+    fix_available: str | None = None
+    patch_available: str | None = None
+    reachability: str | None = None
+    kevs: str | None = None
+    cvss_score_cmp: str | None = None
+
+    @classmethod
+    def from_snake(cls, fields: Mapping[str, object]) -> Selector:
+        """Build from snake_case fields (a rule file or a GET result), normalising each."""
+        return cls(*(normalise(name, fields.get(name)) for name in SELECTOR_FIELDS))
+
+    @property
+    def is_broad(self) -> bool:
+        """Broad triage has no alert key and no package name; the API needs ``force=true``."""
+        return self.alert_key is None and self.package_name is None
+
+    def to_snake(self) -> dict[str, str | None]:
+        """The GET spelling: "any" is ``"*"`` for the enum fields and ``None`` for the rest."""
+        return {
+            name: _wire_value(name, value)
+            for name, value in zip(SELECTOR_FIELDS, self, strict=True)
+        }
+
+    def to_camel(self) -> dict[str, str | None]:
+        """The POST spelling of the selector fields."""
+        return {SNAKE_TO_CAMEL[name]: value for name, value in self.to_snake().items()}
+
+    def purl(self) -> str:
+        """A short, human label such as ``npm/@babel/traverse@7.*`` (``*`` where unset)."""
+        ptype = self.package_type or "*"
+        name = self.package_name or "*"
+        if self.package_namespace:
+            name = f"{self.package_namespace}/{name}"
+        version = f"@{self.package_version}" if self.package_version else ""
+        return f"{ptype}/{name}{version}"
+
+    def describe(self) -> str:
+        """One line naming the package and every set non-package field, for plans and logs."""
+        parts = [self.purl()]
+        for name in SELECTOR_FIELDS[4:]:
+            value = getattr(self, name)
+            if value is not None:
+                parts.append(f"{name}={value}")
+        return " ".join(parts)
+
+    def to_dict(self) -> dict[str, str | None]:
+        """Only the set fields, snake_case; the stable form for JSON plans and audit logs."""
+        return {k: v for k, v in zip(SELECTOR_FIELDS, self, strict=True) if v is not None}
+
+
+def _wire_value(name: str, value: str | None) -> str | None:
+    if value is None and name in ENUM_FIELDS:
+        return WILDCARD
+    return value
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A desired rule, as a rule file states it."""
+
+    org: str
+    selector: Selector
+    state: str
+    note: str
+    expires: dt.date | None = None
+    owner: str | None = None
+    ticket: str | None = None
+    broad: bool = False
+    location: Location | None = None
+
+    def is_expired(self, today: dt.date) -> bool:
+        """A rule whose ``expires`` date has passed counts as removed from the files."""
+        return self.expires is not None and self.expires < today
+
+    def to_post(self, note: str, uuid: str | None = None) -> dict[str, Any]:
+        """One ``alertTriage`` entry (camelCase). ``note`` is the full note, trailer included."""
+        entry: dict[str, Any] = {}
+        if uuid is not None:
+            entry["uuid"] = uuid
+        entry.update(self.selector.to_camel())
+        entry["state"] = self.state
+        entry["note"] = note
+        return entry
+
+
+@dataclass(frozen=True)
+class LiveRule:
+    """An existing rule, as the API's GET returns it."""
+
+    uuid: str
+    selector: Selector
+    state: str
+    note: str
+    created_at: str = ""
+    updated_at: str = ""
+
+    @classmethod
+    def from_get(cls, item: Mapping[str, Any]) -> LiveRule:
+        """Parse one snake_case GET result."""
+        return cls(
+            uuid=str(item.get("uuid") or ""),
+            selector=Selector.from_snake(item),
+            state=str(item.get("state") or "inherit"),
+            note=str(item.get("note") or ""),
+            created_at=str(item.get("created_at") or ""),
+            updated_at=str(item.get("updated_at") or ""),
+        )
+
+    @property
+    def human_note(self) -> str:
+        """The note without our provenance trailer: the part people wrote and we compare."""
+        return notes.split(self.note)[0]
+
+    @property
+    def managed(self) -> bool:
+        """True when the note carries our provenance trailer, i.e. this tool wrote the rule."""
+        return notes.split(self.note)[1] is not None
+
+
+def post_to_snake(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """Rename a camelCase POST entry's keys to the snake_case GET spelling."""
+    return {CAMEL_TO_SNAKE.get(key, key): value for key, value in entry.items()}
