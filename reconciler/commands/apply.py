@@ -1,0 +1,162 @@
+"""``socket-triage apply``: make each org match the files (or a saved plan), then verify."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from reconciler import audit, loader
+from reconciler.apply import ApplyResult, apply_org, differences, expected_state
+from reconciler.client import SocketClient, open_client
+from reconciler.commands.plan import (
+    list_live,
+    make_plan,
+    print_warnings,
+    select_orgs,
+    today,
+    use_colour,
+)
+from reconciler.errors import (
+    ApplyError,
+    PlanFileError,
+    StalePlanError,
+    UsageError,
+    VerificationError,
+)
+from reconciler.model import LiveRule
+from reconciler.plan import OrgPlan, Plan, fingerprint
+from reconciler.provenance import Provenance, detect
+from reconciler.render import render_text
+
+
+def load_plan_file(path: str, org: str | None) -> Plan:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PlanFileError(f"{path}: cannot read plan file: {exc}") from None
+    plan = Plan.from_dict(data)
+    if org is not None:
+        plan = Plan(tuple(o for o in plan.orgs if o.org == org))
+        if not plan.orgs:
+            raise UsageError(f"{path}: the saved plan has no org {org!r}")
+    return plan
+
+
+def saved_plan(
+    client: SocketClient, path: str, org: str | None
+) -> tuple[Plan, dict[str, list[LiveRule]]]:
+    """The saved plan, refused if any org's live rules changed since it was made."""
+    plan = load_plan_file(path, org)
+    lives = {o.org: list_live(client, o.org) for o in plan.orgs}
+    stale = [o.org for o in plan.orgs if fingerprint(lives[o.org]) != o.fingerprint]
+    if stale:
+        raise StalePlanError(
+            f"the live rules of org {', '.join(stale)} changed since {path} was made; "
+            "nothing was written. Run plan again."
+        )
+    return plan, lives
+
+
+def confirm(yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError("refusing to apply without --yes when not on a terminal")
+    click.confirm("Apply these changes?", abort=True, err=True)
+
+
+def report_partial(result: ApplyResult, org_plan: OrgPlan) -> ApplyError:
+    """Print exactly what was and was not applied; return the error to raise."""
+    applied = {id(c) for c in result.applied}
+    unknown = {id(c) for c in result.unknown}
+    for change in org_plan.changes:
+        status = "applied" if id(change) in applied else "not applied"
+        if id(change) in unknown:
+            status = "outcome unknown"
+        click.echo(f"  {status}: {change.action} {change.selector.describe()}", err=True)
+    total = len(org_plan.changes)
+    return ApplyError(
+        f"apply of org {org_plan.org} stopped: {result.error}. Applied {len(result.applied)} "
+        f"of {total} changes ({result.count('create')} created, {result.count('update')} "
+        f"updated, {result.count('delete')} deleted); {total - len(result.applied)} not "
+        "applied. Running apply again converges."
+    )
+
+
+def apply_one(
+    client: SocketClient,
+    org_plan: OrgPlan,
+    before: list[LiveRule],
+    provenance: Provenance,
+    audit_log: str | None,
+    concurrency: int,
+) -> ApplyResult:
+    result = apply_org(client, org_plan, concurrency=concurrency)
+    after: list[LiveRule] = []
+    if result.error is None:
+        after = list_live(client, org_plan.org)
+    if audit_log:
+        created = {r.selector: r.uuid for r in after}
+        audit.append(audit_log, result.applied, provenance, created_uuids=created)
+    if result.error is not None:
+        raise report_partial(result, org_plan)
+    problems = differences(expected_state(org_plan, before), after)
+    if problems:
+        for line in problems:
+            click.echo(f"  remains: {line}", err=True)
+        raise VerificationError(
+            f"org {org_plan.org} still differs from the plan in {len(problems)} ways after apply"
+        )
+    return result
+
+
+def run(
+    paths: Sequence[str],
+    *,
+    org: str | None,
+    plan_file: str | None,
+    yes: bool,
+    force: bool,
+    audit_log: str | None,
+    concurrency: int,
+    api_url: str,
+) -> int:
+    started = time.monotonic()
+    provenance = detect()
+    rule_set = None if plan_file else loader.load(paths, today=today())
+    if rule_set is not None:
+        print_warnings(rule_set.warnings)
+    with open_client(api_url) as client:
+        if plan_file:
+            plan, lives = saved_plan(client, plan_file, org)
+        else:
+            assert rule_set is not None
+            plan, lives = make_plan(client, select_orgs(rule_set, org), provenance)
+        render_text(plan, sys.stdout, colour=use_colour())
+        if not plan.has_changes:
+            click.echo("No changes. The live rules match the files.")
+            return 0
+        if not force:
+            for org_plan in plan.orgs:
+                org_plan.raise_if_unsafe()
+        if not plan_file:
+            confirm(yes)
+        totals = {"create": 0, "update": 0, "delete": 0}
+        for org_plan in plan.orgs:
+            if org_plan.has_changes:
+                result = apply_one(
+                    client, org_plan, lives[org_plan.org], provenance, audit_log, concurrency
+                )
+                for action in totals:
+                    totals[action] += result.count(action)
+        elapsed = time.monotonic() - started
+        click.echo(
+            f"Apply complete: {totals['create']} created, {totals['update']} updated, "
+            f"{totals['delete']} deleted in {elapsed:.1f} s, {client.total_calls} API calls."
+        )
+    return 0

@@ -1,0 +1,27 @@
+"""``socket-triage export``: write an org's live rules as a rule file, ready to commit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from reconciler.client import open_client
+from reconciler.commands.plan import list_live
+from reconciler.export import render_rule_file
+
+
+def run(*, org: str, out: str | None, api_url: str) -> int:
+    with open_client(api_url) as client:
+        live = list_live(client, org)
+    text = render_rule_file(org, live)
+    if out is None:
+        click.echo(text, nl=False)
+        return 0
+    target = Path(out)
+    if target.is_dir() or not target.suffix:
+        target.mkdir(parents=True, exist_ok=True)
+        target = target / f"{org}.yaml"
+    target.write_text(text, encoding="utf-8")
+    click.echo(f"Wrote {len(live)} live rules of org {org} to {target}.", err=True)
+    return 0

@@ -1,0 +1,141 @@
+"""``socket-triage plan``: list each org's live rules, diff them against the files, render."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from reconciler import loader
+from reconciler.client import SocketClient, open_client
+from reconciler.errors import Diagnostic, UsageError
+from reconciler.model import LiveRule
+from reconciler.plan import OrgPlan, Plan, Safety, diff
+from reconciler.provenance import Provenance, detect
+from reconciler.redact import redact
+from reconciler.render import render_json, render_markdown, render_text
+from reconciler.ruleset import OrgRules, RuleSet
+
+
+def today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def use_colour() -> bool:
+    """Colour only on a terminal, and never with NO_COLOR set (no-color.org)."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def print_warnings(warnings: Sequence[Diagnostic]) -> None:
+    for warning in warnings:
+        click.echo(str(warning), err=True)
+
+
+def select_orgs(rule_set: RuleSet, org: str | None) -> list[OrgRules]:
+    """Every org in the files, or just ``org``, which must be named in them."""
+    if org is None:
+        return list(rule_set.orgs.values())
+    if org not in rule_set.orgs:
+        named = ", ".join(rule_set.orgs) or "none"
+        raise UsageError(f"org {org!r} is not named in any rule file (the files name: {named})")
+    return [rule_set.orgs[org]]
+
+
+def list_live(client: SocketClient, org: str) -> list[LiveRule]:
+    """Every live rule of ``org``, with a progress bar on a terminal."""
+    with (
+        click.progressbar(length=0, label=f"Listing {org}", file=sys.stderr, show_pos=True)
+        if sys.stderr.isatty()
+        else _NoBar() as bar
+    ):
+
+        def on_page(count: int) -> None:
+            bar.pos = count
+            bar.render_progress()
+
+        return [LiveRule.from_get(item) for item in client.list_rules(org, on_page=on_page)]
+
+
+class _NoBar:
+    """Stands in for a progress bar when stderr is not a terminal."""
+
+    pos = 0
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def render_progress(self) -> None:
+        return None
+
+
+def plan_org(
+    client: SocketClient, rules: OrgRules, provenance: Provenance
+) -> tuple[OrgPlan, list[LiveRule]]:
+    """One org's plan and the live rules it was made against."""
+    live = list_live(client, rules.org)
+    safety = Safety(rules.safety.max_change_percent, rules.safety.min_existing)
+    org_plan = diff(
+        rules.org,
+        rules.rules,
+        live,
+        today=today(),
+        prune=rules.prune,
+        safety=safety,
+        trailer=provenance.trailer,
+    )
+    return org_plan, live
+
+
+def make_plan(
+    client: SocketClient, orgs: Sequence[OrgRules], provenance: Provenance
+) -> tuple[Plan, dict[str, list[LiveRule]]]:
+    plans, lives = [], {}
+    for rules in orgs:
+        org_plan, lives[rules.org] = plan_org(client, rules, provenance)
+        plans.append(org_plan)
+    return Plan(tuple(plans)), lives
+
+
+def save_plan(plan: Plan, path: str) -> None:
+    """Write the plan as JSON. It holds no secret, and tokens are redacted regardless."""
+    target = Path(path)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(redact(json.dumps(plan.to_dict(), indent=2, sort_keys=True)) + "\n")
+    tmp.replace(target)
+
+
+def show(plan: Plan, fmt: str) -> None:
+    if fmt == "json":
+        render_json(plan, sys.stdout)
+    elif fmt == "markdown":
+        render_markdown(plan, sys.stdout)
+    else:
+        render_text(plan, sys.stdout, colour=use_colour())
+
+
+def run(
+    paths: Sequence[str],
+    *,
+    org: str | None,
+    fmt: str,
+    out: str | None,
+    detailed_exitcode: bool,
+    api_url: str,
+) -> int:
+    rule_set = loader.load(paths, today=today())  # invalid files: nothing is sent
+    print_warnings(rule_set.warnings)
+    orgs = select_orgs(rule_set, org)
+    with open_client(api_url) as client:
+        plan, _ = make_plan(client, orgs, detect())
+    show(plan, fmt)
+    if out:
+        save_plan(plan, out)
+    return 2 if detailed_exitcode and plan.has_changes else 0

@@ -1,0 +1,43 @@
+"""Live rules -> a rule file, so that an existing org can be adopted: export, plan, commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+from reconciler.model import LiveRule
+from reconciler.plan import group_live
+from reconciler.wire import SELECTOR_FIELDS
+
+HEADER = (
+    "# Exported by `socket-triage export` from the live triage rules of org {org}.\n"
+    "# Every note needs a real reason: it is the audit trail.\n"
+)
+
+
+def rule_document(rule: LiveRule) -> dict[str, Any]:
+    """One exported rule: set selector fields, state, the human note, and ``broad`` if needed."""
+    doc: dict[str, Any] = {
+        name: value
+        for name, value in zip(SELECTOR_FIELDS, rule.selector, strict=True)
+        if value is not None
+    }
+    doc["state"] = rule.state
+    doc["note"] = rule.human_note
+    if rule.selector.is_broad:
+        doc["broad"] = True
+    return doc
+
+
+def render_rule_file(org: str, live: Sequence[LiveRule]) -> str:
+    """A rule file for ``org``: one rule per selector (the oldest, as plan keeps), sorted."""
+    groups = group_live(live)
+    keys = sorted(groups, key=lambda s: tuple(v or "" for v in s))
+    dropped = sum(len(groups[k]) - 1 for k in keys)
+    document = {"org": org, "rules": [rule_document(groups[k][0]) for k in keys]}
+    text = HEADER.format(org=org)
+    if dropped:
+        text += f"# {dropped} duplicate live rules were left out; plan will delete them.\n"
+    return text + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
