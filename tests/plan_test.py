@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from reconciler import notes
+from reconciler.errors import UnsafePlanError
+from reconciler.model import LiveRule, Location, Rule, Selector
+from reconciler.plan import OrgPlan, Plan, Safety, diff, fingerprint
+
+TODAY = dt.date(2026, 11, 28)
+TRAILER = "[socket-triage] source=a.yaml:1"
+
+
+def rule(name: str, state: str = "ignore", note: str = "why", **kw: object) -> Rule:
+    return Rule("acme", Selector(package_type="npm", package_name=name), state, note,
+                location=Location("a.yaml", 1, 3), **kw)  # type: ignore[arg-type]
+
+
+def live(name: str, state: str = "ignore", note: str = "why", uuid: str = "", created: str = "t1",
+         **fields: str) -> LiveRule:
+    return LiveRule(uuid or f"u-{name}", Selector.from_snake({"package_type": "npm",
+                    "package_name": name, **fields}), state, note, created, created)
+
+
+def plan_of(desired: list[Rule], existing: list[LiveRule], **kw: object) -> OrgPlan:
+    return diff("acme", desired, existing, today=TODAY, trailer=lambda loc: TRAILER,
+                **kw)  # type: ignore[arg-type]
+
+
+def actions(plan: OrgPlan) -> list[tuple[str, str | None, str | None]]:
+    return [(c.action, c.selector.package_name, c.uuid) for c in plan.changes]
+
+
+def test_create_update_delete_and_unchanged() -> None:
+    plan = plan_of(
+        [rule("new"), rule("changed", state="block"), rule("same")],
+        [live("changed"), live("same"), live("gone")],
+    )
+    assert actions(plan) == [
+        ("update", "changed", "u-changed"), ("delete", "gone", "u-gone"), ("create", "new", None),
+    ]
+    assert plan.summary() == {"create": 1, "update": 1, "delete": 1, "unchanged": 1}
+
+
+def test_note_drift_is_an_update_but_the_trailer_is_not_compared() -> None:
+    with_old_trailer = notes.compose("why", "[socket-triage] source=old.yaml:9 commit=abc")
+    assert plan_of([rule("x")], [live("x", note=with_old_trailer)]).summary()["update"] == 0
+    drift = plan_of([rule("x", note="new reason")], [live("x", note="why")])
+    assert actions(drift) == [("update", "x", "u-x")]
+    assert drift.changes[0].api_note == f"new reason\n\n{TRAILER}"
+
+
+def test_duplicates_keep_the_oldest_and_delete_the_rest() -> None:
+    plan = plan_of(
+        [rule("x", state="warn")],
+        [live("x", uuid="b", created="t2"), live("x", uuid="a", created="t1"),
+         live("x", uuid="c", created="t3")],
+    )
+    assert sorted(actions(plan)) == [("delete", "x", "b"), ("delete", "x", "c"), ("update", "x", "a")]
+    assert {c.reason for c in plan.changes if c.action == "delete"} == {"duplicate"}
+
+
+def test_expired_rules_count_as_absent() -> None:
+    plan = plan_of([rule("old", expires=dt.date(2026, 11, 27)), rule("today",
+                    expires=TODAY)], [live("old")])
+    assert actions(plan) == [("delete", "old", "u-old"), ("create", "today", None)]
+    assert plan.changes[0].reason == "expired"
+
+
+def test_prune_false_deletes_only_rules_this_tool_wrote() -> None:
+    ours = live("ours", note=notes.compose("why", TRAILER))
+    theirs = live("theirs", note="clicked in the dashboard")
+    plan = plan_of([], [ours, theirs], prune=False)
+    assert actions(plan) == [("delete", "ours", "u-ours")]
+
+
+def test_wildcard_spellings_in_live_rules_match_the_file() -> None:
+    existing = live("x", kevs="*", reachability="*", alert_key="")
+    assert plan_of([rule("x")], [existing]).summary()["unchanged"] == 1
+
+
+@pytest.mark.parametrize(
+    ("existing", "deletes", "unsafe"),
+    [(10, 3, False), (10, 4, True), (9, 8, False), (2, 2, True), (0, 0, False)],
+)
+def test_safety_thresholds(existing: int, deletes: int, unsafe: bool) -> None:
+    lives = [live(f"p{i}") for i in range(existing)]
+    keep = [rule(f"p{i}") for i in range(deletes, existing)]
+    plan = plan_of(keep, lives)
+    assert plan.count("delete") == deletes
+    assert bool(plan.unsafe_reasons()) is unsafe
+    if unsafe:
+        with pytest.raises(UnsafePlanError, match="--force"):
+            plan.raise_if_unsafe()
+
+
+def test_safety_thresholds_are_configurable() -> None:
+    lives = [live(f"p{i}") for i in range(10)]
+    plan = plan_of([rule(f"p{i}") for i in range(5, 10)], lives,
+                   safety=Safety(max_change_percent=60, min_existing=10))
+    assert plan.unsafe_reasons() == []
+
+
+def test_plan_is_deterministic_whatever_the_input_order() -> None:
+    desired = [rule(f"n{i}") for i in range(20)]
+    existing = [live(f"e{i}") for i in range(20)]
+    first = plan_of(desired, existing).to_dict()
+    second = plan_of(desired[::-1], existing[::-1]).to_dict()
+    assert first == second
+
+
+def test_fingerprint_changes_when_live_state_changes() -> None:
+    base = [live("a"), live("b")]
+    assert fingerprint(base) == fingerprint(base[::-1])
+    assert fingerprint(base) != fingerprint([live("a"), live("b", state="block")])
+
+
+def test_plan_dict_round_trips() -> None:
+    plan = Plan((plan_of([rule("new", owner="sec@acme.dev"), rule("changed", state="block")],
+                         [live("changed"), live("gone")]),))
+    again = Plan.from_dict(plan.to_dict())
+    assert again.to_dict() == plan.to_dict()
+    assert [c.entry() for c in again.orgs[0].changes if c.action != "delete"] == [
+        c.entry() for c in plan.orgs[0].changes if c.action != "delete"
+    ]
