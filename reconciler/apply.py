@@ -138,6 +138,14 @@ def apply_org(
     return result
 
 
+def verify(
+    client: SocketClient, plan: OrgPlan, before: Sequence[LiveRule]
+) -> tuple[list[str], list[LiveRule]]:
+    """Re-list the org after ``plan``; return what still differs, and the fresh listing."""
+    after = [LiveRule.from_get(item) for item in client.list_rules(plan.org)]
+    return differences(expected_state(plan, before), after), after
+
+
 def expected_state(plan: OrgPlan, before: Sequence[LiveRule]) -> dict[Selector, tuple[str, str]]:
     """What the org should hold after ``plan``: selector -> (state, human note)."""
     deleted = {c.uuid for c in plan.changes if c.action == "delete"}

@@ -23,20 +23,12 @@ from reconciler import notes
 from reconciler.changes import Change, Create, Delete, Update, change_from_dict
 from reconciler.errors import PlanFileError, UnsafePlanError
 from reconciler.model import LiveRule, Location, Rule, Selector
+from reconciler.ruleset import SafetyPolicy
 
 PLAN_FORMAT_VERSION = 1
 
 # A trailer for a rule's note, given where the rule came from (see provenance.Provenance).
 TrailerFn = Callable[[Location | None], str | None]
-
-
-@dataclass(frozen=True)
-class Safety:
-    """The thresholds: with at least ``min_existing`` live rules, changing (updating or
-    deleting) more than ``max_change_percent`` of them is unsafe."""
-
-    max_change_percent: float = 30.0
-    min_existing: int = 10
 
 
 @dataclass(frozen=True)
@@ -49,7 +41,7 @@ class OrgPlan:
     existing: int
     fingerprint: str
     prune: bool = True
-    safety: Safety = field(default_factory=Safety)
+    safety: SafetyPolicy = field(default_factory=SafetyPolicy)
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -115,7 +107,7 @@ class OrgPlan:
                 existing=int(data["existing"]),
                 fingerprint=str(data["fingerprint"]),
                 prune=bool(data.get("prune", True)),
-                safety=Safety(
+                safety=SafetyPolicy(
                     float(safety.get("max_change_percent", 30.0)),
                     int(safety.get("min_existing", 10)),
                 ),
@@ -180,7 +172,7 @@ def diff(
     *,
     today: dt.date,
     prune: bool = True,
-    safety: Safety | None = None,
+    safety: SafetyPolicy | None = None,
     trailer: TrailerFn | None = None,
 ) -> OrgPlan:
     """Compare the files' rules for ``org`` with its live rules.
@@ -229,5 +221,5 @@ def diff(
         existing=len(live),
         fingerprint=fingerprint(live),
         prune=prune,
-        safety=safety or Safety(),
+        safety=safety or SafetyPolicy(),
     )

@@ -7,26 +7,44 @@ import pytest
 from reconciler import notes
 from reconciler.errors import UnsafePlanError
 from reconciler.model import LiveRule, Location, Rule, Selector
-from reconciler.plan import OrgPlan, Plan, Safety, diff, fingerprint
+from reconciler.plan import OrgPlan, Plan, diff, fingerprint
+from reconciler.ruleset import SafetyPolicy
 
 TODAY = dt.date(2026, 11, 28)
 TRAILER = "[socket-triage] source=a.yaml:1"
 
 
 def rule(name: str, state: str = "ignore", note: str = "why", **kw: object) -> Rule:
-    return Rule("acme", Selector(package_type="npm", package_name=name), state, note,
-                location=Location("a.yaml", 1, 3), **kw)  # type: ignore[arg-type]
+    return Rule(
+        "acme",
+        Selector(package_type="npm", package_name=name),
+        state,
+        note,
+        location=Location("a.yaml", 1, 3),
+        **kw,
+    )  # type: ignore[arg-type]
 
 
-def live(name: str, state: str = "ignore", note: str = "why", uuid: str = "", created: str = "t1",
-         **fields: str) -> LiveRule:
-    return LiveRule(uuid or f"u-{name}", Selector.from_snake({"package_type": "npm",
-                    "package_name": name, **fields}), state, note, created, created)
+def live(
+    name: str,
+    state: str = "ignore",
+    note: str = "why",
+    uuid: str = "",
+    created: str = "t1",
+    **fields: str,
+) -> LiveRule:
+    return LiveRule(
+        uuid or f"u-{name}",
+        Selector.from_snake({"package_type": "npm", "package_name": name, **fields}),
+        state,
+        note,
+        created,
+        created,
+    )
 
 
 def plan_of(desired: list[Rule], existing: list[LiveRule], **kw: object) -> OrgPlan:
-    return diff("acme", desired, existing, today=TODAY, trailer=lambda loc: TRAILER,
-                **kw)  # type: ignore[arg-type]
+    return diff("acme", desired, existing, today=TODAY, trailer=lambda loc: TRAILER, **kw)  # type: ignore[arg-type]
 
 
 def actions(plan: OrgPlan) -> list[tuple[str, str | None, str | None]]:
@@ -39,7 +57,9 @@ def test_create_update_delete_and_unchanged() -> None:
         [live("changed"), live("same"), live("gone")],
     )
     assert actions(plan) == [
-        ("update", "changed", "u-changed"), ("delete", "gone", "u-gone"), ("create", "new", None),
+        ("update", "changed", "u-changed"),
+        ("delete", "gone", "u-gone"),
+        ("create", "new", None),
     ]
     assert plan.summary() == {"create": 1, "update": 1, "delete": 1, "unchanged": 1}
 
@@ -55,16 +75,24 @@ def test_note_drift_is_an_update_but_the_trailer_is_not_compared() -> None:
 def test_duplicates_keep_the_oldest_and_delete_the_rest() -> None:
     plan = plan_of(
         [rule("x", state="warn")],
-        [live("x", uuid="b", created="t2"), live("x", uuid="a", created="t1"),
-         live("x", uuid="c", created="t3")],
+        [
+            live("x", uuid="b", created="t2"),
+            live("x", uuid="a", created="t1"),
+            live("x", uuid="c", created="t3"),
+        ],
     )
-    assert sorted(actions(plan)) == [("delete", "x", "b"), ("delete", "x", "c"), ("update", "x", "a")]
+    assert sorted(actions(plan)) == [
+        ("delete", "x", "b"),
+        ("delete", "x", "c"),
+        ("update", "x", "a"),
+    ]
     assert {c.reason for c in plan.changes if c.action == "delete"} == {"duplicate"}
 
 
 def test_expired_rules_count_as_absent() -> None:
-    plan = plan_of([rule("old", expires=dt.date(2026, 11, 27)), rule("today",
-                    expires=TODAY)], [live("old")])
+    plan = plan_of(
+        [rule("old", expires=dt.date(2026, 11, 27)), rule("today", expires=TODAY)], [live("old")]
+    )
     assert actions(plan) == [("delete", "old", "u-old"), ("create", "today", None)]
     assert plan.changes[0].reason == "expired"
 
@@ -98,8 +126,11 @@ def test_safety_thresholds(existing: int, deletes: int, unsafe: bool) -> None:
 
 def test_safety_thresholds_are_configurable() -> None:
     lives = [live(f"p{i}") for i in range(10)]
-    plan = plan_of([rule(f"p{i}") for i in range(5, 10)], lives,
-                   safety=Safety(max_change_percent=60, min_existing=10))
+    plan = plan_of(
+        [rule(f"p{i}") for i in range(5, 10)],
+        lives,
+        safety=SafetyPolicy(max_change_percent=60, min_existing=10),
+    )
     assert plan.unsafe_reasons() == []
 
 
@@ -118,8 +149,14 @@ def test_fingerprint_changes_when_live_state_changes() -> None:
 
 
 def test_plan_dict_round_trips() -> None:
-    plan = Plan((plan_of([rule("new", owner="sec@acme.dev"), rule("changed", state="block")],
-                         [live("changed"), live("gone")]),))
+    plan = Plan(
+        (
+            plan_of(
+                [rule("new", owner="sec@acme.dev"), rule("changed", state="block")],
+                [live("changed"), live("gone")],
+            ),
+        )
+    )
     again = Plan.from_dict(plan.to_dict())
     assert again.to_dict() == plan.to_dict()
     assert [c.entry() for c in again.orgs[0].changes if c.action != "delete"] == [

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from reconciler import audit, loader
-from reconciler.apply import ApplyResult, apply_org, differences, expected_state
+from reconciler.apply import ApplyResult, apply_org, verify
 from reconciler.client import SocketClient, open_client
 from reconciler.commands.plan import (
     list_live,
@@ -97,15 +97,15 @@ def apply_one(
     concurrency: int,
 ) -> ApplyResult:
     result = apply_org(client, org_plan, concurrency=concurrency)
+    problems: list[str] = []
     after: list[LiveRule] = []
     if result.error is None:
-        after = list_live(client, org_plan.org)
+        problems, after = verify(client, org_plan, before)
     if audit_log:
         created = {r.selector: r.uuid for r in after}
         audit.append(audit_log, result.applied, provenance, created_uuids=created)
     if result.error is not None:
         raise report_partial(result, org_plan)
-    problems = differences(expected_state(org_plan, before), after)
     if problems:
         for line in problems:
             click.echo(f"  remains: {line}", err=True)

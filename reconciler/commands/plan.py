@@ -15,7 +15,8 @@ from reconciler import loader
 from reconciler.client import SocketClient, open_client
 from reconciler.errors import Diagnostic, UsageError
 from reconciler.model import LiveRule
-from reconciler.plan import OrgPlan, Plan, Safety, diff
+from reconciler.plan import OrgPlan, Plan, diff
+from reconciler.progress import rules_progress
 from reconciler.provenance import Provenance, detect
 from reconciler.redact import redact
 from reconciler.render import render_json, render_markdown, render_text
@@ -48,32 +49,8 @@ def select_orgs(rule_set: RuleSet, org: str | None) -> list[OrgRules]:
 
 def list_live(client: SocketClient, org: str) -> list[LiveRule]:
     """Every live rule of ``org``, with a progress bar on a terminal."""
-    with (
-        click.progressbar(length=0, label=f"Listing {org}", file=sys.stderr, show_pos=True)
-        if sys.stderr.isatty()
-        else _NoBar() as bar
-    ):
-
-        def on_page(count: int) -> None:
-            bar.pos = count
-            bar.render_progress()
-
+    with rules_progress(f"Listing {org}") as on_page:
         return [LiveRule.from_get(item) for item in client.list_rules(org, on_page=on_page)]
-
-
-class _NoBar:
-    """Stands in for a progress bar when stderr is not a terminal."""
-
-    pos = 0
-
-    def __enter__(self) -> _NoBar:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        return None
-
-    def render_progress(self) -> None:
-        return None
 
 
 def plan_org(
@@ -81,14 +58,13 @@ def plan_org(
 ) -> tuple[OrgPlan, list[LiveRule]]:
     """One org's plan and the live rules it was made against."""
     live = list_live(client, rules.org)
-    safety = Safety(rules.safety.max_change_percent, rules.safety.min_existing)
     org_plan = diff(
         rules.org,
         rules.rules,
         live,
         today=today(),
         prune=rules.prune,
-        safety=safety,
+        safety=rules.safety,
         trailer=provenance.trailer,
     )
     return org_plan, live
