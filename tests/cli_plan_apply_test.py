@@ -1,0 +1,281 @@
+"""plan, apply and export end to end through the CLI, on the emulator (in-process and HTTP)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from conftest import TEST_ORG, TEST_TOKEN
+
+from reconciler.cli import cli
+from reconciler.emulator import Emulator, embedded
+
+RULES = """\
+org: acme
+rules:
+  - package_type: npm
+    package_name: lodash
+    state: ignore
+    note: build only
+  - package_type: npm
+    package_name: left-pad
+    state: warn
+    note: watch it
+  - package_type: npm
+    alert_type: criticalCVE
+    state: block
+    note: no critical CVEs
+    broad: true
+"""
+
+
+@pytest.fixture
+def rules(tmp_path: Path) -> Path:
+    path = tmp_path / "rules" / "acme.yaml"
+    path.parent.mkdir()
+    path.write_text(RULES)
+    return path
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> str:
+    return f"local:{tmp_path / 'state.sqlite'}"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), env={"NO_COLOR": "1", **(env or {})})
+
+
+def test_plan_apply_plan_converges(rules: Path, local: str) -> None:
+    first = run("plan", str(rules), "--api-url", local, "--detailed-exitcode")
+    assert first.exit_code == 2, first.output
+    assert "Plan: 3 to create, 0 to update, 0 to delete, 0 unchanged." in first.output
+    applied = run("apply", str(rules), "--api-url", local, "--yes")
+    assert applied.exit_code == 0, applied.output
+    assert "Apply complete: 3 created, 0 updated, 0 deleted in" in applied.output
+    assert applied.output.rstrip().endswith("4 API calls.")  # list, 2 POSTs, verify
+    again = run("plan", str(rules), "--api-url", local, "--detailed-exitcode")
+    assert again.exit_code == 0, again.output
+    assert "Plan: 0 to create, 0 to update, 0 to delete, 3 unchanged." in again.output
+
+
+def test_plan_without_detailed_exitcode_exits_0_on_changes(rules: Path, local: str) -> None:
+    assert run("plan", str(rules), "--api-url", local).exit_code == 0
+
+
+@pytest.mark.parametrize("args", [["plan", "--format", "yaml"], ["apply", "--bogus"], ["nope"]])
+def test_usage_errors_exit_1_never_2(args: list[str]) -> None:
+    assert run(*args).exit_code == 1
+
+
+def test_json_plan_document(rules: Path, local: str) -> None:
+    result = run("plan", str(rules), "--api-url", local, "--format", "json")
+    doc = json.loads(result.stdout)
+    assert doc["orgs"][0]["summary"] == {"create": 3, "update": 0, "delete": 0, "unchanged": 0}
+    assert {c["action"] for c in doc["orgs"][0]["changes"]} == {"create"}
+
+
+def test_markdown_plan(rules: Path, local: str) -> None:
+    result = run("plan", str(rules), "--api-url", local, "--format", "markdown")
+    assert result.stdout.startswith("<!-- socket-triage-plan -->")
+    assert "| acme | 3 | 0 | 0 | 0 |" in result.stdout
+
+
+def test_apply_refuses_without_yes_off_a_terminal(rules: Path, local: str) -> None:
+    result = run("apply", str(rules), "--api-url", local)
+    assert result.exit_code == 1
+    assert "refusing to apply without --yes" in result.output
+    assert embedded(local.removeprefix("local:")).rules(TEST_ORG) == []
+
+
+def test_invalid_files_send_nothing(tmp_path: Path, local: str) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("org: acme\nrules:\n  - package_name: x\n    state: maybe\n    note: n\n")
+    result = run("apply", str(bad), "--api-url", local, "--yes")
+    assert result.exit_code == 1
+    assert "bad.yaml:4:" in result.output
+    assert not Path(local.removeprefix("local:")).exists()
+
+
+def test_saved_plan_applies_and_a_stale_one_is_refused(
+    rules: Path, local: str, tmp_path: Path
+) -> None:
+    plan_file = tmp_path / "plan.json"
+    assert run("plan", str(rules), "--api-url", local, "--out", str(plan_file)).exit_code == 0
+    emulator = embedded(local.removeprefix("local:"))
+    emulator.seed_rules(
+        TEST_ORG,
+        [
+            {
+                "package_type": "npm",
+                "package_name": "lodash",
+                "state": "warn",
+                "note": "someone else",
+            }
+        ],
+    )
+    before = emulator.counters()["calls"]
+    stale = run("apply", "--plan", str(plan_file), "--api-url", local)
+    assert stale.exit_code == 1
+    assert "changed since" in stale.output
+    after = embedded(local.removeprefix("local:")).counters()["calls"]
+    assert (after.get("POST", 0), after.get("DELETE", 0)) == (
+        before.get("POST", 0),
+        before.get("DELETE", 0),
+    )
+    assert run("plan", str(rules), "--api-url", local, "--out", str(plan_file)).exit_code == 0
+    fresh = run("apply", "--plan", str(plan_file), "--api-url", local)
+    assert fresh.exit_code == 0, fresh.output
+    assert "2 created, 1 updated, 0 deleted" in fresh.output
+
+
+def test_unsafe_plan_needs_force(tmp_path: Path, local: str) -> None:
+    emulator = embedded(local.removeprefix("local:"))
+    emulator.seed_rules(
+        TEST_ORG,
+        [
+            {"package_type": "npm", "package_name": f"p{i}", "state": "warn", "note": "n"}
+            for i in range(10)
+        ],
+    )
+    emulator.close()
+    files = tmp_path / "few.yaml"
+    files.write_text(
+        "org: acme\nrules:\n"
+        + "".join(
+            f"  - {{package_type: npm, package_name: p{i}, state: warn, note: n}}\n"
+            for i in range(6)
+        )
+    )
+    plan = run("plan", str(files), "--api-url", local)
+    assert plan.exit_code == 0
+    assert "UNSAFE: it updates or deletes 4 of 10 live rules" in plan.output
+    refused = run("apply", str(files), "--api-url", local, "--yes")
+    assert refused.exit_code == 1
+    assert "--force" in refused.output
+    forced = run("apply", str(files), "--api-url", local, "--yes", "--force")
+    assert forced.exit_code == 0, forced.output
+
+
+def test_export_then_plan_shows_no_changes(tmp_path: Path, local: str) -> None:
+    emulator = embedded(local.removeprefix("local:"))
+    emulator.seed_rules(
+        TEST_ORG,
+        [
+            {
+                "package_type": "npm",
+                "package_name": "a",
+                "state": "warn",
+                "note": "n",
+                "reachability": "*",
+                "kevs": "*",
+                "alert_key": None,
+            },
+            {"package_type": "pypi", "alert_type": "cve", "state": "block", "note": "broad one"},
+            {
+                "package_type": "npm",
+                "package_name": "b",
+                "package_version": "1.*",
+                "state": "ignore",
+                "note": "keep\n\n[socket-triage] source=x.yaml:3 commit=abc",
+                "cvss_score_cmp": ">=7.5",
+            },
+        ],
+    )
+    emulator.close()
+    out = tmp_path / "exported"
+    assert run("export", "--org", TEST_ORG, "--api-url", local, "--out", str(out)).exit_code == 0
+    text = (out / "acme.yaml").read_text()
+    assert "[socket-triage]" not in text
+    assert "broad: true" in text
+    assert run("validate", str(out)).exit_code == 0
+    result = run("plan", str(out), "--api-url", local, "--detailed-exitcode")
+    assert result.exit_code == 0, result.output
+
+
+WILDCARDS = """\
+org: acme
+rules:
+  - {package_type: npm, package_name: a, kevs: null, reachability: "", state: warn, note: n}
+  - {package_type: npm, package_name: b, kevs: "*", fix_available: "*", state: warn, note: n}
+  - {package_type: npm, package_name: c, state: warn, note: n}
+"""
+
+
+def test_wildcard_spellings_give_no_diff(tmp_path: Path, local: str) -> None:
+    emulator = embedded(local.removeprefix("local:"))
+    emulator.seed_rules(
+        TEST_ORG,
+        [
+            {"package_type": "npm", "package_name": "a", "state": "warn", "note": "n"},
+            {
+                "package_type": "npm",
+                "package_name": "b",
+                "kevs": "*",
+                "reachability": "*",
+                "state": "warn",
+                "note": "n",
+            },
+            {
+                "package_type": "npm",
+                "package_name": "c",
+                "alert_key": "",
+                "package_namespace": None,
+                "state": "warn",
+                "note": "n",
+            },
+        ],
+    )
+    emulator.close()
+    files = tmp_path / "w.yaml"
+    files.write_text(WILDCARDS)
+    result = run("plan", str(files), "--api-url", local, "--detailed-exitcode")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("bad-token", "invalid or missing"),
+        ("no-scope", "triage:alerts-list"),
+        ("other-org", "not found"),
+        ("migrated", "Alert Policies"),
+    ],
+)
+def test_failures_over_http_are_one_line_and_never_show_the_token(
+    emulator: Emulator, http_emulator: str, rules: Path, setup: str, message: str
+) -> None:
+    token = TEST_TOKEN
+    if setup == "bad-token":
+        token = "sktsec_wrong_token_value"
+    elif setup == "no-scope":
+        token = "sktsec_update_only"
+        emulator.add_token(token, TEST_ORG, scopes=("triage:alerts-update",))
+    elif setup == "other-org":
+        emulator.add_org("other")
+        token = "sktsec_other_org"
+        emulator.add_token(token, "other")
+    elif setup == "migrated":
+        emulator.add_org(TEST_ORG, migrated=True)
+    result = run(
+        "apply", str(rules), "--api-url", http_emulator, "--yes", env={"SOCKET_API_TOKEN": token}
+    )
+    assert result.exit_code == 1
+    assert message in result.output
+    assert token not in result.output
+    assert "Traceback" not in result.output
+    assert len([line for line in result.stderr.splitlines() if line.startswith("error:")]) == 1
+
+
+def test_plain_http_to_a_remote_host_is_refused(rules: Path) -> None:
+    result = run(
+        "plan",
+        str(rules),
+        "--api-url",
+        "http://api.example.com/v0",
+        env={"SOCKET_API_TOKEN": TEST_TOKEN},
+    )
+    assert result.exit_code == 1
+    assert "https" in result.output
