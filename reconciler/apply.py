@@ -2,8 +2,10 @@
 
 Order: updates, creates, then deletes, so that a failure part-way leaves the org with a rule
 too many rather than a rule too few. Upserts travel in POSTs of up to 100 entries, broad rules in
-their own ``force=true`` batches. A create batch whose answer is lost is never re-POSTed
-blindly: the org is re-listed, and only the selectors still missing are sent again.
+their own ``force=true`` batches; within each step up to ``concurrency`` requests are in flight,
+and the client's shared gate makes them all wait out a 429 together. A create batch whose answer
+is lost is never re-POSTed blindly: the org is re-listed, and only the selectors still missing
+are sent again.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from reconciler.changes import Change
 from reconciler.client import SocketClient
@@ -24,6 +27,7 @@ from reconciler.wire import MAX_BATCH
 MAX_RESOLVE_ROUNDS = 5
 
 Progress = Callable[[int], None]
+T = TypeVar("T")
 
 
 @dataclass
@@ -54,35 +58,84 @@ def batches(changes: Sequence[Change], size: int = MAX_BATCH) -> Iterator[list[C
             yield group[start : start + size]
 
 
-def _post(client: SocketClient, org: str, batch: list[Change]) -> None:
-    client.upsert(org, [c.entry() for c in batch], force=batch[0].broad)
+def _parallel(items: Sequence[T], send: Callable[[T], None], concurrency: int) -> None:
+    """Call ``send`` on every item, ``concurrency`` at a time; stop at the first ApiError.
+
+    Items not yet started when one fails are never sent, and that first error is raised once
+    the requests in flight have finished, so the result says exactly what was applied.
+    """
+    stop = threading.Event()
+
+    def guarded(item: T) -> None:
+        if stop.is_set():
+            return
+        try:
+            send(item)
+        except ApiError:
+            stop.set()
+            raise
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        futures = [pool.submit(guarded, item) for item in items]
+    for future in futures:
+        error = future.exception()
+        if error is not None:
+            raise error
 
 
 def _updates(
-    client: SocketClient, plan: OrgPlan, result: ApplyResult, progress: Progress | None
+    client: SocketClient,
+    plan: OrgPlan,
+    result: ApplyResult,
+    concurrency: int,
+    progress: Progress | None,
 ) -> None:
     # Every entry carries a uuid, so the client may retry these POSTs freely.
-    for batch in batches([c for c in plan.changes if c.action == "update"]):
-        _post(client, plan.org, batch)
+    def send(batch: list[Change]) -> None:
+        client.upsert(plan.org, [c.entry() for c in batch], force=batch[0].broad)
         result.done(batch, progress)
+
+    _parallel(list(batches([c for c in plan.changes if c.action == "update"])), send, concurrency)
+
+
+def _send_creates(
+    client: SocketClient,
+    plan: OrgPlan,
+    pending: list[Change],
+    result: ApplyResult,
+    concurrency: int,
+    progress: Progress | None,
+) -> list[Change]:
+    """POST ``pending`` in batches; return the creates whose answer was lost."""
+    lost: list[Change] = []
+
+    def send(batch: list[Change]) -> None:
+        try:
+            client.upsert(plan.org, [c.entry() for c in batch], force=batch[0].broad)
+        except OutcomeUnknownError:
+            with result.lock:
+                lost.extend(batch)
+                result.unknown.extend(batch)
+            return
+        result.done(batch, progress)
+
+    _parallel(list(batches(pending)), send, concurrency)
+    return lost
 
 
 def _creates(
-    client: SocketClient, plan: OrgPlan, result: ApplyResult, progress: Progress | None
+    client: SocketClient,
+    plan: OrgPlan,
+    result: ApplyResult,
+    concurrency: int,
+    progress: Progress | None,
 ) -> None:
     pending = [c for c in plan.changes if c.action == "create"]
     for _ in range(MAX_RESOLVE_ROUNDS):
-        lost: list[Change] = []
-        for batch in batches(pending):
-            try:
-                _post(client, plan.org, batch)
-            except OutcomeUnknownError:
-                lost.extend(batch)
-                result.unknown.extend(batch)
-                continue
-            result.done(batch, progress)
+        lost = _send_creates(client, plan, pending, result, concurrency, progress)
         if not lost:
             return
+        # Never re-POST blindly: whatever now exists was created by the lost request.
         present = {r.selector for r in map(LiveRule.from_get, client.list_rules(plan.org))}
         landed = [c for c in lost if c.selector in present]
         result.unknown = [c for c in result.unknown if c.selector not in present]
@@ -99,29 +152,15 @@ def _deletes(
     client: SocketClient,
     plan: OrgPlan,
     result: ApplyResult,
-    progress: Progress | None,
     concurrency: int,
+    progress: Progress | None,
 ) -> None:
-    stop = threading.Event()
-
-    def delete_one(change: Change) -> None:
-        if stop.is_set():
-            return
+    def send(change: Change) -> None:
         assert change.uuid is not None
-        try:
-            client.delete(plan.org, change.uuid)  # False (already gone) counts as done
-        except ApiError:
-            stop.set()
-            raise
+        client.delete(plan.org, change.uuid)  # False (it was already gone) counts as done
         result.done([change], progress)
 
-    deletes = [c for c in plan.changes if c.action == "delete"]
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        futures = [pool.submit(delete_one, c) for c in deletes]
-    errors = [f.exception() for f in futures if f.exception() is not None]
-    if errors:
-        first = errors[0]
-        raise first if isinstance(first, ApiError) else ApiError(str(first))
+    _parallel([c for c in plan.changes if c.action == "delete"], send, concurrency)
 
 
 def apply_org(
@@ -130,9 +169,10 @@ def apply_org(
     """Send one org's changes. Never raises ApiError: a failure is returned in ``error``."""
     result = ApplyResult(plan.org)
     try:
-        _updates(client, plan, result, progress)
-        _creates(client, plan, result, progress)
-        _deletes(client, plan, result, progress, concurrency)
+        # Upserts before deletes: stopping part-way leaves a rule too many, never too few.
+        _updates(client, plan, result, concurrency, progress)
+        _creates(client, plan, result, concurrency, progress)
+        _deletes(client, plan, result, concurrency, progress)
     except ApiError as exc:
         result.error = exc
     return result

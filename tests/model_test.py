@@ -25,8 +25,12 @@ def test_cvss_whitespace_is_not_identity() -> None:
 
 @pytest.mark.parametrize(
     ("fields", "broad"),
-    [({}, True), ({"package_type": "npm"}, True), ({"package_name": "x"}, False),
-     ({"alert_key": "k"}, False)],
+    [
+        ({}, True),
+        ({"package_type": "npm"}, True),
+        ({"package_name": "x"}, False),
+        ({"alert_key": "k"}, False),
+    ],
 )
 def test_broad_means_no_alert_key_and_no_package_name(fields: dict[str, str], broad: bool) -> None:
     assert Selector.from_snake(fields).is_broad is broad
@@ -45,8 +49,18 @@ def test_post_form_is_camel_case_with_enum_wildcards_as_star() -> None:
 
 def test_post_then_get_round_trip_keeps_the_selector() -> None:
     selector = Selector(
-        "pypi", None, "requests", "2.*", None, "criticalCVE", "CVE-2023-1", "available",
-        None, "unreachable", "none", ">=7.5",
+        "pypi",
+        None,
+        "requests",
+        "2.*",
+        None,
+        "criticalCVE",
+        "CVE-2023-1",
+        "available",
+        None,
+        "unreachable",
+        "none",
+        ">=7.5",
     )
     rule = Rule("acme", selector, "warn", "reason")
     as_get = post_to_snake(rule.to_post("reason"))
@@ -57,7 +71,7 @@ def test_post_then_get_round_trip_keeps_the_selector() -> None:
 
 
 def test_get_then_post_round_trip() -> None:
-    get = {name: None for name in SELECTOR_FIELDS}
+    get: dict[str, str | None] = {name: None for name in SELECTOR_FIELDS}
     get.update(package_type="npm", package_name="x", reachability="reachable", fix_available="*")
     live = LiveRule.from_get({**get, "uuid": "u", "state": "block", "note": "n"})
     rule = Rule("acme", live.selector, live.state, live.note)
@@ -70,6 +84,11 @@ def test_get_then_post_round_trip() -> None:
 
 
 def test_describe_names_package_and_set_fields() -> None:
-    selector = Selector(package_type="npm", package_namespace="@babel", package_name="traverse",
-                        package_version="7.*", alert_type="criticalCVE")
+    selector = Selector(
+        package_type="npm",
+        package_namespace="@babel",
+        package_name="traverse",
+        package_version="7.*",
+        alert_type="criticalCVE",
+    )
     assert selector.describe() == "npm/@babel/traverse@7.* alert_type=criticalCVE"

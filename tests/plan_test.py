@@ -14,15 +14,23 @@ TODAY = dt.date(2026, 11, 28)
 TRAILER = "[socket-triage] source=a.yaml:1"
 
 
-def rule(name: str, state: str = "ignore", note: str = "why", **kw: object) -> Rule:
+def rule(
+    name: str,
+    state: str = "ignore",
+    note: str = "why",
+    expires: dt.date | None = None,
+    owner: str | None = None,
+) -> Rule:
+    selector = Selector(package_type="npm", package_name=name)
     return Rule(
         "acme",
-        Selector(package_type="npm", package_name=name),
+        selector,
         state,
         note,
+        expires=expires,
+        owner=owner,
         location=Location("a.yaml", 1, 3),
-        **kw,
-    )  # type: ignore[arg-type]
+    )
 
 
 def live(

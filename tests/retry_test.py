@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+
+from reconciler.retry import BackoffGate, RetryPolicy, backoff_delay, parse_retry_after
+
+NOW = dt.datetime(2015, 10, 21, 7, 28, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("7", 7.0),
+        (" 0 ", 0.0),
+        ("2.5", 2.5),
+        ("-3", 0.0),
+        ("Wed, 21 Oct 2015 07:28:10 GMT", 10.0),
+        ("Wed, 21 Oct 2015 07:29:00 -0000", 60.0),
+        ("Wed, 21 Oct 2015 07:00:00 GMT", 0.0),  # in the past: go now
+        (None, None),
+        ("", None),
+        ("soon", None),
+        ("nan", None),
+        ("inf", None),
+    ],
+)
+def test_parse_retry_after(header: str | None, seconds: float | None) -> None:
+    assert parse_retry_after(header, now=NOW) == seconds
+
+
+@pytest.mark.parametrize("attempt", [1, 2, 3, 8, 20])
+def test_backoff_is_jittered_exponential_and_capped(attempt: int) -> None:
+    policy = RetryPolicy(base_delay=1.0, max_delay=10.0)
+    ceiling = min(10.0, 2.0 ** (attempt - 1))
+    delays = {backoff_delay(attempt, policy, random.Random(seed)) for seed in range(20)}
+    assert all(ceiling / 2 <= d <= ceiling for d in delays)
+    assert len(delays) > 1
+
+
+@pytest.mark.parametrize("kwargs", [{"max_attempts": 0}, {"base_delay": -1.0}, {"timeout": 0.0}])
+def test_retry_policy_rejects_nonsense(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        RetryPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_gate_waits_until_the_latest_push() -> None:
+    clock = FakeClock()
+    gate = BackoffGate(clock.sleep, clock)
+    gate.wait()
+    assert clock.sleeps == []
+    gate.push(5.0)
+    gate.push(2.0)  # never moves the gate earlier
+    assert gate.remaining() == 5.0
+    gate.wait()
+    assert clock.sleeps == [5.0]
+    assert gate.remaining() == 0.0
+
+
+def test_gate_trusts_sleep_and_waits_again_only_when_pushed_meanwhile() -> None:
+    sleeps: list[float] = []
+    gate = BackoffGate(sleeps.append, lambda: 0.0)  # a clock that never moves
+    gate.push(3.0)
+    gate.wait()  # returns although the clock did not move: no spinning
+    assert sleeps == [3.0]
+
+    def sleep_and_get_pushed(seconds: float) -> None:
+        sleeps.append(seconds)
+        if len(sleeps) == 2:
+            gate.push(9.0)
+
+    gate = BackoffGate(sleep_and_get_pushed, lambda: 0.0)
+    gate.push(3.0)
+    gate.wait()
+    assert sleeps == [3.0, 3.0, 9.0]
