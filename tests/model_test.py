@@ -71,13 +71,13 @@ def test_post_then_get_round_trip_keeps_the_selector() -> None:
 
 
 def test_get_then_post_round_trip() -> None:
-    get: dict[str, str | None] = {name: None for name in SELECTOR_FIELDS}
+    get: dict[str, str | None] = dict.fromkeys(SELECTOR_FIELDS)
     get.update(package_type="npm", package_name="x", reachability="reachable", fix_available="*")
     live = LiveRule.from_get({**get, "uuid": "u", "state": "block", "note": "n"})
     rule = Rule("acme", live.selector, live.state, live.note)
     post = rule.to_post(live.note)
     assert {CAMEL_TO_SNAKE[k]: v for k, v in post.items() if k in CAMEL_TO_SNAKE} == {
-        **{k: v for k, v in live.selector.to_snake().items()},
+        **dict(live.selector.to_snake().items()),
         "state": "block",
         "note": "n",
     }

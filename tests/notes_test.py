@@ -8,8 +8,12 @@ from reconciler.redact import redact
 
 @pytest.mark.parametrize(
     ("human", "trailer"),
-    [("Build only", "[socket-triage] source=a.yaml:3"), ("multi\nline\n\nnote", "[socket-triage] x"),
-     ("", "[socket-triage] x"), ("plain", None)],
+    [
+        ("Build only", "[socket-triage] source=a.yaml:3"),
+        ("multi\nline\n\nnote", "[socket-triage] x"),
+        ("", "[socket-triage] x"),
+        ("plain", None),
+    ],
 )
 def test_compose_then_split_recovers_both_parts(human: str, trailer: str | None) -> None:
     assert notes.split(notes.compose(human, trailer)) == (human, trailer)
@@ -26,9 +30,11 @@ def test_trailer_prefix_in_the_middle_is_not_a_trailer() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("token sktsec_abcDEF-123 here", "token sktsec_*** here"),
-     ("Bearer sktsec_x.y_z", "Bearer sktsec_***"),
-     ("no token", "no token")],
+    [
+        ("token sktsec_abcDEF-123 here", "token sktsec_*** here"),
+        ("Bearer sktsec_x.y_z", "Bearer sktsec_***"),
+        ("no token", "no token"),
+    ],
 )
 def test_redact_hides_socket_tokens(text: str, expected: str) -> None:
     assert redact(text) == expected

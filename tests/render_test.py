@@ -22,12 +22,30 @@ def sel(name: str) -> Selector:
 
 
 def sample_plan(creates: int = 1) -> Plan:
-    desired = [Rule("acme", sel(f"new{i:05}"), "ignore", f"reason {i}",
-                    location=Location("rules/npm.yaml", 3 + i, 5)) for i in range(creates)]
-    desired.append(Rule("acme", sel("changed"), "block", "now blocked",
-                        location=Location("rules/npm.yaml", 1, 5), owner="sec@acme.dev"))
-    live = [LiveRule("u-1", sel("changed"), "warn", "was warn", "t1", "t1"),
-            LiveRule("u-2", sel("gone"), "ignore", "old", "t1", "t1")]
+    desired = [
+        Rule(
+            "acme",
+            sel(f"new{i:05}"),
+            "ignore",
+            f"reason {i}",
+            location=Location("rules/npm.yaml", 3 + i, 5),
+        )
+        for i in range(creates)
+    ]
+    desired.append(
+        Rule(
+            "acme",
+            sel("changed"),
+            "block",
+            "now blocked",
+            location=Location("rules/npm.yaml", 1, 5),
+            owner="sec@acme.dev",
+        )
+    )
+    live = [
+        LiveRule("u-1", sel("changed"), "warn", "was warn", "t1", "t1"),
+        LiveRule("u-2", sel("gone"), "ignore", "old", "t1", "t1"),
+    ]
     return Plan((diff("acme", desired, live, today=TODAY),))
 
 
@@ -77,7 +95,9 @@ def test_markdown_puts_summary_first_and_changes_in_details() -> None:
     assert text.startswith(COMMENT_MARKER)
     assert "| acme | 1 | 1 | 1 | 0 |" in text
     assert text.index("| acme |") < text.index("<details>")
-    assert "| ~ update | `npm/changed` | note: was warn → now blocked<br>state: warn → block" in text
+    assert (
+        "| ~ update | `npm/changed` | note: was warn → now blocked<br>state: warn → block" in text
+    )
     assert text.rstrip().endswith("</details>")
     assert "truncated" not in text
 

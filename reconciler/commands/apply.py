@@ -24,6 +24,7 @@ from reconciler.commands.plan import (
 from reconciler.errors import (
     ApplyError,
     PlanFileError,
+    ReadOnlyError,
     StalePlanError,
     UsageError,
     VerificationError,
@@ -80,11 +81,13 @@ def report_partial(result: ApplyResult, org_plan: OrgPlan) -> ApplyError:
             status = "outcome unknown"
         click.echo(f"  {status}: {change.action} {change.selector.describe()}", err=True)
     total = len(org_plan.changes)
+    # A read-only org stays read-only: promising that a rerun converges would be wrong there.
+    advice = "" if isinstance(result.error, ReadOnlyError) else " Running apply again converges."
     return ApplyError(
         f"apply of org {org_plan.org} stopped: {result.error}. Applied {len(result.applied)} "
         f"of {total} changes ({result.count('create')} created, {result.count('update')} "
         f"updated, {result.count('delete')} deleted); {total - len(result.applied)} not "
-        "applied. Running apply again converges."
+        f"applied.{advice}"
     )
 
 

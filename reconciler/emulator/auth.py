@@ -1,0 +1,107 @@
+"""Org tokens, their scopes, and per-token quota.
+
+Socket takes an org token either as ``Authorization: Bearer <token>`` or as the user of HTTP basic
+auth with an empty password. Tokens live in memory only: they are configuration of a run, not
+state, so a restarted emulator is told its tokens again.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Token:
+    """A known token: the org it belongs to and what it may do."""
+
+    org: str
+    scopes: frozenset[str]
+
+
+def token_from_headers(headers: Mapping[str, str]) -> str | None:
+    """The token an ``Authorization`` header carries, or ``None`` when there is none usable.
+
+    >>> token_from_headers({"authorization": "Bearer sktsec_x"})
+    'sktsec_x'
+    >>> token_from_headers({"Authorization": "Basic " + base64.b64encode(b"sktsec_x:").decode()})
+    'sktsec_x'
+    """
+    value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+    scheme, _, credentials = value.strip().partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() == "bearer":
+        return credentials or None
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        user, _, _password = decoded.partition(":")
+        return user or None
+    return None
+
+
+class Keyring:
+    """The accepted tokens. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tokens: dict[str, Token] = {}
+
+    def add(self, token: str, org: str, scopes: Iterable[str]) -> None:
+        with self._lock:
+            self._tokens[token] = Token(org, frozenset(scopes))
+
+    def get(self, token: str | None) -> Token | None:
+        if token is None:
+            return None
+        with self._lock:
+            return self._tokens.get(token)
+
+
+class Quota:
+    """A token bucket per token: ``size`` units, refilled at ``refill_per_second``.
+
+    ``size=None`` means unlimited. With no refill, a spent bucket stays spent; the Retry-After
+    sent then is ``NO_REFILL_RETRY_AFTER`` seconds, an honest "not soon".
+    """
+
+    NO_REFILL_RETRY_AFTER = 3600
+
+    def __init__(
+        self,
+        size: int | None,
+        refill_per_second: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._size = size
+        self._refill = refill_per_second
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._buckets: dict[str, tuple[float, float]] = {}  # token -> (units, at)
+
+    def spend(self, token: str) -> int | None:
+        """Take one unit. ``None`` on success, else the whole seconds to wait (Retry-After)."""
+        if self._size is None:
+            return None
+        now = self._clock()
+        with self._lock:
+            units, at = self._buckets.get(token, (float(self._size), now))
+            units = min(float(self._size), units + (now - at) * self._refill)
+            if units >= 1.0:
+                self._buckets[token] = (units - 1.0, now)
+                return None
+            self._buckets[token] = (units, now)
+        if self._refill <= 0:
+            return self.NO_REFILL_RETRY_AFTER
+        return max(1, math.ceil((1.0 - units) / self._refill))
+
+    def reset(self) -> None:
+        with self._lock:
+            self._buckets.clear()

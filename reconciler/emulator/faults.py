@@ -1,0 +1,153 @@
+"""Seeded fault injection and the emulator's counters.
+
+Every decision comes from one ``random.Random(seed)``, so a single-threaded run that sends the
+same requests in the same order meets the same faults. Requests are drawn for in arrival order;
+under concurrency the order (and so which request fails) depends on scheduling.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+# The kinds of fault, as counted under ``counters()["faults"]``.
+FAULT_429 = "429"
+FAULT_500 = "500"
+FAULT_502 = "502"
+FAULT_AMBIGUOUS = "ambiguous"
+FAULT_KINDS = (FAULT_429, FAULT_500, FAULT_502, FAULT_AMBIGUOUS)
+
+
+@dataclass(frozen=True)
+class Faults:
+    """What to break and how often. Rates are probabilities per ``/v0`` request (0 to 1).
+
+    ``rate_ambiguous`` applies to successful writes only: the change is committed and then no
+    answer is sent. ``retry_after`` is the Retry-After (seconds) sent with an injected 429.
+    """
+
+    seed: int = 0
+    latency: float = 0.0
+    rate_429: float = 0.0
+    retry_after: int = 0
+    rate_500: float = 0.0
+    rate_502: float = 0.0
+    rate_ambiguous: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("rate_429", "rate_500", "rate_502", "rate_ambiguous"):
+            rate = getattr(self, name)
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, not {rate!r}")
+        if self.latency < 0 or self.retry_after < 0:
+            raise ValueError("latency and retry_after must not be negative")
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> Faults:
+        """Build from JSON-ish data; unknown keys or wrong types raise ``ValueError``."""
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ValueError(f"unknown fault setting(s): {', '.join(unknown)}")
+        values: dict[str, Any] = {}
+        for name, value in data.items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"fault setting {name} must be a number")
+            values[name] = int(value) if name in ("seed", "retry_after") else float(value)
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class FaultInjector:
+    """Draws faults from a seeded generator; thread-safe."""
+
+    def __init__(self, faults: Faults) -> None:
+        self._lock = threading.Lock()
+        self._faults = faults
+        self._rng = random.Random(faults.seed)
+
+    @property
+    def config(self) -> Faults:
+        return self._faults
+
+    def configure(self, faults: Faults) -> None:
+        """Replace the settings and restart the generator from the new seed."""
+        with self._lock:
+            self._faults = faults
+            self._rng = random.Random(faults.seed)
+
+    def before(self) -> str | None:
+        """The fault to answer with instead of handling the request, or ``None``.
+
+        One draw per request whatever the rates, so the sequence depends only on the seed and the
+        number of requests, not on which rates are zero.
+        """
+        with self._lock:
+            draw = self._rng.random()
+            f = self._faults
+        for kind, rate in (
+            (FAULT_429, f.rate_429),
+            (FAULT_500, f.rate_500),
+            (FAULT_502, f.rate_502),
+        ):
+            if draw < rate:
+                return kind
+            draw -= rate
+        return None
+
+    def drop_after_write(self) -> bool:
+        """Whether to drop the answer to a write that succeeded (an ambiguous failure)."""
+        with self._lock:
+            return self._rng.random() < self._faults.rate_ambiguous
+
+
+class Counters:
+    """Thread-safe tallies of calls, entries and injected faults."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: Counter[str] = Counter()
+        self._entries: Counter[str] = Counter()
+        self._faults: Counter[str] = Counter()
+        self._errors = 0
+
+    def call(self, method: str) -> None:
+        with self._lock:
+            self._calls[method] += 1
+
+    def entries(self, *, created: int = 0, updated: int = 0, deleted: int = 0) -> None:
+        with self._lock:
+            self._entries["created"] += created
+            self._entries["updated"] += updated
+            self._entries["deleted"] += deleted
+
+    def fault(self, kind: str) -> None:
+        with self._lock:
+            self._faults[kind] += 1
+
+    def error(self) -> None:
+        """An unexpected exception inside the emulator (a bug, answered with a 500)."""
+        with self._lock:
+            self._errors += 1
+
+    def reset(self) -> None:
+        with self._lock:
+            self._calls.clear()
+            self._entries.clear()
+            self._faults.clear()
+            self._errors = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every key is always present, so callers can compare against zero."""
+        with self._lock:
+            return {
+                "calls": {m: self._calls[m] for m in ("GET", "POST", "DELETE")},
+                "entries": {k: self._entries[k] for k in ("created", "updated", "deleted")},
+                "faults": {k: self._faults[k] for k in FAULT_KINDS},
+                "internal_errors": self._errors,
+            }

@@ -1,0 +1,50 @@
+"""The emulator's answer type and the error bodies the spec defines."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Response:
+    """One answer. ``drop=True``: the write was committed but no answer must reach the client."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    drop: bool = False
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class ApiFailure(Exception):
+    """A request the API refuses: becomes ``{"error": {"message", "details"}}`` with ``status``."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+
+    def response(self) -> Response:
+        body = {"error": {"message": self.message, "details": self.details}}
+        return json_response(self.status, body, self.headers)
+
+
+def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
+    """A JSON answer with Content-Type and Content-Length set."""
+    body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+    all_headers = {"Content-Type": "application/json; charset=utf-8"}
+    all_headers.update(headers or {})
+    all_headers["Content-Length"] = str(len(body))
+    return Response(status, all_headers, body)

@@ -1,0 +1,258 @@
+"""Check a parsed rule file against ``triage-rules.schema.json`` and word each error for people.
+
+jsonschema is thorough but slow per object (tens of microseconds), so ``findings`` validates the
+file's skeleton (everything but the rules) once and each rule only if a fast check compiled from
+the same schema cannot prove it valid. The fast check is conservative: when it says "valid",
+jsonschema would agree; anything it is unsure of goes to jsonschema. So the findings equal those
+of validating the whole file (``full_findings``), which a test checks on every bad fixture.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Final
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from reconciler.yamlnodes import YList, YMap, pack
+
+Check = Callable[[Any], bool]
+
+_START: Final = pack(1, 1)
+
+_ANNOTATIONS: Final = frozenset(
+    {"description", "examples", "default", "format", "title", "$comment", "markdownDescription"}
+)
+_PY_TYPES: Final[dict[str, tuple[type, ...]]] = {
+    "string": (str,),
+    "null": (type(None),),
+    "boolean": (bool,),
+    "integer": (int,),
+    "number": (int, float),
+}
+_TYPE_WORDS: Final = {
+    "string": "a string",
+    "object": "a mapping",
+    "array": "a list",
+    "boolean": "true or false",
+    "integer": "an integer",
+    "number": "a number",
+}
+# The schema's patterns, said in words.
+_PATTERN_HINTS: Final = {
+    "org": "is not an org slug (letters, digits, '.', '_' or '-', starting with a letter or digit)",
+    "cvss_score_cmp": "is not a comparison: give an operator (>=, <=, >, <, ==) and a score "
+    "from 0 to 10, e.g. '>=7.5'",
+    "package_version": "has a '*' before the end; '*' is allowed only as a suffix, e.g. '7.*'",
+    "expires": "is not a date written YYYY-MM-DD",
+    "note": "is blank; say why",
+    "package": "is not a purl; it must start with 'pkg:', e.g. 'pkg:npm/%40babel/traverse@7.*'",
+}
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One schema error at a packed position (see ``yamlnodes.pack``)."""
+
+    pos: int
+    message: str
+
+
+@functools.cache
+def schema() -> dict[str, Any]:
+    """The rule-file JSON Schema shipped in the package."""
+    text = resources.files("reconciler").joinpath("schemas/triage-rules.schema.json").read_text()
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+@functools.cache
+def _validators() -> tuple[Any, Any, Check | None]:
+    full = schema()
+    rule_schema = {"$schema": full["$schema"], "$defs": full["$defs"], "$ref": "#/$defs/rule"}
+    fast = _compile_object(full["$defs"]["rule"])
+    return Draft202012Validator(full), Draft202012Validator(rule_schema), fast
+
+
+def rule_fields() -> tuple[str, ...]:
+    """Every field a rule may carry, in schema order."""
+    return tuple(schema()["$defs"]["rule"]["properties"])
+
+
+def full_findings(doc: Any) -> list[Finding]:
+    """Validate the whole document with jsonschema: the reference ``findings`` must equal."""
+    validator = _validators()[0]
+    return sorted({f for e in validator.iter_errors(doc) for f in _translate(e, doc, ())})
+
+
+def findings(doc: Any) -> list[Finding]:
+    """Every schema error of one parsed file, sorted by position."""
+    full, per_rule, fast = _validators()
+    rules = doc.get("rules") if isinstance(doc, YMap) else None
+    if not isinstance(rules, YList):
+        return full_findings(doc)
+    skeleton = YMap(doc.pos)
+    skeleton.update(doc)
+    skeleton.fields = doc.fields
+    skeleton["rules"] = YList(rules.pos)
+    found = {f for e in full.iter_errors(skeleton) for f in _translate(e, skeleton, ())}
+    for index, rule in enumerate(rules):
+        if fast is not None and fast(rule):
+            continue
+        for error in per_rule.iter_errors(rule):
+            found.update(_translate(error, doc, ("rules", index)))
+    return sorted(found)
+
+
+def _translate(error: ValidationError, root: Any, prefix: tuple[Any, ...]) -> Iterable[Finding]:
+    path = (*prefix, *error.absolute_path)
+    parent = _walk(root, path[:-1])
+    pos = _value_pos(parent, path[-1]) if path else getattr(root, "pos", _START)
+    label = _label(path)
+    value = error.instance
+    keyword = error.validator
+    if keyword == "required" and isinstance(value, YMap):
+        for name in error.validator_value:
+            if name not in value:
+                yield Finding(value.pos, f"missing required field {name!r}")
+    elif keyword == "additionalProperties" and isinstance(value, YMap):
+        allowed = error.schema.get("properties", {})
+        for key in value:
+            if key not in allowed:
+                yield Finding(value.key_pos(key), _unknown_field(key, allowed, path))
+    elif keyword == "type":
+        yield Finding(pos, _type_message(label, error.validator_value, value))
+    elif keyword == "enum":
+        if _is_scalar(value):  # other values get a type error instead
+            choices = [c for c in error.validator_value if isinstance(c, str) and c]
+            hint = _did_you_mean(str(value), choices)
+            yield Finding(pos, f"{label}: {_show(value)} is not one of {', '.join(choices)}{hint}")
+    elif keyword == "pattern":
+        hint = _PATTERN_HINTS.get(str(path[-1]), f"does not match {error.validator_value}")
+        yield Finding(pos, f"{label}: {_show(value)} {hint}")
+    elif keyword in ("minimum", "maximum"):
+        bound = "at least" if keyword == "minimum" else "at most"
+        yield Finding(pos, f"{label}: {_show(value)} must be {bound} {error.validator_value}")
+    else:
+        yield Finding(pos, f"{label}: {error.message}")
+
+
+def _walk(root: Any, path: Sequence[Any]) -> Any:
+    node = root
+    for step in path:
+        node = node[step]
+    return node
+
+
+def _value_pos(parent: Any, step: Any) -> int:
+    if isinstance(parent, YMap):
+        return parent.value_pos(step)
+    if isinstance(parent, YList):
+        position: int = parent.item_pos[step]
+        return position
+    return _START
+
+
+def _label(path: Sequence[Any]) -> str:
+    names: list[str] = []
+    for step in path:
+        names = [] if isinstance(step, int) else [*names, step]
+    if names:
+        return ".".join(names)
+    return "rule" if path else "rule file"
+
+
+def _unknown_field(key: str, allowed: Iterable[str], path: Sequence[Any]) -> str:
+    if path and path[-1] == "defaults" and key in rule_fields():
+        return f"{key!r} cannot be set in defaults; give it on each rule"
+    return f"unknown field {key!r}{_did_you_mean(key, allowed)}"
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _type_message(label: str, expected: str | list[str], value: Any) -> str:
+    names = [expected] if isinstance(expected, str) else list(expected)
+    words = " or ".join(_TYPE_WORDS[n] for n in names if n in _TYPE_WORDS) or "null"
+    message = f"{label}: expected {words}, got {_show(value)}"
+    if "string" in names and isinstance(value, (bool, int, float)):
+        message += " (quote it in YAML to keep it text)"
+    return message
+
+
+def _show(value: Any) -> str:
+    """A short description of a value; never the repr of a whole (possibly huge) subtree."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = str(value)
+    return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+def _compile_object(node: dict[str, Any]) -> Check | None:
+    """A conservative check for a flat object schema, or ``None`` if it uses more than we know."""
+    if set(node) - _ANNOTATIONS - {"type", "properties", "additionalProperties", "required"}:
+        return None
+    if node.get("type") != "object" or node.get("additionalProperties") is not False:
+        return None
+    props: dict[str, Check] = {}
+    for name, sub in node.get("properties", {}).items():
+        check = _compile_value(sub)
+        if check is None:
+            return None
+        props[name] = check
+    required = tuple(node.get("required", ()))
+
+    def check_object(value: Any) -> bool:
+        if type(value) is not YMap or any(name not in value for name in required):
+            return False
+        for key, item in value.items():
+            prop = props.get(key)
+            if prop is None or not prop(item):
+                return False
+        return True
+
+    return check_object
+
+
+def _compile_value(node: dict[str, Any]) -> Check | None:
+    """One property's check: its type, enum and pattern, as a single cheap function."""
+    if set(node) - _ANNOTATIONS - {"type", "enum", "pattern"}:
+        return None
+    kinds = node.get("type", ())
+    kinds = {kinds} if isinstance(kinds, str) else set(kinds)
+    # Exact Python types only: the check may say "invalid" too often, never "valid" wrongly.
+    types = frozenset(t for name in kinds for t in _PY_TYPES.get(name, ()))
+    enum = node.get("enum")
+    allowed = None if enum is None else frozenset((type(a), a) for a in enum if _is_scalar(a))
+    regex = re.compile(node["pattern"]) if "pattern" in node else None
+
+    def check_value(value: Any) -> bool:
+        kind = type(value)
+        if "type" in node and kind not in types:
+            return False
+        if allowed is not None and (not _is_scalar(value) or (kind, value) not in allowed):
+            return False
+        return regex is None or kind is not str or regex.search(value) is not None
+
+    return check_value
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or type(value) is str

@@ -1,0 +1,50 @@
+"""What the loader hands to plan and apply: every org's desired rules and policy."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from reconciler.errors import Diagnostic
+from reconciler.model import Rule
+
+
+@dataclass(frozen=True)
+class SafetyPolicy:
+    """When a plan is too big to apply without ``--force`` (octoDNS's thresholds)."""
+
+    max_change_percent: float = 30.0  # updates + deletes above this % of live rules is unsafe
+    min_existing: int = 10  # ...once the org has at least this many live rules
+
+
+@dataclass(frozen=True)
+class OrgRules:
+    """One org's rules from every file that names it, in file and line order.
+
+    Expired rules are kept; plan treats them as absent so it can say why they go.
+    """
+
+    org: str
+    rules: tuple[Rule, ...]
+    prune: bool = True
+    safety: SafetyPolicy = SafetyPolicy()
+    files: tuple[str, ...] = ()
+
+
+def _empty_orgs() -> Mapping[str, OrgRules]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Every org found in the files (sorted by slug), the warnings, and the files read."""
+
+    orgs: Mapping[str, OrgRules] = field(default_factory=_empty_orgs)
+    warnings: tuple[Diagnostic, ...] = ()
+    files: tuple[str, ...] = ()
+
+    @property
+    def rule_count(self) -> int:
+        """How many rules all orgs hold together."""
+        return sum(len(org.rules) for org in self.orgs.values())

@@ -1,0 +1,197 @@
+"""The GitHub files are code too: check they load and only name what exists."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+import yaml
+
+from reconciler.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+ACTION = ROOT / "action.yml"
+EXAMPLE = ROOT / "examples/workflows/triage.yml"
+CI = ROOT / ".github/workflows/ci.yml"
+HOOKS = ROOT / ".pre-commit-hooks.yaml"
+WORKFLOWS = sorted([*ROOT.glob(".github/workflows/*.yml"), *ROOT.glob("examples/workflows/*.yml")])
+
+_INPUT_RE = re.compile(r"\binputs\.([A-Za-z0-9_-]+)")
+_STEP_OUTPUT_RE = re.compile(r"\bsteps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)")
+
+
+def load(path: Path) -> Any:
+    """YAML as GitHub reads it: PyYAML (YAML 1.1) loads the key ``on`` as ``True``."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if isinstance(data, dict) and True in data:
+        data["on"] = data.pop(True)
+    return data
+
+
+def strings(node: Any) -> Iterator[str]:
+    """Every string value in a loaded YAML tree."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from strings(item)
+
+
+def all_steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    if "runs" in doc:
+        steps: list[dict[str, Any]] = doc["runs"]["steps"]
+        return steps
+    return [step for job in doc["jobs"].values() for step in job["steps"]]
+
+
+def is_our_action(step: dict[str, Any]) -> bool:
+    return str(step.get("uses", "")).split("@")[0].endswith("/socket-triage")
+
+
+def cli_calls(script: str) -> Iterator[list[str]]:
+    """``socket-triage ...`` invocations in a shell script, continuation lines joined."""
+    for line in script.replace("\\\n", " ").splitlines():
+        words = shlex.split(line, comments=True)
+        if "socket-triage" in words:
+            yield words[words.index("socket-triage") + 1 :]
+
+
+def long_options(command: click.Command) -> set[str]:
+    return {
+        opt
+        for param in command.params
+        for opt in (*param.opts, *param.secondary_opts)
+        if opt.startswith("--")
+    }
+
+
+@pytest.mark.parametrize("path", [ACTION, HOOKS, *WORKFLOWS], ids=lambda p: p.name)
+def test_yaml_loads(path: Path) -> None:
+    assert load(path)
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_shape(path: Path) -> None:
+    doc = load(path)
+    assert doc["on"]
+    for name, job in doc["jobs"].items():
+        assert job["runs-on"], name
+        assert all("uses" in step or "run" in step for step in job["steps"]), name
+
+
+def test_action_references_only_declared_inputs_and_steps() -> None:
+    action = load(ACTION)
+    declared = set(action["inputs"])
+    used = {m for text in strings(action) for m in _INPUT_RE.findall(text)}
+    assert used <= declared, used - declared
+    step_ids = {step["id"] for step in all_steps(action) if "id" in step}
+    refs = {m for text in strings(action) for m in _STEP_OUTPUT_RE.findall(text)}
+    assert {step for step, _ in refs} <= step_ids
+    assert {o["value"].split(".")[1] for o in action["outputs"].values()} <= step_ids
+
+
+def test_action_steps_write_the_outputs_they_are_read_for() -> None:
+    action = load(ACTION)
+    scripts = {s["id"]: s.get("run", "") for s in all_steps(action) if "id" in s}
+    refs = {m for text in strings(action) for m in _STEP_OUTPUT_RE.findall(text)}
+    missing = {(step, out) for step, out in refs if f'"{out}=' not in scripts[step]}
+    assert missing == set()
+
+
+@pytest.mark.parametrize("path", [ACTION, *WORKFLOWS], ids=lambda p: p.name)
+def test_no_expressions_pasted_into_shell(path: Path) -> None:
+    # Script-injection hygiene: values reach the shell through env, never as `${{ }}` text.
+    runs = [step["run"] for step in all_steps(load(path)) if "run" in step]
+    assert [run for run in runs if "${{" in run] == []
+
+
+def test_cli_calls_use_existing_commands_and_options() -> None:
+    calls = [
+        words
+        for path in (ACTION, *WORKFLOWS)
+        for step in all_steps(load(path))
+        for words in cli_calls(step.get("run", ""))
+    ]
+    assert {words[0] for words in calls} >= {"validate", "plan", "apply"}
+    for words in calls:
+        command = cli.commands[words[0]]
+        options = {w.split("=")[0] for w in words[1:] if w.startswith("--")}
+        assert options <= long_options(command), (words[0], options - long_options(command))
+
+
+def test_action_run_script_handles_only_plan_and_apply() -> None:
+    action = load(ACTION)
+    run = next(s["run"] for s in all_steps(action) if s.get("id") == "run")
+    assert "plan | apply) ;;" in run
+    # Options collected in an array for both commands must exist on both.
+    shared = set(re.findall(r"args\+=\((--[a-z-]+)", run))
+    assert shared == {"--org", "--api-url"}
+    assert shared <= long_options(cli.commands["plan"]) & long_options(cli.commands["apply"])
+    assert action["inputs"]["command"]["default"] == "plan"
+
+
+def test_example_uses_the_action_with_declared_inputs_and_outputs() -> None:
+    action = load(ACTION)
+    example = load(EXAMPLE)
+    uses = [step for step in all_steps(example) if is_our_action(step)]
+    assert {step["with"]["command"] for step in uses} == {"plan", "apply"}
+    for step in uses:
+        assert set(step["with"]) <= set(action["inputs"])
+        assert step["env"] == {"SOCKET_API_TOKEN": "${{ secrets.SOCKET_API_TOKEN }}"}
+    read = {out for text in strings(example) for _, out in _STEP_OUTPUT_RE.findall(text)}
+    assert read <= set(action["outputs"])
+
+
+def _jobs_running(example: dict[str, Any], command: str) -> list[dict[str, Any]]:
+    return [
+        job
+        for job in example["jobs"].values()
+        if any(is_our_action(s) and s["with"]["command"] == command for s in job["steps"])
+    ]
+
+
+def test_example_applies_one_at_a_time_with_minimal_permissions() -> None:
+    example = load(EXAMPLE)
+    (apply_job,) = _jobs_running(example, "apply")
+    assert apply_job["concurrency"]["group"]
+    assert apply_job["concurrency"]["cancel-in-progress"] is False
+    assert "push" in apply_job["if"]
+    assert example["permissions"] == {}
+    writers = [job for job in example["jobs"].values() if "write" in job["permissions"].values()]
+    assert writers == [job for job in _jobs_running(example, "plan") if "pull_request" in job["if"]]
+    assert all(job["permissions"].get("pull-requests") == "write" for job in writers)
+    assert all(set(job["permissions"].values()) <= {"read", "write"} for job in writers)
+
+
+def test_ci_runs_script_test_on_supported_pythons() -> None:
+    ci = load(CI)
+    assert {"push", "pull_request"} <= set(ci["on"])
+    (job,) = ci["jobs"].values()
+    assert job["strategy"]["matrix"]["python-version"] == ["3.11", "3.12", "3.13"]
+    assert any(step.get("run") == "script/test" for step in job["steps"])
+    assert (ROOT / "script/test").exists()
+
+
+def test_pre_commit_hook_points_at_an_existing_command() -> None:
+    (hook,) = load(HOOKS)
+    assert hook["id"] == "socket-triage-validate"
+    program, subcommand = hook["entry"].split()
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert program in scripts["project"]["scripts"]
+    assert subcommand in cli.commands
+    assert (hook["language"], hook["pass_filenames"]) == ("python", True)
+    files = re.compile(hook["files"])
+    assert [bool(files.search(n)) for n in ("triage/a.yaml", "b.yml", "c.json")] == [
+        True,
+        True,
+        False,
+    ]
