@@ -1,8 +1,9 @@
 """How long ``loader.load`` takes, against merely parsing the same files with libyaml.
 
-Usage: .venv/bin/python bench/bench_validate.py [RULES ...]   (default: 1000 10000 100000)
+Usage: .venv/bin/python bench/bench_validate.py [--per-file N] [RULES ...]
+(default: 1000 10000 100000 rules, 1,000 per file)
 
-Rules are written 1,000 per file into a temporary directory. Each measurement runs in a fresh
+Rules are written into a temporary directory, N per file. Each measurement runs in a fresh
 process so that peak RSS (``resource.getrusage``) belongs to that measurement alone.
 """
 
@@ -46,10 +47,10 @@ def rule_text(index: int) -> str:
     return "\n".join(lines)
 
 
-def generate(directory: Path, rules: int) -> None:
-    for start in range(0, rules, PER_FILE):
-        body = "\n".join(rule_text(i) for i in range(start, min(rules, start + PER_FILE)))
-        path = directory / f"rules-{start // PER_FILE:04d}.yaml"
+def generate(directory: Path, rules: int, per_file: int = PER_FILE) -> None:
+    for start in range(0, rules, per_file):
+        body = "\n".join(rule_text(i) for i in range(start, min(rules, start + per_file)))
+        path = directory / f"rules-{start // per_file:04d}.yaml"
         path.write_text(f"org: acme\nprune: true\nrules:\n{body}\n")
 
 
@@ -64,7 +65,7 @@ def child(mode: str, directory: str) -> None:
     if mode == "parse":
         for file in files:
             with open(file, encoding="utf-8") as handle:
-                yaml.load(handle.read(), Loader=yaml.CSafeLoader)  # noqa: S506 - the C safe loader
+                yaml.load(handle.read(), Loader=yaml.CSafeLoader)
         count = 0
     else:
         count = loader.load([directory], today=dt.date(2026, 11, 28)).rule_count
@@ -87,6 +88,7 @@ def measure(mode: str, directory: str) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("rules", nargs="*", type=int, default=[1000, 10_000, 100_000])
+    parser.add_argument("--per-file", type=int, default=PER_FILE, help="rules per file")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -96,11 +98,11 @@ def main() -> None:
     print("|------:|------:|---------------:|------------------:|------:|--------------:|")
     for rules in args.rules:
         with tempfile.TemporaryDirectory() as directory:
-            generate(Path(directory), rules)
+            generate(Path(directory), rules, args.per_file)
             parse = measure("parse", directory)
             load = measure("load", directory)
         assert load["rules"] == rules
-        files = -(-rules // PER_FILE)
+        files = -(-rules // args.per_file)
         ratio = load["seconds"] / parse["seconds"]
         print(
             f"| {rules:,} | {files} | {parse['seconds']:.2f} | {load['seconds']:.2f} "

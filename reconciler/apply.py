@@ -41,10 +41,10 @@ class ApplyResult:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def done(self, changes: Sequence[Change], progress: Progress | None) -> None:
-        with self.lock:
+        with self.lock:  # also keeps a progress bar's redraws from interleaving
             self.applied.extend(changes)
-        if progress:
-            progress(len(changes))
+            if progress:
+                progress(len(changes))
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.applied if c.action == action)

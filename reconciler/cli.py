@@ -11,17 +11,19 @@ with --detailed-exitcode; 3 internal error.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar, cast
 
 import click
 
 from reconciler import __version__
 from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.redact import redact
+from reconciler.retry import RetryPolicy
 from reconciler.wire import API_URL_ENV, DEFAULT_API_URL
 
 EXIT_OK = 0
@@ -71,16 +73,46 @@ class _Cli(click.Group):
         sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
-def api_url_option(func: F) -> F:
-    """``--api-url``: the API base URL, or ``local:PATH`` for the embedded emulator."""
-    return click.option(
-        "--api-url",
-        envvar=API_URL_ENV,
-        default=DEFAULT_API_URL,
-        show_default=True,
-        help="API base URL, or local:PATH to run the embedded emulator with state in PATH. "
-        f"Env: {API_URL_ENV}. The token is read from SOCKET_API_TOKEN (never an argument).",
-    )(func)
+def api_options(func: F) -> F:
+    """``--api-url``, ``--max-attempts`` and ``--timeout``, handed to the command as ``api_url``
+    and a ``retry`` policy. The token is never an option: it would show in ``ps`` and CI logs."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, max_attempts: int, timeout: float, **kwargs: Any) -> Any:
+        retry = RetryPolicy(max_attempts=max_attempts, timeout=timeout)
+        return func(*args, retry=retry, **kwargs)
+
+    options = [
+        click.option(
+            "--api-url",
+            envvar=API_URL_ENV,
+            default=DEFAULT_API_URL,
+            show_default=True,
+            help="API base URL, or local:PATH to run the embedded emulator with state in PATH. "
+            f"Env: {API_URL_ENV}. The token is read from SOCKET_API_TOKEN (never an argument).",
+        ),
+        click.option(
+            "--max-attempts",
+            envvar="SOCKET_TRIAGE_MAX_ATTEMPTS",
+            type=click.IntRange(1, 50),
+            default=RetryPolicy.max_attempts,
+            show_default=True,
+            help="Tries per API call, the first included, before giving up on 429, 5xx or "
+            "network errors. Env: SOCKET_TRIAGE_MAX_ATTEMPTS.",
+        ),
+        click.option(
+            "--timeout",
+            envvar="SOCKET_TRIAGE_TIMEOUT",
+            type=click.FloatRange(0.1, 600),
+            default=RetryPolicy.timeout,
+            show_default=True,
+            help="Seconds to connect, send or read one API call. Env: SOCKET_TRIAGE_TIMEOUT.",
+        ),
+    ]
+    decorated: Callable[..., Any] = wrapper
+    for option in reversed(options):
+        decorated = option(decorated)
+    return cast(F, decorated)
 
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=str))
@@ -114,7 +146,7 @@ def validate(paths: tuple[str, ...]) -> int:
 )
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="Save the plan as JSON.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes.")
-@api_url_option
+@api_options
 def plan(
     paths: tuple[str, ...],
     org: str | None,
@@ -122,6 +154,7 @@ def plan(
     out: str | None,
     detailed_exitcode: bool,
     api_url: str,
+    retry: RetryPolicy,
 ) -> int:
     """Diff the org's live triage against the files and show what apply would do."""
     from reconciler.commands import plan as command
@@ -133,6 +166,7 @@ def plan(
         out=out,
         detailed_exitcode=detailed_exitcode,
         api_url=api_url,
+        retry=retry,
     )
 
 
@@ -159,7 +193,7 @@ def plan(
     show_default=True,
     help="DELETE requests in flight at once.",
 )
-@api_url_option
+@api_options
 def apply(
     paths: tuple[str, ...],
     org: str | None,
@@ -169,6 +203,7 @@ def apply(
     audit_log: str | None,
     concurrency: int,
     api_url: str,
+    retry: RetryPolicy,
 ) -> int:
     """Make the org match the files: batched upserts and deletes, then verify."""
     from reconciler.commands import apply as command
@@ -182,6 +217,7 @@ def apply(
         audit_log=audit_log,
         concurrency=concurrency,
         api_url=api_url,
+        retry=retry,
     )
 
 
@@ -193,12 +229,12 @@ def apply(
     type=click.Path(),
     help="A .yaml file, or a directory to write ORG.yaml into (default: stdout).",
 )
-@api_url_option
-def export(org: str, out: str | None, api_url: str) -> int:
+@api_options
+def export(org: str, out: str | None, api_url: str, retry: RetryPolicy) -> int:
     """Write the org's live rules as a rule file, ready to commit."""
     from reconciler.commands import export as command
 
-    return command.run(org=org, out=out, api_url=api_url)
+    return command.run(org=org, out=out, api_url=api_url, retry=retry)
 
 
 @cli.command()

@@ -8,9 +8,11 @@ is collected first and raised once, as a ``ConfigError`` whose diagnostics read
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, TypeVar
@@ -37,12 +39,13 @@ def load(paths: Sequence[str], today: dt.date | None = None) -> RuleSet:
     diagnostics: list[Diagnostic] = []
     files = find_files(paths, diagnostics)
     contributions: list[FileRules] = []
-    for file in files:
-        text = _read(file, diagnostics)
-        if text is not None:
-            result, found = rulefile.parse(file, text, today)
-            contributions.append(result)
-            diagnostics.extend(found)
+    with _no_cyclic_gc():
+        for file in files:
+            text = _read(file, diagnostics)
+            if text is not None:
+                result, found = rulefile.parse(file, text, today)
+                contributions.append(result)
+                diagnostics.extend(found)
     orgs = _join_orgs(contributions, diagnostics)
     unique = sorted(set(diagnostics))
     if any(d.severity == "error" for d in unique):
@@ -52,6 +55,24 @@ def load(paths: Sequence[str], today: dt.date | None = None) -> RuleSet:
         warnings=tuple(unique),
         files=tuple(files),
     )
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while files are read.
+
+    Each file builds ~15 short-lived objects per rule line while the rules kept so far pile up;
+    the collector's full passes rescan everything kept and made 100,000 rules take 3x longer.
+    What we build holds no reference cycles, so reference counting frees it all the same; the
+    one exception, a recursive YAML alias's node, is collected once the collector resumes.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def find_files(paths: Sequence[str], diagnostics: list[Diagnostic]) -> list[str]:

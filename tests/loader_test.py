@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from reconciler import loader, ruleschema, yamlnodes
 from reconciler.errors import ConfigError
@@ -86,7 +88,8 @@ BAD = {
     "allowed only as a suffix, e.g. '7.*'",
     "bad-broad": "3:5: broad rule: no alert_key and no package_name, so it applies across "
     "packages; add 'broad: true' to confirm",
-    "bad-duplicate-selector": "7:5: same selector as tests/fixtures/bad-duplicate-selector.yaml:3:5",
+    "bad-duplicate-selector": "7:5: same selector as "
+    "tests/fixtures/bad-duplicate-selector.yaml:3:5",
     "bad-missing-org": "1:1: missing required field 'org'",
     "bad-missing-state": "3:5: missing required field 'state'",
     "bad-missing-note": "3:5: missing required field 'note'",
@@ -317,11 +320,9 @@ def test_alias_bombs_are_refused(tmp_path: Path) -> None:
 
 # --- No input ever produces a traceback -------------------------------------------------------
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 EXAMPLE_TEXTS = [p.read_text() for p in sorted((ROOT / "examples/triage").glob("*.yaml"))]
-YAML_BITS = list(":-[]{}&*!|>'\"#%@,?\n \t") + ["<<: *a", "&a ", "!!set ", "\n  - ", "yes", "~"]
+YAML_BITS = [*":-[]{}&*!|>'\"#%@,?\n \t", "<<: *a", "&a ", "!!set ", "\n  - ", "yes", "~"]
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -364,32 +365,19 @@ def test_mutated_examples_are_an_error_or_a_ruleset(
 
 
 FIELD_NAMES = [*ruleschema.rule_fields(), "packge_name", "extra"]
-VALUES = (
-    st.sampled_from(
-        [
-            "ignore",
-            "ignor",
-            "none",
-            "*",
-            "",
-            ">=7.5",
-            "11",
-            "7.*",
-            "4.*.1",
-            "2027-02-30",
-            "pkg:npm/x",
-        ]
-        + ["2027-06-30", "pkg:/x", "npm", "highCVE", "available", "   "]
-    )
+SAMPLE_TEXTS = ["ignore", "ignor", "none", "*", "", ">=7.5", "11", "7.*", "4.*.1", "2027-02-30"]
+SAMPLE_TEXTS += ["pkg:npm/x", "2027-06-30", "pkg:/x", "npm", "highCVE", "available", "   "]
+SCALARS = (
+    st.sampled_from(SAMPLE_TEXTS)
     | st.none()
     | st.booleans()
     | st.integers(-3, 12)
     | st.floats(allow_nan=False)
 )
 VALUES = (
-    VALUES
-    | st.lists(VALUES, max_size=2)
-    | st.dictionaries(st.sampled_from(FIELD_NAMES), VALUES, max_size=2)
+    SCALARS
+    | st.lists(SCALARS, max_size=2)
+    | st.dictionaries(st.sampled_from(FIELD_NAMES), SCALARS, max_size=2)
 )
 RULES = st.lists(st.dictionaries(st.sampled_from(FIELD_NAMES), VALUES, max_size=8), max_size=4)
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import click
@@ -33,6 +34,9 @@ from reconciler.model import LiveRule
 from reconciler.plan import OrgPlan, Plan, fingerprint
 from reconciler.provenance import Provenance, detect
 from reconciler.render import render_text
+from reconciler.retry import RetryPolicy
+
+PROGRESS_MIN_CHANGES = 100
 
 
 def load_plan_file(path: str, org: str | None) -> Plan:
@@ -71,6 +75,18 @@ def confirm(yes: bool) -> None:
     click.confirm("Apply these changes?", abort=True, err=True)
 
 
+@contextlib.contextmanager
+def apply_progress(org_plan: OrgPlan) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr for a large apply watched on a terminal; else nothing."""
+    if not sys.stderr.isatty() or len(org_plan.changes) < PROGRESS_MIN_CHANGES:
+        yield None
+        return
+    with click.progressbar(
+        length=len(org_plan.changes), label=f"Applying {org_plan.org}", file=sys.stderr
+    ) as bar:
+        yield bar.update
+
+
 def report_partial(result: ApplyResult, org_plan: OrgPlan) -> ApplyError:
     """Print exactly what was and was not applied; return the error to raise."""
     applied = {id(c) for c in result.applied}
@@ -99,7 +115,8 @@ def apply_one(
     audit_log: str | None,
     concurrency: int,
 ) -> ApplyResult:
-    result = apply_org(client, org_plan, concurrency=concurrency)
+    with apply_progress(org_plan) as progress:
+        result = apply_org(client, org_plan, concurrency=concurrency, progress=progress)
     problems: list[str] = []
     after: list[LiveRule] = []
     if result.error is None:
@@ -128,13 +145,13 @@ def run(
     audit_log: str | None,
     concurrency: int,
     api_url: str,
+    retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen
 ) -> int:
-    started = time.monotonic()
     provenance = detect()
     rule_set = None if plan_file else loader.load(paths, today=today())
     if rule_set is not None:
         print_warnings(rule_set.warnings)
-    with open_client(api_url) as client:
+    with open_client(api_url, retry=retry) as client:
         if plan_file:
             plan, lives = saved_plan(client, plan_file, org)
         else:
@@ -149,6 +166,7 @@ def run(
                 org_plan.raise_if_unsafe()
         if not plan_file:
             confirm(yes)
+        started = time.monotonic()  # the time spent applying, not reading or confirming
         totals = {"create": 0, "update": 0, "delete": 0}
         for org_plan in plan.orgs:
             if org_plan.has_changes:

@@ -9,10 +9,17 @@ import click
 from reconciler.client import open_client
 from reconciler.commands.plan import list_live
 from reconciler.export import render_rule_file
+from reconciler.retry import RetryPolicy
 
 
-def run(*, org: str, out: str | None, api_url: str) -> int:
-    with open_client(api_url) as client:
+def run(
+    *,
+    org: str,
+    out: str | None,
+    api_url: str,
+    retry: RetryPolicy = RetryPolicy(),  # noqa: B008
+) -> int:
+    with open_client(api_url, retry=retry) as client:
         live = list_live(client, org)
     text = render_rule_file(org, live)
     if out is None:

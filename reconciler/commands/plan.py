@@ -20,6 +20,7 @@ from reconciler.progress import rules_progress
 from reconciler.provenance import Provenance, detect
 from reconciler.redact import redact
 from reconciler.render import render_json, render_markdown, render_text
+from reconciler.retry import RetryPolicy
 from reconciler.ruleset import OrgRules, RuleSet
 
 
@@ -105,11 +106,12 @@ def run(
     out: str | None,
     detailed_exitcode: bool,
     api_url: str,
+    retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen
 ) -> int:
     rule_set = loader.load(paths, today=today())  # invalid files: nothing is sent
     print_warnings(rule_set.warnings)
     orgs = select_orgs(rule_set, org)
-    with open_client(api_url) as client:
+    with open_client(api_url, retry=retry) as client:
         plan, _ = make_plan(client, orgs, detect())
     show(plan, fmt)
     if out:
