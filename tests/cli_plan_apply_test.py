@@ -281,3 +281,76 @@ def test_plain_http_to_a_remote_host_is_refused(rules: Path) -> None:
     )
     assert result.exit_code == 1
     assert "https" in result.output
+
+
+def test_duplicates_and_note_drift_end_to_end(rules: Path, local: str) -> None:
+    emulator = embedded(local.removeprefix("local:"))
+    emulator.seed_rules(
+        TEST_ORG,
+        [
+            {
+                "package_type": "npm",
+                "package_name": "lodash",
+                "state": "ignore",
+                "note": "build only",
+            },
+            {"package_type": "npm", "package_name": "lodash", "state": "ignore", "note": "again"},
+            {
+                "package_type": "npm",
+                "package_name": "left-pad",
+                "state": "warn",
+                "note": "old reason",
+            },
+        ],
+    )
+    oldest = emulator.rules(TEST_ORG)[0]["uuid"]
+    emulator.close()
+    doc = json.loads(run("plan", str(rules), "--api-url", local, "--format", "json").stdout)
+    changes = {(c["action"], c["label"], c["reason"]) for c in doc["orgs"][0]["changes"]}
+    assert changes == {
+        ("delete", "npm/lodash", "duplicate"),
+        ("update", "npm/left-pad", ""),
+        ("create", "npm/* alert_type=criticalCVE", ""),
+    }
+    assert run("apply", str(rules), "--api-url", local, "--yes").exit_code == 0
+    lodash = [
+        r
+        for r in embedded(local.removeprefix("local:")).rules(TEST_ORG)
+        if r["package_name"] == "lodash"
+    ]
+    assert [r["uuid"] for r in lodash] == [oldest]
+
+
+def test_audit_log_and_note_trailer_carry_provenance(
+    rules: Path, local: str, tmp_path: Path
+) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 42, "head": {"sha": "f" * 40}}}))
+    github = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_SHA": "a" * 40,
+        "GITHUB_REPOSITORY": "acme/rules",
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_ACTOR": "octocat",
+        "GITHUB_REF": "refs/heads/main",
+        "GITHUB_EVENT_PATH": str(event),
+    }
+    log = tmp_path / "audit.jsonl"
+    result = run(
+        "apply", str(rules), "--api-url", local, "--yes", "--audit-log", str(log), env=github
+    )
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(lines) == 3
+    live = {r["uuid"]: r for r in embedded(local.removeprefix("local:")).rules(TEST_ORG)}
+    for line in lines:
+        assert line["org"] == TEST_ORG and line["action"] == "create"
+        assert line["uuid"] in live  # creates are matched to their new uuid by the verify listing
+        assert line["actor"] == "octocat"
+        assert line["repository"] == "acme/rules"
+        assert line["source"].startswith(str(rules))
+        assert line["after"]["note"] == live[line["uuid"]]["note"].split("\n\n")[0]
+        assert line["before"] is None
+    note = next(iter(live.values()))["note"]
+    assert note.splitlines()[-1].startswith("[socket-triage] source=")
+    assert "pr=42" in note and "repo=acme/rules" in note
