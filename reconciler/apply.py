@@ -83,6 +83,10 @@ def _parallel(items: Sequence[T], send: Callable[[T], None], concurrency: int) -
             raise error
 
 
+def _post(client: SocketClient, org: str, batch: list[Change]) -> None:
+    client.upsert(org, [c.entry() for c in batch], force=batch[0].broad)
+
+
 def _updates(
     client: SocketClient,
     plan: OrgPlan,
@@ -92,7 +96,7 @@ def _updates(
 ) -> None:
     # Every entry carries a uuid, so the client may retry these POSTs freely.
     def send(batch: list[Change]) -> None:
-        client.upsert(plan.org, [c.entry() for c in batch], force=batch[0].broad)
+        _post(client, plan.org, batch)
         result.done(batch, progress)
 
     _parallel(list(batches([c for c in plan.changes if c.action == "update"])), send, concurrency)
@@ -111,7 +115,7 @@ def _send_creates(
 
     def send(batch: list[Change]) -> None:
         try:
-            client.upsert(plan.org, [c.entry() for c in batch], force=batch[0].broad)
+            _post(client, plan.org, batch)
         except OutcomeUnknownError:
             with result.lock:
                 lost.extend(batch)

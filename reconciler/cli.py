@@ -147,27 +147,12 @@ def validate(paths: tuple[str, ...]) -> int:
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="Save the plan as JSON.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes.")
 @api_options
-def plan(
-    paths: tuple[str, ...],
-    org: str | None,
-    fmt: str,
-    out: str | None,
-    detailed_exitcode: bool,
-    api_url: str,
-    retry: RetryPolicy,
-) -> int:
+def plan(paths: tuple[str, ...], **options: Any) -> int:
     """Diff the org's live triage against the files and show what apply would do."""
     from reconciler.commands import plan as command
 
-    return command.run(
-        paths or (".",),
-        org=org,
-        fmt=fmt,
-        out=out,
-        detailed_exitcode=detailed_exitcode,
-        api_url=api_url,
-        retry=retry,
-    )
+    # Options arrive under the names ``run`` takes, so mypy checks them there.
+    return command.run(paths or (".",), **options)
 
 
 @cli.command()
@@ -194,31 +179,11 @@ def plan(
     help="DELETE requests in flight at once.",
 )
 @api_options
-def apply(
-    paths: tuple[str, ...],
-    org: str | None,
-    plan_file: str | None,
-    yes: bool,
-    force: bool,
-    audit_log: str | None,
-    concurrency: int,
-    api_url: str,
-    retry: RetryPolicy,
-) -> int:
+def apply(paths: tuple[str, ...], **options: Any) -> int:
     """Make the org match the files: batched upserts and deletes, then verify."""
     from reconciler.commands import apply as command
 
-    return command.run(
-        paths or (".",),
-        org=org,
-        plan_file=plan_file,
-        yes=yes,
-        force=force,
-        audit_log=audit_log,
-        concurrency=concurrency,
-        api_url=api_url,
-        retry=retry,
-    )
+    return command.run(paths or (".",), **options)
 
 
 @cli.command()
@@ -230,11 +195,11 @@ def apply(
     help="A .yaml file, or a directory to write ORG.yaml into (default: stdout).",
 )
 @api_options
-def export(org: str, out: str | None, api_url: str, retry: RetryPolicy) -> int:
+def export(**options: Any) -> int:
     """Write the org's live rules as a rule file, ready to commit."""
     from reconciler.commands import export as command
 
-    return command.run(org=org, out=out, api_url=api_url, retry=retry)
+    return command.run(**options)
 
 
 @cli.command()
@@ -265,21 +230,11 @@ def export(org: str, out: str | None, api_url: str, retry: RetryPolicy) -> int:
     help="JSON file of rules to load at start.",
 )
 @click.option("--faults", help='Fault config as JSON, e.g. \'{"seed": 1, "rate_429": 0.2}\'.')
-def emulator(
-    host: str,
-    port: int,
-    db: str,
-    orgs: tuple[str, ...],
-    tokens: tuple[str, ...],
-    seed_file: str | None,
-    faults: str | None,
-) -> int:
+def emulator(**options: Any) -> int:
     """Run the Socket-compatible Triage API emulator over HTTP until Ctrl-C."""
     from reconciler.commands import emulator as command
 
-    return command.run(
-        host=host, port=port, db=db, orgs=orgs, tokens=tokens, seed_file=seed_file, faults=faults
-    )
+    return command.run(**options)
 
 
 def main() -> None:

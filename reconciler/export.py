@@ -17,6 +17,9 @@ HEADER = (
 )
 
 
+MISSING_NOTE = "TODO: say why this rule exists (it had no note in Socket)"
+
+
 def rule_document(rule: LiveRule) -> dict[str, Any]:
     """One exported rule: set selector fields, state, the human note, and ``broad`` if needed."""
     doc: dict[str, Any] = {
@@ -25,7 +28,9 @@ def rule_document(rule: LiveRule) -> dict[str, Any]:
         if value is not None
     }
     doc["state"] = rule.state
-    doc["note"] = rule.human_note
+    # The files require a reason; a live rule without one gets a placeholder to fill in (plan
+    # then shows it as a note update, which is the honest state of affairs).
+    doc["note"] = rule.human_note or MISSING_NOTE
     if rule.selector.is_broad:
         doc["broad"] = True
     return doc
@@ -40,4 +45,7 @@ def render_rule_file(org: str, live: Sequence[LiveRule]) -> str:
     text = HEADER.format(org=org)
     if dropped:
         text += f"# {dropped} duplicate live rules were left out; plan will delete them.\n"
+    missing = sum(1 for k in keys if not groups[k][0].human_note)
+    if missing:
+        text += f"# {missing} rules had no note in Socket: replace each TODO with the reason.\n"
     return text + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)

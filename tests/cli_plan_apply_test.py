@@ -354,3 +354,35 @@ def test_audit_log_and_note_trailer_carry_provenance(
     note = next(iter(live.values()))["note"]
     assert note.splitlines()[-1].startswith("[socket-triage] source=")
     assert "pr=42" in note and "repo=acme/rules" in note
+
+
+def test_export_gives_a_rule_without_note_a_todo_placeholder(local: str) -> None:
+    emulator = embedded(local.removeprefix("local:"))
+    emulator.seed_rules(
+        TEST_ORG, [{"package_type": "npm", "package_name": "a", "state": "warn", "note": ""}]
+    )
+    emulator.close()
+    result = run("export", "--org", TEST_ORG, "--api-url", local)
+    assert result.exit_code == 0
+    assert "note: 'TODO: say why this rule exists (it had no note in Socket)'" in result.stdout
+    assert "1 rules had no note" in result.stdout
+    assert "warning: some live rules have no note" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not json", "cannot read plan file"),
+        ("{}", "not a socket-triage plan"),
+        ('{"format_version": 1, "orgs": [{"org": "acme"}]}', "malformed org plan"),
+    ],
+)
+def test_a_bad_plan_file_is_one_line_naming_the_file(
+    tmp_path: Path, local: str, content: str, message: str
+) -> None:
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(content)
+    result = run("apply", "--plan", str(plan_file), "--api-url", local)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {plan_file}: ")
+    assert message in result.stderr

@@ -44,7 +44,10 @@ def load_plan_file(path: str, org: str | None) -> Plan:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PlanFileError(f"{path}: cannot read plan file: {exc}") from None
-    plan = Plan.from_dict(data)
+    try:
+        plan = Plan.from_dict(data)
+    except PlanFileError as exc:
+        raise PlanFileError(f"{path}: {exc}") from None
     if org is not None:
         plan = Plan(tuple(o for o in plan.orgs if o.org == org))
         if not plan.orgs:

@@ -8,7 +8,7 @@ import click
 
 from reconciler.client import open_client
 from reconciler.commands.plan import list_live
-from reconciler.export import render_rule_file
+from reconciler.export import MISSING_NOTE, render_rule_file
 from reconciler.retry import RetryPolicy
 
 
@@ -22,6 +22,12 @@ def run(
     with open_client(api_url, retry=retry) as client:
         live = list_live(client, org)
     text = render_rule_file(org, live)
+    if MISSING_NOTE in text:
+        click.echo(
+            "warning: some live rules have no note; the export marks them TODO, and plan shows "
+            "them as note updates until each gets its reason.",
+            err=True,
+        )
     if out is None:
         click.echo(text, nl=False)
         return 0
