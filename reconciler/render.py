@@ -6,6 +6,7 @@ exactly what a saved plan holds.
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterable
 from typing import Any, TextIO
@@ -90,7 +91,9 @@ def render_json(plan: Plan, out: TextIO) -> None:
 
 
 def _cell(text: Any) -> str:
-    return _short(str(text) if text is not None else "", 80).replace("|", "\\|")
+    # Notes are user text: keep them from closing the table or the <details> block.
+    cell = _short(str(text) if text is not None else "", 80)
+    return html.escape(cell, quote=False).replace("|", "\\|")
 
 
 def _markdown_row(change: dict[str, Any]) -> str:

@@ -110,3 +110,20 @@ def test_markdown_for_5000_changes_fits_a_github_comment() -> None:
     assert "truncated" in text
     assert text.count("<details>") == text.count("</details>")
     assert "| acme | 5000 | 1 | 1 | 0 |" in text
+
+
+def test_markdown_escapes_notes_that_look_like_markup() -> None:
+    plan = Plan(
+        (
+            diff(
+                "acme",
+                [Rule("acme", sel("x"), "warn", "a | b </details> <script>")],
+                [],
+                today=TODAY,
+            ),
+        )
+    )
+    out = io.StringIO()
+    render_markdown(plan, out)
+    assert "a \\| b &lt;/details&gt; &lt;script&gt;" in out.getvalue()
+    assert out.getvalue().count("</details>") == 1
