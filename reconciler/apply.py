@@ -83,88 +83,72 @@ def _parallel(items: Sequence[T], send: Callable[[T], None], concurrency: int) -
             raise error
 
 
-def _post(client: SocketClient, org: str, batch: list[Change]) -> None:
-    client.upsert(org, [c.entry() for c in batch], force=batch[0].broad)
+@dataclass
+class _Run:
+    """One org's apply in progress: where to send, what was done, how wide to go."""
 
+    client: SocketClient
+    plan: OrgPlan
+    result: ApplyResult
+    concurrency: int
+    progress: Progress | None
 
-def _updates(
-    client: SocketClient,
-    plan: OrgPlan,
-    result: ApplyResult,
-    concurrency: int,
-    progress: Progress | None,
-) -> None:
-    # Every entry carries a uuid, so the client may retry these POSTs freely.
-    def send(batch: list[Change]) -> None:
-        _post(client, plan.org, batch)
-        result.done(batch, progress)
+    def _of(self, action: str) -> list[Change]:
+        return [c for c in self.plan.changes if c.action == action]
 
-    _parallel(list(batches([c for c in plan.changes if c.action == "update"])), send, concurrency)
+    def _post(self, batch: list[Change]) -> None:
+        self.client.upsert(self.plan.org, [c.entry() for c in batch], force=batch[0].broad)
 
+    def updates(self) -> None:
+        # Every entry carries a uuid, so the client may retry these POSTs freely.
+        def send(batch: list[Change]) -> None:
+            self._post(batch)
+            self.result.done(batch, self.progress)
 
-def _send_creates(
-    client: SocketClient,
-    plan: OrgPlan,
-    pending: list[Change],
-    result: ApplyResult,
-    concurrency: int,
-    progress: Progress | None,
-) -> list[Change]:
-    """POST ``pending`` in batches; return the creates whose answer was lost."""
-    lost: list[Change] = []
+        _parallel(list(batches(self._of("update"))), send, self.concurrency)
 
-    def send(batch: list[Change]) -> None:
-        try:
-            _post(client, plan.org, batch)
-        except OutcomeUnknownError:
-            with result.lock:
-                lost.extend(batch)
-                result.unknown.extend(batch)
-            return
-        result.done(batch, progress)
+    def _send_creates(self, pending: list[Change]) -> list[Change]:
+        """POST ``pending`` in batches; return the creates whose answer was lost."""
+        lost: list[Change] = []
 
-    _parallel(list(batches(pending)), send, concurrency)
-    return lost
+        def send(batch: list[Change]) -> None:
+            try:
+                self._post(batch)
+            except OutcomeUnknownError:
+                with self.result.lock:
+                    lost.extend(batch)
+                    self.result.unknown.extend(batch)
+                return
+            self.result.done(batch, self.progress)
 
+        _parallel(list(batches(pending)), send, self.concurrency)
+        return lost
 
-def _creates(
-    client: SocketClient,
-    plan: OrgPlan,
-    result: ApplyResult,
-    concurrency: int,
-    progress: Progress | None,
-) -> None:
-    pending = [c for c in plan.changes if c.action == "create"]
-    for _ in range(MAX_RESOLVE_ROUNDS):
-        lost = _send_creates(client, plan, pending, result, concurrency, progress)
-        if not lost:
-            return
-        # Never re-POST blindly: whatever now exists was created by the lost request.
-        present = {r.selector for r in map(LiveRule.from_get, client.list_rules(plan.org))}
-        landed = [c for c in lost if c.selector in present]
-        result.unknown = [c for c in result.unknown if c.selector not in present]
-        result.done(landed, progress)
-        pending = [c for c in lost if c.selector not in present]
-        if not pending:
-            return
-    raise OutcomeUnknownError(
-        f"{len(pending)} creates still unconfirmed after {MAX_RESOLVE_ROUNDS} rounds"
-    )
+    def creates(self) -> None:
+        pending = self._of("create")
+        for _ in range(MAX_RESOLVE_ROUNDS):
+            lost = self._send_creates(pending)
+            if not lost:
+                return
+            # Never re-POST blindly: whatever now exists was created by the lost request.
+            live = map(LiveRule.from_get, self.client.list_rules(self.plan.org))
+            present = {rule.selector for rule in live}
+            self.result.unknown = [c for c in self.result.unknown if c.selector not in present]
+            self.result.done([c for c in lost if c.selector in present], self.progress)
+            pending = [c for c in lost if c.selector not in present]
+            if not pending:
+                return
+        raise OutcomeUnknownError(
+            f"{len(pending)} creates still unconfirmed after {MAX_RESOLVE_ROUNDS} rounds"
+        )
 
+    def deletes(self) -> None:
+        def send(change: Change) -> None:
+            assert change.uuid is not None
+            self.client.delete(self.plan.org, change.uuid)  # False (already gone) is done too
+            self.result.done([change], self.progress)
 
-def _deletes(
-    client: SocketClient,
-    plan: OrgPlan,
-    result: ApplyResult,
-    concurrency: int,
-    progress: Progress | None,
-) -> None:
-    def send(change: Change) -> None:
-        assert change.uuid is not None
-        client.delete(plan.org, change.uuid)  # False (it was already gone) counts as done
-        result.done([change], progress)
-
-    _parallel([c for c in plan.changes if c.action == "delete"], send, concurrency)
+        _parallel(self._of("delete"), send, self.concurrency)
 
 
 def apply_org(
@@ -172,11 +156,12 @@ def apply_org(
 ) -> ApplyResult:
     """Send one org's changes. Never raises ApiError: a failure is returned in ``error``."""
     result = ApplyResult(plan.org)
+    run = _Run(client, plan, result, concurrency, progress)
     try:
         # Upserts before deletes: stopping part-way leaves a rule too many, never too few.
-        _updates(client, plan, result, concurrency, progress)
-        _creates(client, plan, result, concurrency, progress)
-        _deletes(client, plan, result, concurrency, progress)
+        run.updates()
+        run.creates()
+        run.deletes()
     except ApiError as exc:
         result.error = exc
     return result

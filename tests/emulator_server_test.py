@@ -16,7 +16,7 @@ import pytest
 from conftest import TEST_TOKEN
 
 from reconciler.cli import cli
-from reconciler.commands.emulator import _is_loopback
+from reconciler.connect import is_loopback
 from reconciler.emulator import Emulator
 
 PATH = "/orgs/acme/triage/alerts"
@@ -161,7 +161,7 @@ def test_emulator_command_refuses_bad_options(args: list[str], words: str) -> No
     [("127.0.0.1", True), ("::1", True), ("localhost", True), ("0.0.0.0", False)],
 )
 def test_only_loopback_hosts_pass_without_warning(host: str, loopback: bool) -> None:
-    assert _is_loopback(host) is loopback
+    assert is_loopback(host) is loopback
 
 
 def test_malformed_content_length_is_400_not_a_crash(

@@ -14,7 +14,6 @@ Seed file format (JSON), rules in the GET (snake_case) spelling, uuid and timest
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import secrets
 import signal
@@ -24,6 +23,7 @@ from typing import Any
 
 import click
 
+from reconciler.connect import is_loopback
 from reconciler.emulator import Emulator, Faults, serve
 from reconciler.errors import UsageError
 from reconciler.wire import SCOPE_LIST, SCOPE_UPDATE
@@ -50,7 +50,7 @@ def run(
         parsed = _add_orgs_and_tokens(emulator, all_orgs, parsed)
         if seed_file:
             _seed(emulator, seed_file)
-        if not _is_loopback(host):
+        if not is_loopback(host):
             click.echo(
                 f"warning: binding {host}: the emulator is reachable from other hosts", err=True
             )
@@ -136,12 +136,3 @@ def _seed(emulator: Emulator, path: str) -> None:
         raise UsageError(f'--seed-file {path}: expected {{"orgs": {{"ORG": [rule, ...]}}}}')
     for org, rules in orgs.items():
         emulator.seed_rules(str(org), rules)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
