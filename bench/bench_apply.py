@@ -10,7 +10,6 @@ pattern Socket's SDKs offer: one entry per POST and one DELETE at a time.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import time
 from collections.abc import Callable
 from typing import NamedTuple
@@ -18,7 +17,7 @@ from typing import NamedTuple
 from reconciler.apply import apply_org, verify
 from reconciler.client import SocketClient
 from reconciler.emulator import Emulator, Faults, serve
-from reconciler.model import LiveRule, Rule, Selector
+from reconciler.model import LiveRule, Rule, Selector, utc_today
 from reconciler.plan import OrgPlan, diff
 from reconciler.wire import MAX_BATCH, MAX_PER_PAGE
 
@@ -52,7 +51,7 @@ def desired() -> list[Rule]:
 
 def make_plan(client: SocketClient) -> tuple[OrgPlan, list[LiveRule]]:
     live = [LiveRule.from_get(r) for r in client.list_rules(ORG)]
-    return diff(ORG, desired(), live, today=dt.date.today()), live
+    return diff(ORG, desired(), live, today=utc_today()), live
 
 
 def socket_triage(client: SocketClient) -> None:

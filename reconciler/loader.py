@@ -19,7 +19,7 @@ from typing import Final, TypeVar
 
 from reconciler import rulefile
 from reconciler.errors import ConfigError, Diagnostic
-from reconciler.model import Location, Rule, Selector
+from reconciler.model import Location, Rule, Selector, utc_today
 from reconciler.rulefile import FileRules
 from reconciler.ruleset import OrgRules, RuleSet, SafetyPolicy
 
@@ -30,12 +30,12 @@ __all__ = ["OrgRules", "RuleSet", "SafetyPolicy", "find_files", "load"]
 
 
 def load(paths: Sequence[str], today: dt.date | None = None) -> RuleSet:
-    """Load and validate rule files; ``today`` decides expiry (default: the local date).
+    """Load and validate rule files; ``today`` decides expiry (default: today in UTC).
 
     Raises ``ConfigError`` with every diagnostic (errors and warnings together) if any error
     was found; otherwise returns the ``RuleSet``, whose ``warnings`` hold the rest.
     """
-    today = today or dt.date.today()
+    today = today or utc_today()
     diagnostics: list[Diagnostic] = []
     files = find_files(paths, diagnostics)
     contributions: list[FileRules] = []

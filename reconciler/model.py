@@ -119,6 +119,11 @@ def _wire_value(name: str, value: str | None) -> str | None:
     return value
 
 
+def utc_today() -> dt.date:
+    """The date expiry is judged by: UTC, so a CI runner and a laptop agree."""
+    return dt.datetime.now(dt.UTC).date()
+
+
 @dataclass(frozen=True)
 class Rule:
     """A desired rule, as a rule file states it."""

@@ -14,12 +14,11 @@ import click
 from reconciler import audit, loader
 from reconciler.apply import ApplyResult, apply_org, verify
 from reconciler.client import SocketClient, open_client
+from reconciler.commands import print_warnings
 from reconciler.commands.plan import (
     list_live,
     make_plan,
-    print_warnings,
     select_orgs,
-    today,
     use_colour,
 )
 from reconciler.errors import (
@@ -30,7 +29,7 @@ from reconciler.errors import (
     UsageError,
     VerificationError,
 )
-from reconciler.model import LiveRule
+from reconciler.model import LiveRule, utc_today
 from reconciler.plan import OrgPlan, Plan, fingerprint
 from reconciler.provenance import Provenance, detect
 from reconciler.render import render_text
@@ -151,7 +150,7 @@ def run(
     retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen
 ) -> int:
     provenance = detect()
-    rule_set = None if plan_file else loader.load(paths, today=today())
+    rule_set = None if plan_file else loader.load(paths, today=utc_today())
     if rule_set is not None:
         print_warnings(rule_set.warnings)
     with open_client(api_url, retry=retry) as client:

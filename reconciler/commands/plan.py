@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import click
-
 from reconciler import loader
 from reconciler.client import SocketClient, open_client
-from reconciler.errors import Diagnostic, UsageError
-from reconciler.model import LiveRule
+from reconciler.commands import print_warnings
+from reconciler.errors import UsageError
+from reconciler.model import LiveRule, utc_today
 from reconciler.plan import OrgPlan, Plan, diff
 from reconciler.progress import rules_progress
 from reconciler.provenance import Provenance, detect
@@ -24,18 +22,9 @@ from reconciler.retry import RetryPolicy
 from reconciler.ruleset import OrgRules, RuleSet
 
 
-def today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
-
-
 def use_colour() -> bool:
     """Colour only on a terminal, and never with NO_COLOR set (no-color.org)."""
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-
-
-def print_warnings(warnings: Sequence[Diagnostic]) -> None:
-    for warning in warnings:
-        click.echo(str(warning), err=True)
 
 
 def select_orgs(rule_set: RuleSet, org: str | None) -> list[OrgRules]:
@@ -63,7 +52,7 @@ def plan_org(
         rules.org,
         rules.rules,
         live,
-        today=today(),
+        today=utc_today(),
         prune=rules.prune,
         safety=rules.safety,
         trailer=provenance.trailer,
@@ -108,7 +97,7 @@ def run(
     api_url: str,
     retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen
 ) -> int:
-    rule_set = loader.load(paths, today=today())  # invalid files: nothing is sent
+    rule_set = loader.load(paths, today=utc_today())  # invalid files: nothing is sent
     print_warnings(rule_set.warnings)
     orgs = select_orgs(rule_set, org)
     with open_client(api_url, retry=retry) as client:

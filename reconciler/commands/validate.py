@@ -12,14 +12,13 @@ from collections.abc import Sequence
 import click
 
 from reconciler import loader
-from reconciler.redact import redact
+from reconciler.commands import print_warnings
 
 
 def run(paths: Sequence[str], today: dt.date | None = None) -> int:
     """Load ``paths``; print warnings and a one-line summary. Returns the exit code (0)."""
     ruleset = loader.load(paths, today=today)
-    for warning in ruleset.warnings:
-        click.echo(redact(str(warning)), err=True)
+    print_warnings(ruleset.warnings)
     rules, orgs, files = ruleset.rule_count, len(ruleset.orgs), len(ruleset.files)
     click.echo(f"OK: {_count(rules, 'rule')} for {_count(orgs, 'org')} in {_count(files, 'file')}.")
     return 0
