@@ -14,12 +14,13 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple
 
-from reconciler.apply import apply_org, verify
-from reconciler.client import SocketClient
 from reconciler.emulator import Emulator, Faults, serve
-from reconciler.model import LiveRule, Rule, Selector, utc_today
-from reconciler.plan import OrgPlan, diff
-from reconciler.wire import MAX_BATCH, MAX_PER_PAGE
+from reconciler.engine.apply import apply_org, verify
+from reconciler.engine.plan import OrgPlan, diff
+from reconciler.http.client import SocketClient
+from reconciler.rules.model import Rule, utc_today
+from reconciler.triage.selector import LiveRule, Selector
+from reconciler.triage.wire import MAX_BATCH, MAX_PER_PAGE
 
 ORG = "bench"
 TOKEN = "sktsec_bench_token"

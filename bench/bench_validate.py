@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from reconciler import loader
+from reconciler.rules import loader
 
 PER_FILE = 1000
 ALERTS = ("criticalCVE", "cve", "mediumCVE", "mildCVE", "installScripts", "hasNativeCode")

@@ -21,10 +21,10 @@ from typing import Any, NoReturn, TypeVar, cast
 import click
 
 from reconciler import __version__
+from reconciler.api import API_URL_ENV, DEFAULT_API_URL
 from reconciler.errors import ConfigError, ReconcilerError
+from reconciler.http.retry import RetryPolicy
 from reconciler.redact import redact
-from reconciler.retry import RetryPolicy
-from reconciler.wire import API_URL_ENV, DEFAULT_API_URL
 
 EXIT_OK = 0
 EXIT_ERROR = 1

@@ -26,7 +26,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from reconciler.model import Location
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """Where a YAML node starts: 1-based line and column, as editors count."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
 
 
 class ReconcilerError(Exception):

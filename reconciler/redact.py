@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from reconciler.wire import TOKEN_PREFIX
+from reconciler.api import TOKEN_PREFIX
 
 _TOKEN_RE: Final = re.compile(re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_\-.]+")
 REDACTED: Final = TOKEN_PREFIX + "***"

@@ -8,13 +8,14 @@ from collections.abc import Iterator
 import pytest
 from conftest import TEST_ORG, TEST_TOKEN, TRANSPORT_BASE_URL
 
-from reconciler.apply import apply_org, batches, verify
-from reconciler.client import SocketClient
 from reconciler.emulator import Emulator, EmulatorTransport, Faults
+from reconciler.engine.apply import apply_org, batches, verify
+from reconciler.engine.plan import OrgPlan, diff
 from reconciler.errors import RateLimitError, ReadOnlyError
-from reconciler.model import LiveRule, Rule, Selector
-from reconciler.plan import OrgPlan, diff
-from reconciler.retry import RetryPolicy
+from reconciler.http.client import SocketClient
+from reconciler.http.retry import RetryPolicy
+from reconciler.rules.model import Rule
+from reconciler.triage.selector import LiveRule, Selector
 
 TODAY = dt.date(2026, 11, 28)
 NO_WAIT = RetryPolicy(max_attempts=20, base_delay=0.0, max_delay=0.0, retry_after_cap=0.0)

@@ -14,8 +14,9 @@ import httpx
 import pytest
 from conftest import TEST_TOKEN, TRANSPORT_BASE_URL
 
-from reconciler.client import SocketClient, open_client
+from reconciler.api import TOKEN_ENV_VARS
 from reconciler.emulator import Emulator, EmulatorTransport, Faults
+from reconciler.engine.progress import rules_progress
 from reconciler.errors import (
     ApiError,
     AuthError,
@@ -30,9 +31,9 @@ from reconciler.errors import (
     ServerError,
     UsageError,
 )
-from reconciler.progress import rules_progress
-from reconciler.retry import RetryPolicy
-from reconciler.wire import SCOPE_LIST, SCOPE_UPDATE, TOKEN_ENV_VARS
+from reconciler.http.client import SocketClient, open_client
+from reconciler.http.retry import RetryPolicy
+from reconciler.triage.wire import SCOPE_LIST, SCOPE_UPDATE
 
 FAST = RetryPolicy(max_attempts=4, base_delay=0.0, max_delay=0.0, timeout=10.0)
 Hook = Callable[[httpx.Request, Callable[[httpx.Request], httpx.Response]], httpx.Response]

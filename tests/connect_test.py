@@ -2,9 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.connect import MISSING_TOKEN, Endpoint, parse_endpoint, require_token, resolve_token
+from reconciler.api import TOKEN_ENV_VARS
 from reconciler.errors import AuthError, InsecureUrlError, UsageError
-from reconciler.wire import TOKEN_ENV_VARS
+from reconciler.http.connect import (
+    MISSING_TOKEN,
+    Endpoint,
+    parse_endpoint,
+    require_token,
+    resolve_token,
+)
 
 
 @pytest.mark.parametrize(

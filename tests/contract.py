@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 from openapi_schema_validator import OAS30Validator
 
+from reconciler.api import API_PREFIX
 from reconciler.emulator import Response
-from reconciler.wire import API_PREFIX
 
 SPEC_PATH = Path(__file__).resolve().parent.parent / "schemas" / "socket-triage-api-openapi.yml"
 

@@ -8,7 +8,7 @@ from openapi_spec_validator import validate
 
 from reconciler.emulator import Response
 from reconciler.emulator.responses import json_response
-from reconciler.wire import GET_FIELDS, SNAKE_TO_CAMEL
+from reconciler.triage.wire import GET_FIELDS, SNAKE_TO_CAMEL
 
 PATH = "/v0/orgs/acme/triage/alerts"
 

@@ -16,8 +16,8 @@ import pytest
 from conftest import TEST_TOKEN
 
 from reconciler.cli import cli
-from reconciler.connect import is_loopback
 from reconciler.emulator import Emulator
+from reconciler.http.connect import is_loopback
 
 PATH = "/orgs/acme/triage/alerts"
 

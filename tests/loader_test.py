@@ -11,11 +11,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler import loader, ruleschema, yamlnodes
-from reconciler.errors import ConfigError
-from reconciler.model import Location, Selector
-from reconciler.ruleset import SafetyPolicy
-from reconciler.wire import CVSS_CMP_RE
+from reconciler.engine.safety import SafetyPolicy
+from reconciler.errors import ConfigError, Location
+from reconciler.rules import loader, ruleschema, yamlnodes
+from reconciler.triage.selector import Selector
+from reconciler.triage.wire import CVSS_CMP_RE
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = "tests/fixtures"

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.model import LiveRule, Rule, Selector, normalise, post_to_snake
-from reconciler.wire import CAMEL_TO_SNAKE, SELECTOR_FIELDS, SNAKE_TO_CAMEL
+from reconciler.rules.model import Rule
+from reconciler.triage.selector import LiveRule, Selector, normalise, post_to_snake
+from reconciler.triage.wire import CAMEL_TO_SNAKE, SELECTOR_FIELDS, SNAKE_TO_CAMEL
 
 
 @pytest.mark.parametrize("any_value", [None, "", "*", "  ", " * "])

@@ -4,11 +4,12 @@ import datetime as dt
 
 import pytest
 
-from reconciler import notes
-from reconciler.errors import UnsafePlanError
-from reconciler.model import LiveRule, Location, Rule, Selector
-from reconciler.plan import OrgPlan, Plan, diff, fingerprint
-from reconciler.ruleset import SafetyPolicy
+from reconciler.engine import notes
+from reconciler.engine.plan import OrgPlan, Plan, diff, fingerprint
+from reconciler.engine.safety import SafetyPolicy
+from reconciler.errors import Location, UnsafePlanError
+from reconciler.rules.model import Rule
+from reconciler.triage.selector import LiveRule, Selector
 
 TODAY = dt.date(2026, 11, 28)
 TRAILER = "[socket-triage] source=a.yaml:1"

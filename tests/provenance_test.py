@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import notes
-from reconciler.model import Location
-from reconciler.provenance import MAX_TRAILER, Provenance, detect, github_repository
+from reconciler.engine import notes
+from reconciler.engine.provenance import MAX_TRAILER, Provenance, detect, github_repository
+from reconciler.errors import Location
 
 SHA = "0123abcdef0123abcdef0123abcdef0123abcdef"
 LOC = Location("examples/triage/npm.yaml", 12, 3)

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.reference import (
+from reconciler.rules.reference import (
     BEGIN,
     DOC_PATHS,
     END,

@@ -4,8 +4,8 @@ import datetime as dt
 import io
 import json
 
-from reconciler.model import LiveRule, Location, Rule, Selector
-from reconciler.plan import Plan, diff
+from reconciler.engine.plan import Plan, diff
+from reconciler.errors import Location
 from reconciler.render import (
     COMMENT_MARKER,
     GITHUB_COMMENT_LIMIT,
@@ -13,6 +13,8 @@ from reconciler.render import (
     render_markdown,
     render_text,
 )
+from reconciler.rules.model import Rule
+from reconciler.triage.selector import LiveRule, Selector
 
 TODAY = dt.date(2026, 11, 28)
 

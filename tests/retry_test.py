@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from reconciler.retry import BackoffGate, RetryPolicy, backoff_delay, parse_retry_after
+from reconciler.http.retry import BackoffGate, RetryPolicy, backoff_delay, parse_retry_after
 
 NOW = dt.datetime(2015, 10, 21, 7, 28, 0, tzinfo=dt.UTC)
 

@@ -3,70 +3,33 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 
 import click
 
-from reconciler import audit, loader
-from reconciler.apply import ApplyResult, apply_org, verify
-from reconciler.client import SocketClient, open_client
-from reconciler.commands import print_warnings
-from reconciler.commands.plan import (
-    list_live,
-    make_plan,
-    select_orgs,
-    use_colour,
-)
+from reconciler.commands import print_warnings, use_colour
+from reconciler.engine import audit
+from reconciler.engine.apply import ApplyResult, apply_org, verify
+from reconciler.engine.orgs import make_plan, select_orgs
+from reconciler.engine.plan import OrgPlan
+from reconciler.engine.planfile import saved_plan
+from reconciler.engine.provenance import Provenance, detect
 from reconciler.errors import (
     ApplyError,
-    PlanFileError,
     ReadOnlyError,
-    StalePlanError,
     UsageError,
     VerificationError,
 )
-from reconciler.model import LiveRule, utc_today
-from reconciler.plan import OrgPlan, Plan, fingerprint
-from reconciler.provenance import Provenance, detect
+from reconciler.http.client import SocketClient, open_client
+from reconciler.http.retry import RetryPolicy
 from reconciler.render import render_text
-from reconciler.retry import RetryPolicy
+from reconciler.rules import loader
+from reconciler.rules.model import utc_today
+from reconciler.triage.selector import LiveRule
 
 PROGRESS_MIN_CHANGES = 100
-
-
-def load_plan_file(path: str, org: str | None) -> Plan:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PlanFileError(f"{path}: cannot read plan file: {exc}") from None
-    try:
-        plan = Plan.from_dict(data)
-    except PlanFileError as exc:
-        raise PlanFileError(f"{path}: {exc}") from None
-    if org is not None:
-        plan = Plan(tuple(o for o in plan.orgs if o.org == org))
-        if not plan.orgs:
-            raise UsageError(f"{path}: the saved plan has no org {org!r}")
-    return plan
-
-
-def saved_plan(
-    client: SocketClient, path: str, org: str | None
-) -> tuple[Plan, dict[str, list[LiveRule]]]:
-    """The saved plan, refused if any org's live rules changed since it was made."""
-    plan = load_plan_file(path, org)
-    lives = {o.org: list_live(client, o.org) for o in plan.orgs}
-    stale = [o.org for o in plan.orgs if fingerprint(lives[o.org]) != o.fingerprint]
-    if stale:
-        raise StalePlanError(
-            f"the live rules of org {', '.join(stale)} changed since {path} was made; "
-            "nothing was written. Run plan again."
-        )
-    return plan, lives
 
 
 def confirm(yes: bool) -> None:

@@ -23,10 +23,10 @@ from typing import Any
 
 import click
 
-from reconciler.connect import is_loopback
 from reconciler.emulator import Emulator, Faults, serve
 from reconciler.errors import UsageError
-from reconciler.wire import SCOPE_LIST, SCOPE_UPDATE
+from reconciler.http.connect import is_loopback
+from reconciler.triage.wire import SCOPE_LIST, SCOPE_UPDATE
 
 DEFAULT_ORG = "acme"
 FAKE_TOKEN_PREFIX = "sktsec_emu_"

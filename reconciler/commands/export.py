@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from reconciler.client import open_client
-from reconciler.commands.plan import list_live
-from reconciler.export import MISSING_NOTE, render_rule_file
-from reconciler.retry import RetryPolicy
+from reconciler.engine.export import MISSING_NOTE, render_rule_file
+from reconciler.engine.orgs import list_live
+from reconciler.http.client import open_client
+from reconciler.http.retry import RetryPolicy
 
 
 def run(

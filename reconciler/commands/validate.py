@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import click
 
-from reconciler import loader
 from reconciler.commands import print_warnings
+from reconciler.rules import loader
 
 
 def run(paths: Sequence[str], today: dt.date | None = None) -> int:

@@ -1,6 +1,6 @@
 """A Socket-compatible Triage API emulator.
 
-It shares no logic with the reconciler, only the wire constants of ``reconciler.wire``: two
+It shares no logic with the reconciler, only the wire constants of ``reconciler.triage.wire``: two
 implementations that agree are a check on each other. Pieces:
 
     core.Emulator          the request handler over a SQLite store (``handle`` is thread-safe)

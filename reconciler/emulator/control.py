@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.emulator.faults import Faults
 from reconciler.emulator.responses import ApiFailure, Response, json_response
-from reconciler.wire import SCOPE_LIST, SCOPE_UPDATE
+from reconciler.triage.wire import SCOPE_LIST, SCOPE_UPDATE
 
 if TYPE_CHECKING:
     from reconciler.emulator.core import Emulator

@@ -17,19 +17,14 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs
 
+from reconciler.api import API_PREFIX
 from reconciler.emulator import control
 from reconciler.emulator.auth import Keyring, Quota, token_from_headers
 from reconciler.emulator.entries import parse_body, to_stored
-from reconciler.emulator.faults import (
-    FAULT_429,
-    FAULT_AMBIGUOUS,
-    Counters,
-    FaultInjector,
-    Faults,
-)
+from reconciler.emulator.faults import FAULT_429, FAULT_AMBIGUOUS, Counters, FaultInjector, Faults
 from reconciler.emulator.responses import ApiFailure, Response, json_response
 from reconciler.emulator.store import Org, Store, UnknownUuidError
-from reconciler.wire import API_PREFIX, MAX_PER_PAGE, SCOPE_LIST, SCOPE_UPDATE
+from reconciler.triage.wire import MAX_PER_PAGE, SCOPE_LIST, SCOPE_UPDATE
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.emulator.responses import ApiFailure
-from reconciler.wire import (
+from reconciler.triage.wire import (
     CAMEL_TO_SNAKE,
     CVSS_CMP_RE,
     ENUM_FIELDS,

@@ -15,9 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from reconciler.api import API_PREFIX
 from reconciler.emulator.core import Emulator
 from reconciler.emulator.responses import ApiFailure
-from reconciler.wire import API_PREFIX
 
 
 class _Server(ThreadingHTTPServer):

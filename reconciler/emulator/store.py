@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.wire import GET_FIELDS, SELECTOR_FIELDS
+from reconciler.triage.wire import GET_FIELDS, SELECTOR_FIELDS
 
 # Columns a write sets, in a fixed order for the SQL below.
 RULE_COLUMNS: tuple[str, ...] = (*SELECTOR_FIELDS, "note", "state")

@@ -19,11 +19,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler import notes
-from reconciler.changes import Change, Create, Delete, Update, change_from_dict
-from reconciler.errors import PlanFileError, UnsafePlanError
-from reconciler.model import LiveRule, Location, Rule, Selector
-from reconciler.ruleset import SafetyPolicy
+from reconciler.engine import notes
+from reconciler.engine.changes import Change, Create, Delete, Update, change_from_dict
+from reconciler.engine.safety import (
+    DEFAULT_MAX_CHANGE_PERCENT,
+    DEFAULT_MIN_EXISTING,
+    SafetyPolicy,
+)
+from reconciler.errors import Location, PlanFileError, UnsafePlanError
+from reconciler.rules.model import Rule
+from reconciler.triage.selector import LiveRule, Selector
 
 PLAN_FORMAT_VERSION = 1
 
@@ -108,8 +113,8 @@ class OrgPlan:
                 fingerprint=str(data["fingerprint"]),
                 prune=bool(data.get("prune", True)),
                 safety=SafetyPolicy(
-                    float(safety.get("max_change_percent", 30.0)),
-                    int(safety.get("min_existing", 10)),
+                    float(safety.get("max_change_percent", DEFAULT_MAX_CHANGE_PERCENT)),
+                    int(safety.get("min_existing", DEFAULT_MIN_EXISTING)),
                 ),
             )
         except (KeyError, TypeError, ValueError) as exc:

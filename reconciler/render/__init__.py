@@ -14,7 +14,7 @@ from typing import Any, TextIO
 import click
 from deepdiff import DeepDiff
 
-from reconciler.plan import Plan
+from reconciler.engine.plan import Plan
 
 GITHUB_COMMENT_LIMIT = 65_536
 COMMENT_MARKER = "<!-- socket-triage-plan -->"

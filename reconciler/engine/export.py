@@ -7,9 +7,9 @@ from typing import Any
 
 import yaml
 
-from reconciler.model import LiveRule
-from reconciler.plan import group_live
-from reconciler.wire import SELECTOR_FIELDS
+from reconciler.engine.plan import group_live
+from reconciler.triage.selector import LiveRule
+from reconciler.triage.wire import SELECTOR_FIELDS
 
 HEADER = (
     "# Exported by `socket-triage export` from the live triage rules of org {org}.\n"

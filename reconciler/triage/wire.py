@@ -1,4 +1,4 @@
-"""Constants of the Socket Triage API wire format.
+"""Constants of the legacy Socket Triage API wire format.
 
 This is the only module the emulator and the reconciler share: the names and value sets the API
 defines. Logic lives on each side separately, so that two implementations that agree are a check
@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from typing import Final
 
-API_PREFIX: Final = "/v0"
-DEFAULT_API_URL: Final = "https://api.socket.dev/v0"
 TRIAGE_PATH: Final = "/orgs/{org}/triage/alerts"
 TRIAGE_ITEM_PATH: Final = "/orgs/{org}/triage/alerts/{uuid}"
 
@@ -97,15 +95,3 @@ MAX_PER_PAGE: Final = 100
 
 SCOPE_LIST: Final = "triage:alerts-list"
 SCOPE_UPDATE: Final = "triage:alerts-update"
-
-TOKEN_PREFIX: Final = "sktsec_"
-# Environment variables Socket's own tools read the token from, in order of precedence.
-TOKEN_ENV_VARS: Final[tuple[str, ...]] = (
-    "SOCKET_API_TOKEN",
-    "SOCKET_API_KEY",
-    "SOCKET_CLI_API_TOKEN",
-    "SOCKET_SECURITY_API_TOKEN",
-    "SOCKET_SECURITY_API_KEY",
-)
-API_URL_ENV: Final = "SOCKET_API_URL"
-LOCAL_SCHEME: Final = "local:"

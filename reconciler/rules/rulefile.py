@@ -14,12 +14,13 @@ from typing import Any, Final
 
 from packageurl import PackageURL
 
-from reconciler import catalogue, ruleschema, yamlnodes
-from reconciler.errors import Diagnostic
-from reconciler.model import Location, Rule, Selector
-from reconciler.ruleset import SafetyPolicy
-from reconciler.wire import SELECTOR_FIELDS, STATES
-from reconciler.yamlnodes import YList, YMap
+from reconciler.engine.safety import SafetyPolicy
+from reconciler.errors import Diagnostic, Location
+from reconciler.rules import catalogue, ruleschema, yamlnodes
+from reconciler.rules.model import Rule
+from reconciler.rules.yamlnodes import YList, YMap
+from reconciler.triage.selector import Selector
+from reconciler.triage.wire import SELECTOR_FIELDS, STATES
 
 EXPIRY_WARNING_DAYS: Final = 14
 _KNOWN_FIELDS: Final = frozenset(ruleschema.rule_fields())

@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, TypeVar
 
-from reconciler import rulefile
-from reconciler.errors import ConfigError, Diagnostic
-from reconciler.model import Location, Rule, Selector, utc_today
-from reconciler.rulefile import FileRules
-from reconciler.ruleset import OrgRules, RuleSet, SafetyPolicy
+from reconciler.engine.safety import SafetyPolicy
+from reconciler.errors import ConfigError, Diagnostic, Location
+from reconciler.rules import rulefile
+from reconciler.rules.model import Rule, utc_today
+from reconciler.rules.rulefile import FileRules
+from reconciler.rules.ruleset import OrgRules, RuleSet
+from reconciler.triage.selector import Selector
 
 SUFFIXES: Final = (".yaml", ".yml")
 _T = TypeVar("_T")

@@ -21,7 +21,7 @@ from typing import Any, Final
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from reconciler.yamlnodes import YList, YMap, pack
+from reconciler.rules.yamlnodes import YList, YMap, pack
 
 Check = Callable[[Any], bool]
 

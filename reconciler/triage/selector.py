@@ -1,4 +1,4 @@
-"""The rule model: selectors, desired rules from files, live rules from the API.
+"""The triage selector and live triage rules: identity and the API's wire spellings.
 
 A rule is identified by its *selector*: the 12 selector fields after normalisation. Every
 spelling of "any" (absent, null, "" and "*") becomes ``None``, so two rules that differ only in
@@ -8,31 +8,18 @@ POST, snake_case for GET) is written once, here.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from reconciler import notes
-from reconciler.wire import (
+from reconciler.engine import notes
+from reconciler.triage.wire import (
     CAMEL_TO_SNAKE,
     ENUM_FIELDS,
     SELECTOR_FIELDS,
     SNAKE_TO_CAMEL,
     WILDCARD,
 )
-
-
-@dataclass(frozen=True, order=True)
-class Location:
-    """Where a YAML node starts: 1-based line and column, as editors count."""
-
-    file: str
-    line: int
-    column: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
 
 
 def normalise(field: str, value: object) -> str | None:
@@ -117,40 +104,6 @@ def _wire_value(name: str, value: str | None) -> str | None:
     if value is None and name in ENUM_FIELDS:
         return WILDCARD
     return value
-
-
-def utc_today() -> dt.date:
-    """The date expiry is judged by: UTC, so a CI runner and a laptop agree."""
-    return dt.datetime.now(dt.UTC).date()
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A desired rule, as a rule file states it."""
-
-    org: str
-    selector: Selector
-    state: str
-    note: str
-    expires: dt.date | None = None
-    owner: str | None = None
-    ticket: str | None = None
-    broad: bool = False
-    location: Location | None = None
-
-    def is_expired(self, today: dt.date) -> bool:
-        """A rule whose ``expires`` date has passed counts as removed from the files."""
-        return self.expires is not None and self.expires < today
-
-    def to_post(self, note: str, uuid: str | None = None) -> dict[str, Any]:
-        """One ``alertTriage`` entry (camelCase). ``note`` is the full note, trailer included."""
-        entry: dict[str, Any] = {}
-        if uuid is not None:
-            entry["uuid"] = uuid
-        entry.update(self.selector.to_camel())
-        entry["state"] = self.state
-        entry["note"] = note
-        return entry
 
 
 @dataclass(frozen=True)

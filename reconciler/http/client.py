@@ -30,7 +30,6 @@ from urllib.parse import quote
 import httpx
 
 from reconciler import __version__
-from reconciler.connect import parse_endpoint, require_token
 from reconciler.errors import (
     ApiError,
     OutcomeUnknownError,
@@ -39,10 +38,11 @@ from reconciler.errors import (
     ServerError,
     UsageError,
 )
+from reconciler.http.connect import parse_endpoint, require_token
+from reconciler.http.retry import BackoffGate, RetryPolicy, backoff_delay, parse_retry_after
 from reconciler.redact import redact
-from reconciler.retry import BackoffGate, RetryPolicy, backoff_delay, parse_retry_after
-from reconciler.statuses import error_for, server_message
-from reconciler.wire import MAX_BATCH, MAX_PER_PAGE, TRIAGE_ITEM_PATH, TRIAGE_PATH
+from reconciler.triage.statuses import error_for, server_message
+from reconciler.triage.wire import MAX_BATCH, MAX_PER_PAGE, TRIAGE_ITEM_PATH, TRIAGE_PATH
 
 log = logging.getLogger(__name__)
 

@@ -16,12 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from reconciler.changes import Change
-from reconciler.client import SocketClient
+from reconciler.engine.changes import Change
+from reconciler.engine.plan import OrgPlan, group_live
 from reconciler.errors import ApiError, OutcomeUnknownError
-from reconciler.model import LiveRule, Selector
-from reconciler.plan import OrgPlan, group_live
-from reconciler.wire import MAX_BATCH
+from reconciler.http.client import SocketClient
+from reconciler.triage.selector import LiveRule, Selector
+from reconciler.triage.wire import MAX_BATCH
 
 # How many times lost create batches are resolved by re-listing before giving up.
 MAX_RESOLVE_ROUNDS = 5

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from reconciler.api import TOKEN_ENV_VARS
 from reconciler.errors import (
     ApiError,
     AuthError,
@@ -19,9 +20,9 @@ from reconciler.errors import (
     ReadOnlyError,
     ScopeError,
 )
-from reconciler.model import Selector, post_to_snake
 from reconciler.redact import redact
-from reconciler.wire import SCOPE_LIST, SCOPE_UPDATE, TOKEN_ENV_VARS
+from reconciler.triage.selector import Selector, post_to_snake
+from reconciler.triage.wire import SCOPE_LIST, SCOPE_UPDATE
 
 # "alertTriage[3]", "alertTriage.3", "alertTriage/3": how error details may point at an entry.
 _ENTRY_REF: Final = re.compile(r"alertTriage(?:\[|\.|/)(\d+)")

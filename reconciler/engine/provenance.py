@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from reconciler.model import Location
-from reconciler.notes import TRAILER_PREFIX
+from reconciler.engine.notes import TRAILER_PREFIX
+from reconciler.errors import Location
 
 MAX_TRAILER: Final = 300
 _MAX_VALUE: Final = 160

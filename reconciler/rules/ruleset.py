@@ -6,16 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from reconciler.engine.safety import SafetyPolicy
 from reconciler.errors import Diagnostic
-from reconciler.model import Rule
-
-
-@dataclass(frozen=True)
-class SafetyPolicy:
-    """When a plan is too big to apply without ``--force`` (octoDNS's thresholds)."""
-
-    max_change_percent: float = 30.0  # updates + deletes above this % of live rules is unsafe
-    min_existing: int = 10  # ...once the org has at least this many live rules
+from reconciler.rules.model import Rule
 
 
 @dataclass(frozen=True)
@@ -28,7 +21,7 @@ class OrgRules:
     org: str
     rules: tuple[Rule, ...]
     prune: bool = True
-    safety: SafetyPolicy = SafetyPolicy()
+    safety: SafetyPolicy = SafetyPolicy()  # noqa: RUF009 - frozen, so sharing is safe
     files: tuple[str, ...] = ()
 
 

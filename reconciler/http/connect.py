@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from reconciler.api import LOCAL_SCHEME, TOKEN_ENV_VARS
 from reconciler.errors import AuthError, InsecureUrlError, UsageError
-from reconciler.wire import LOCAL_SCHEME, TOKEN_ENV_VARS
 
 MISSING_TOKEN: str = (
     "no Socket API token found: set one of "

@@ -8,10 +8,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from reconciler.changes import Change
-from reconciler.model import Selector
-from reconciler.provenance import Provenance
+from reconciler.engine.changes import Change
+from reconciler.engine.provenance import Provenance
 from reconciler.redact import redact
+from reconciler.triage.selector import Selector
 
 
 def record(

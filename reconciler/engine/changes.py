@@ -11,8 +11,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from reconciler.errors import PlanFileError
-from reconciler.model import LiveRule, Location, Rule, Selector
+from reconciler.errors import Location, PlanFileError
+from reconciler.rules.model import Rule
+from reconciler.triage.selector import LiveRule, Selector
 
 ACTION_ORDER: dict[str, int] = {"create": 0, "update": 1, "delete": 2}
 

@@ -1,0 +1,24 @@
+"""Socket API facts shared by every API family: base URL, token shape and where tokens live.
+
+Both the reconciler and the emulator import these; logic stays on each side separately.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+API_PREFIX: Final = "/v0"
+DEFAULT_API_URL: Final = "https://api.socket.dev/v0"
+API_URL_ENV: Final = "SOCKET_API_URL"
+LOCAL_SCHEME: Final = "local:"
+
+TOKEN_PREFIX: Final = "sktsec_"
+# Environment variables Socket's own tools read the token from, in order of precedence.
+TOKEN_ENV_VARS: Final[tuple[str, ...]] = (
+    "SOCKET_API_TOKEN",
+    "SOCKET_API_KEY",
+    "SOCKET_CLI_API_TOKEN",
+    "SOCKET_CLI_API_KEY",
+    "SOCKET_SECURITY_API_TOKEN",
+    "SOCKET_SECURITY_API_KEY",
+)
