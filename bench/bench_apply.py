@@ -4,6 +4,9 @@ Setup (issue 5): 1,500 live rules; a plan of 500 creates, 300 updates and 200 de
 emulator on a real loopback socket with 20 ms of latency per API call. The naive client is the
 pattern Socket's SDKs offer: one entry per POST and one DELETE at a time.
 
+Both run in this process, so start-up, file loading and exit are left out: this is the API part
+only. ``bench_e2e.py`` measures the whole process, as a user runs it (BENCHMARKS.md).
+
     .venv/bin/python bench/bench_apply.py [--latency 0.02] [--repeat 1]
 """
 
@@ -15,10 +18,11 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from reconciler.emulator import Emulator, Faults, serve
-from reconciler.engine.apply import apply_org, verify
+from reconciler.engine.apply import apply_org
 from reconciler.engine.plan import OrgPlan, diff
-from reconciler.http.client import SocketClient
+from reconciler.engine.verify import verify
 from reconciler.rules.model import Rule, utc_today
+from reconciler.triage.client import SocketClient
 from reconciler.triage.selector import LiveRule, Selector
 from reconciler.triage.wire import MAX_BATCH, MAX_PER_PAGE
 

@@ -12,6 +12,11 @@ DEFAULT_API_URL: Final = "https://api.socket.dev/v0"
 API_URL_ENV: Final = "SOCKET_API_URL"
 LOCAL_SCHEME: Final = "local:"
 
+# The two APIs a rule file (``target:``), a plan or ``--target`` can aim at.
+TRIAGE: Final = "triage"
+ALERT_POLICIES: Final = "alert-policies"
+TARGETS: Final = (TRIAGE, ALERT_POLICIES)
+
 TOKEN_PREFIX: Final = "sktsec_"
 # Environment variables Socket's own tools read the token from, in order of precedence.
 TOKEN_ENV_VARS: Final[tuple[str, ...]] = (

@@ -29,13 +29,18 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, order=True)
 class Location:
-    """Where a YAML node starts: 1-based line and column, as editors count."""
+    """Where a YAML node starts: 1-based line and column, as editors count.
+
+    Line 0 means the file (or directory) as a whole: "no such file", "cannot read".
+    """
 
     file: str
     line: int
     column: int
 
     def __str__(self) -> str:
+        if self.line == 0:
+            return self.file
         return f"{self.file}:{self.line}:{self.column}"
 
 

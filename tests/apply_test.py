@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
-from collections.abc import Iterator
+import json
+import random
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import httpx
 import pytest
+from apply_scripted import INTERRUPT, INTERRUPT_AFTER, Scripted
 from conftest import TEST_ORG, TEST_TOKEN, TRANSPORT_BASE_URL
 
+from reconciler.commands import apply as command
 from reconciler.emulator import Emulator, EmulatorTransport, Faults
-from reconciler.engine.apply import apply_org, batches, verify
+from reconciler.engine.apply import apply_org, batches
+from reconciler.engine.audit import AuditLog
 from reconciler.engine.plan import OrgPlan, diff
+from reconciler.engine.provenance import Provenance
+from reconciler.engine.verify import verify
 from reconciler.errors import RateLimitError, ReadOnlyError
-from reconciler.http.client import SocketClient
 from reconciler.http.retry import RetryPolicy
 from reconciler.rules.model import Rule
+from reconciler.triage.client import TriageClient
 from reconciler.triage.selector import LiveRule, Selector
 
 TODAY = dt.date(2026, 11, 28)
@@ -22,19 +33,22 @@ NO_WAIT = RetryPolicy(max_attempts=20, base_delay=0.0, max_delay=0.0, retry_afte
 
 
 def make_client(
-    emulator: Emulator, policy: RetryPolicy = NO_WAIT, token: str = TEST_TOKEN
-) -> SocketClient:
-    return SocketClient(
+    emulator: Emulator,
+    policy: RetryPolicy = NO_WAIT,
+    token: str = TEST_TOKEN,
+    transport: httpx.BaseTransport | None = None,
+) -> TriageClient:
+    return TriageClient(
         TRANSPORT_BASE_URL,
         token,
-        transport=EmulatorTransport(emulator),
+        transport=transport or EmulatorTransport(emulator),
         retry=policy,
         sleep=lambda _: None,
     )
 
 
 @pytest.fixture
-def client(emulator: Emulator) -> Iterator[SocketClient]:
+def client(emulator: Emulator) -> Iterator[TriageClient]:
     with make_client(emulator) as c:
         yield c
 
@@ -65,12 +79,12 @@ def seed(emulator: Emulator, names: list[str], state: str = "ignore") -> None:
     )
 
 
-def plan_for(client: SocketClient, desired: list[Rule]) -> tuple[OrgPlan, list[LiveRule]]:
+def plan_for(client: TriageClient, desired: list[Rule]) -> tuple[OrgPlan, list[LiveRule]]:
     live = [LiveRule.from_get(r) for r in client.list_rules(TEST_ORG)]
     return diff(TEST_ORG, desired, live, today=TODAY), live
 
 
-def converge(client: SocketClient, desired: list[Rule]) -> list[str]:
+def converge(client: TriageClient, desired: list[Rule]) -> list[str]:
     plan, before = plan_for(client, desired)
     result = apply_org(client, plan)
     assert result.error is None, result.error
@@ -89,26 +103,25 @@ def test_batches_are_at_most_100_and_broad_ones_apart() -> None:
 
 
 def test_apply_batches_creates_updates_and_deletes(
-    emulator: Emulator, client: SocketClient
+    emulator: Emulator, client: TriageClient
 ) -> None:
     seed(emulator, [f"old{i}" for i in range(120)])
     desired = [rule(f"old{i}", state="block") for i in range(110)]  # 110 updates, 10 deletes
     desired += [rule(f"new{i}") for i in range(150)] + [broad("cve")]
     assert converge(client, desired) == []
     calls = emulator.counters()["calls"]
-    # 2 update POSTs, 2 create POSTs, 1 broad POST; 10 DELETEs; 2 listings of 2-3 pages each.
+    # 2 update POSTs, 2 create POSTs, 1 broad POST; 10 DELETEs (listings: see paginate_test).
     assert calls["POST"] == 5
     assert calls["DELETE"] == 10
-    assert calls["GET"] == 2 + 3
 
 
-def test_broad_rules_are_sent_with_force(emulator: Emulator, client: SocketClient) -> None:
+def test_broad_rules_are_sent_with_force(emulator: Emulator, client: TriageClient) -> None:
     assert converge(client, [broad("cve")]) == []
     assert [r["alert_type"] for r in emulator.rules(TEST_ORG)] == ["cve"]
 
 
 def test_migrated_org_fails_once_without_retry_storm(
-    emulator: Emulator, client: SocketClient
+    emulator: Emulator, client: TriageClient
 ) -> None:
     emulator.add_org(TEST_ORG, migrated=True)
     plan, _ = plan_for(client, [rule("x")])
@@ -144,7 +157,7 @@ def test_partial_failure_reports_and_a_second_apply_converges(emulator: Emulator
 
 
 def test_a_lost_create_is_resolved_by_relisting_not_reposted(
-    emulator: Emulator, client: SocketClient
+    emulator: Emulator, client: TriageClient
 ) -> None:
     emulator.set_faults(Faults(seed=1, rate_ambiguous=1.0))
     plan, before = plan_for(client, [rule("a"), rule("b")])
@@ -156,38 +169,127 @@ def test_a_lost_create_is_resolved_by_relisting_not_reposted(
     assert verify(client, plan, before)[0] == []
 
 
-@pytest.mark.parametrize("seed_value", range(20))
-def test_fault_soak_ends_with_the_org_equal_to_the_files(
-    emulator: Emulator, client: SocketClient, seed_value: int
-) -> None:
+# Late commits land well inside the settle time, so that a slow CI runner does not make them late.
+SETTLE = 0.1
+SOAK_FAULTS = Faults(
+    rate_429=0.2,
+    rate_500=0.05,
+    rate_502=0.05,
+    rate_ambiguous=0.05,
+    rate_late_commit=0.05,
+    late_commit_delay=0.005,
+)
+# Rules kept, updated, deleted and created (plus 2 broad creates): 4 POSTs (1 update, 2 create
+# and 1 broad batch) and 40 DELETEs.
+KEEP, UPDATE, DELETE, CREATE = 30, 60, 40, 110
+SOAK_CHANGES = UPDATE + CREATE + 2 + DELETE
+SOAK_FINAL = KEEP + UPDATE + CREATE + 2
+
+
+def soak_org(emulator: Emulator) -> tuple[list[Rule], dict[str, str]]:
+    """The soak's live rules and files; returns the files and the uuids of the live rules."""
     seed(
         emulator,
-        [f"keep{i}" for i in range(100)]
-        + [f"upd{i}" for i in range(100)]
-        + [f"del{i}" for i in range(60)],
+        [f"keep{i}" for i in range(KEEP)]
+        + [f"upd{i}" for i in range(UPDATE)]
+        + [f"del{i}" for i in range(DELETE)],
     )
     kept = {r["package_name"]: r["uuid"] for r in emulator.rules(TEST_ORG)}
-    desired = [rule(f"keep{i}") for i in range(100)] + [
-        rule(f"upd{i}", state="block") for i in range(100)
-    ]
-    desired += [rule(f"new{i}") for i in range(140)] + [broad("cve"), broad("malware")]
-    emulator.set_faults(
-        Faults(seed=seed_value, rate_429=0.2, rate_500=0.05, rate_502=0.05, rate_ambiguous=0.05)
-    )
-    plan, before = plan_for(client, desired)
-    assert len(plan.changes) == 100 + 142 + 60
-    result = apply_org(client, plan)
-    assert result.error is None, result.error
+    desired = [rule(f"keep{i}") for i in range(KEEP)]
+    desired += [rule(f"upd{i}", state="block") for i in range(UPDATE)]
+    desired += [rule(f"new{i}") for i in range(CREATE)] + [broad("cve"), broad("malware")]
+    return desired, kept
+
+
+def held_changes(emulator: Emulator) -> set[tuple[str, str]]:
+    """The soak's changes the server holds now, as (action, label): what the audit must say."""
+    rules = emulator.rules(TEST_ORG)
+    names = {r["package_name"] or f"*:{r['alert_type']}" for r in rules}
+    held = {("create", f"npm/new{i}") for i in range(CREATE) if f"new{i}" in names}
+    held |= {("create", f"npm/* alert_type={t}") for t in ("cve", "malware") if f"*:{t}" in names}
+    blocked = {r["package_name"] for r in rules if r["state"] == "block"}
+    held |= {("update", f"npm/upd{i}") for i in range(UPDATE) if f"upd{i}" in blocked}
+    return held | {("delete", f"npm/del{i}") for i in range(DELETE) if f"del{i}" not in names}
+
+
+def audited(log: Path) -> list[tuple[str, str]]:
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    return [(line["action"], Selector.from_snake(line["selector"]).describe()) for line in lines]
+
+
+def interrupting(after: int) -> Callable[[OrgPlan], contextlib.AbstractContextManager[object]]:
+    """An ``apply_progress`` whose callback raises Ctrl-C once ``after`` changes are applied."""
+
+    @contextlib.contextmanager
+    def progress(org_plan: OrgPlan) -> Iterator[Callable[[int], None]]:
+        done = 0
+
+        def update(count: int) -> None:
+            nonlocal done
+            done += count
+            if done >= after:
+                raise KeyboardInterrupt
+
+        yield update
+
+    return progress
+
+
+def soak_apply(
+    client: TriageClient, desired: list[Rule], log: AuditLog, *, interrupt: bool
+) -> bool:
+    """One apply as the command makes it; True when it was interrupted."""
+    plan, _ = plan_for(client, desired)
+    try:
+        command.apply_one(client, plan, log, concurrency=8, settle=SETTLE)
+    except KeyboardInterrupt:
+        assert interrupt, "interrupted although no interrupt was scripted"
+        return True
+    return False
+
+
+@pytest.mark.parametrize("seed_value", range(24))
+def test_fault_soak_ends_with_the_org_equal_to_the_files(
+    emulator: Emulator, seed_value: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Faults of every kind, late commits, and Ctrl-C at a random point: then a second run.
+
+    After the first run the audit log names exactly the changes the server holds; after the
+    second the org equals the files, with no duplicate, nothing lost and no kept rule replaced.
+    """
+    desired, kept = soak_org(emulator)
+    rng = random.Random(seed_value)
+    transport = Scripted(emulator)
+    mode = seed_value % 3  # 0: no interrupt, 1: Ctrl-C in a request, 2: from the progress bar
+    if mode == 1:
+        when = rng.choice([("POST", 1 + rng.randrange(4)), ("DELETE", 1 + rng.randrange(DELETE))])
+        transport.script[when] = rng.choice([INTERRUPT, INTERRUPT_AFTER])
+    elif mode == 2:
+        after = 1 + rng.randrange(SOAK_CHANGES - 1)
+        monkeypatch.setattr(command, "apply_progress", interrupting(after))
+    emulator.set_faults(dataclasses.replace(SOAK_FAULTS, seed=seed_value))
+    log_path = tmp_path / "audit.jsonl"
+    log = AuditLog.open(str(log_path), Provenance())
+    with make_client(emulator, transport=transport) as client:
+        interrupted = soak_apply(client, desired, log, interrupt=mode != 0)
+        assert interrupted is (mode != 0)
+        assert sorted(audited(log_path)) == sorted(held_changes(emulator))
+        if interrupted:
+            monkeypatch.undo()
+            assert not soak_apply(client, desired, log, interrupt=False)
+    log.close()
     faults = emulator.counters()["faults"]
-    assert faults["429"] > 0 and faults["500"] + faults["502"] > 0
     emulator.set_faults(Faults())
-    assert verify(client, plan, before)[0] == []
+    assert faults["429"] > 0 and faults["500"] + faults["502"] > 0
     final = emulator.rules(TEST_ORG)
     names = [r["package_name"] or r["alert_type"] for r in final]
-    assert len(names) == len(set(names)) == 342  # no duplicates, nothing lost
+    assert len(names) == len(set(names)) == SOAK_FINAL  # no duplicates, nothing lost
     assert all(
         kept[r["package_name"]] == r["uuid"]
         for r in final
         if (r["package_name"] or "").startswith(("keep", "upd"))
     )
-    assert plan_for(client, desired)[0].changes == ()
+    lines = audited(log_path)
+    assert len(lines) == len(set(lines)) == SOAK_CHANGES  # one line per change, across both runs
+    with make_client(emulator) as client:
+        assert plan_for(client, desired)[0].changes == ()

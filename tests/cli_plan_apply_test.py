@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 from conftest import TEST_ORG, TEST_TOKEN
 
 from reconciler.cli import cli
-from reconciler.emulator import Emulator, embedded
+from reconciler.emulator import Emulator, Faults, embedded
 
 RULES = """\
 org: acme
@@ -55,7 +59,9 @@ def test_plan_apply_plan_converges(rules: Path, local: str) -> None:
     applied = run("apply", str(rules), "--api-url", local, "--yes")
     assert applied.exit_code == 0, applied.output
     assert "Apply complete: 3 created, 0 updated, 0 deleted in" in applied.output
-    assert applied.output.rstrip().endswith("4 API calls.")  # list, 2 POSTs, verify
+    # the migration status (which API?), list, list again just before writing (a concurrent
+    # writer?), 2 POSTs, verify
+    assert applied.output.rstrip().endswith("6 API calls.")
     again = run("plan", str(rules), "--api-url", local, "--detailed-exitcode")
     assert again.exit_code == 0, again.output
     assert "Plan: 0 to create, 0 to update, 0 to delete, 3 unchanged." in again.output
@@ -73,7 +79,8 @@ def test_usage_errors_exit_1_never_2(args: list[str]) -> None:
 def test_json_plan_document(rules: Path, local: str) -> None:
     result = run("plan", str(rules), "--api-url", local, "--format", "json")
     doc = json.loads(result.stdout)
-    assert doc["orgs"][0]["summary"] == {"create": 3, "update": 0, "delete": 0, "unchanged": 0}
+    summary = {"create": 3, "update": 0, "delete": 0, "unchanged": 0, "expired": 0}
+    assert doc["orgs"][0]["summary"] == summary
     assert {c["action"] for c in doc["orgs"][0]["changes"]} == {"create"}
 
 
@@ -117,7 +124,7 @@ def test_saved_plan_applies_and_a_stale_one_is_refused(
         ],
     )
     before = emulator.counters()["calls"]
-    stale = run("apply", "--plan", str(plan_file), "--api-url", local)
+    stale = run("apply", "--plan", str(plan_file), "--api-url", local, "--yes")
     assert stale.exit_code == 1
     assert "changed since" in stale.output
     after = embedded(local.removeprefix("local:")).counters()["calls"]
@@ -126,7 +133,7 @@ def test_saved_plan_applies_and_a_stale_one_is_refused(
         before.get("DELETE", 0),
     )
     assert run("plan", str(rules), "--api-url", local, "--out", str(plan_file)).exit_code == 0
-    fresh = run("apply", "--plan", str(plan_file), "--api-url", local)
+    fresh = run("apply", "--plan", str(plan_file), "--api-url", local, "--yes")
     assert fresh.exit_code == 0, fresh.output
     assert "2 created, 1 updated, 0 deleted" in fresh.output
 
@@ -365,24 +372,178 @@ def test_export_gives_a_rule_without_note_a_todo_placeholder(local: str) -> None
     result = run("export", "--org", TEST_ORG, "--api-url", local)
     assert result.exit_code == 0
     assert "note: 'TODO: say why this rule exists (it had no note in Socket)'" in result.stdout
-    assert "1 rules had no note" in result.stdout
+    assert "1 rule had no note" in result.stdout
     assert "warning: some live rules have no note" in result.stderr
 
 
+def good_plan(rules: Path, local: str, tmp_path: Path) -> dict[str, Any]:
+    plan_file = tmp_path / "good.json"
+    assert run("plan", str(rules), "--api-url", local, "--out", str(plan_file)).exit_code == 0
+    doc: dict[str, Any] = json.loads(plan_file.read_text())
+    return doc
+
+
+ORG_PLAN = "malformed org plan: orgs[0]"
+CHANGE = f"{ORG_PLAN}.changes[0]"
+
+
 @pytest.mark.parametrize(
-    ("content", "message"),
+    ("edit", "message"),
     [
-        ("not json", "cannot read plan file"),
-        ("{}", "not a socket-triage plan"),
-        ('{"format_version": 1, "orgs": [{"org": "acme"}]}', "malformed org plan"),
+        (lambda d: "not json", "cannot read plan file"),
+        (lambda d: {}, "not a socket-triage plan"),
+        (lambda d: {"format_version": 1, "orgs": [{"org": "acme"}]}, f"{ORG_PLAN}.changes is"),
+        (lambda d: {**d, "orgs": [1]}, f"{ORG_PLAN} must be an object, not a number"),
+        (lambda d: {**d, "orgs": "acme"}, "plan file has no list of orgs"),
+        (lambda d: {**d, "orgs": [{**d["orgs"][0], "org": None}]}, f"{ORG_PLAN}.org must be"),
+        (lambda d: {**d, "orgs": [{**d["orgs"][0], "safety": "bad"}]}, f"{ORG_PLAN}.safety must"),
+        (
+            lambda d: {**d, "orgs": [{**d["orgs"][0], "safety": {"max_change_percent": "NaN"}}]},
+            f"{ORG_PLAN}.safety.max_change_percent must be a number",
+        ),
+        (lambda d: {**d, "orgs": [{**d["orgs"][0], "changes": [1]}]}, f"{CHANGE} must be an"),
+        (lambda d: {**d, "orgs": [{**d["orgs"][0], "changes": ["x"]}]}, f"{CHANGE} must be an"),
+        (lambda d: {**d, "orgs": [{**d["orgs"][0], "existing": True}]}, "existing must be"),
+        (lambda d: {**d, "orgs": [d["orgs"][0], d["orgs"][0]]}, "appears twice"),
+        (
+            lambda d: {
+                **d,
+                "orgs": [
+                    {**d["orgs"][0], "changes": [{**d["orgs"][0]["changes"][0], "action": "drop"}]}
+                ],
+            },
+            f"{CHANGE}.action must be create, update or delete",
+        ),
+        (
+            lambda d: {
+                **d,
+                "orgs": [
+                    {**d["orgs"][0], "changes": [{**d["orgs"][0]["changes"][0], "after": "x"}]}
+                ],
+            },
+            f"{CHANGE}.after must be an object",
+        ),
+        (
+            lambda d: {
+                **d,
+                "orgs": [
+                    {
+                        **d["orgs"][0],
+                        "changes": [
+                            {
+                                **d["orgs"][0]["changes"][0],
+                                "action": "delete",
+                                "after": None,
+                                "before": {"state": "warn", "note": "n"},
+                                "uuid": "",
+                            }
+                        ],
+                    }
+                ],
+            },
+            f"{CHANGE}.uuid must be a non-empty string",
+        ),
     ],
 )
 def test_a_bad_plan_file_is_one_line_naming_the_file(
-    tmp_path: Path, local: str, content: str, message: str
+    tmp_path: Path,
+    local: str,
+    rules: Path,
+    edit: Callable[[dict[str, Any]], Any],
+    message: str,
 ) -> None:
     plan_file = tmp_path / "plan.json"
-    plan_file.write_text(content)
-    result = run("apply", "--plan", str(plan_file), "--api-url", local)
-    assert result.exit_code == 1
+    doc = edit(good_plan(rules, local, tmp_path))
+    plan_file.write_text(doc if isinstance(doc, str) else json.dumps(doc))
+    result = run("apply", "--plan", str(plan_file), "--api-url", local, "--yes")
+    assert result.exit_code == 1, result.output
     assert result.stderr.startswith(f"error: {plan_file}: ")
     assert message in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_saved_plan_is_refused_off_a_terminal_without_yes(
+    rules: Path, local: str, tmp_path: Path
+) -> None:
+    plan_file = tmp_path / "plan.json"
+    assert run("plan", str(rules), "--api-url", local, "--out", str(plan_file)).exit_code == 0
+    result = run("apply", "--plan", str(plan_file), "--api-url", local)
+    assert result.exit_code == 1
+    assert "refusing to apply without --yes" in result.stderr
+    assert embedded(local.removeprefix("local:")).rules(TEST_ORG) == []
+
+
+def test_paths_given_with_a_saved_plan_are_a_usage_error(
+    rules: Path, local: str, tmp_path: Path
+) -> None:
+    plan_file = tmp_path / "plan.json"
+    assert run("plan", str(rules), "--api-url", local, "--out", str(plan_file)).exit_code == 0
+    result = run("apply", str(rules), "--plan", str(plan_file), "--api-url", local, "--yes")
+    assert result.exit_code == 1
+    assert "give no PATHS with it" in result.stderr
+    assert embedded(local.removeprefix("local:")).rules(TEST_ORG) == []
+
+
+@pytest.mark.parametrize("where", ["file/audit.jsonl", "dir"])
+def test_an_audit_log_that_cannot_be_written_is_refused_before_any_write(
+    rules: Path, local: str, tmp_path: Path, where: str
+) -> None:
+    (tmp_path / "file").write_text("a regular file")
+    (tmp_path / "dir").mkdir()
+    log = tmp_path / where
+    result = run("apply", str(rules), "--api-url", local, "--yes", "--audit-log", str(log))
+    assert result.exit_code == 1
+    assert "--audit-log" in result.stderr and str(log) in result.stderr
+    assert embedded(local.removeprefix("local:")).rules(TEST_ORG) == []
+
+
+def test_a_verification_failure_exits_1_with_remains_lines(
+    emulator: Emulator, http_emulator: str, rules: Path
+) -> None:
+    """Someone adds a rule in the dashboard while apply runs: the check after apply says so."""
+    emulator.set_faults(Faults(latency=0.2))
+
+    def intrude() -> None:  # as soon as both create POSTs are in, before the check lists
+        deadline = time.monotonic() + 30
+        while emulator.counters()["calls"]["POST"] < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        emulator.seed_rules(
+            TEST_ORG,
+            [{"package_type": "npm", "package_name": "intruder", "state": "warn", "note": "x"}],
+        )
+
+    thread = threading.Thread(target=intrude)
+    thread.start()
+    result = run(
+        "apply",
+        str(rules),
+        "--api-url",
+        http_emulator,
+        "--yes",
+        env={"SOCKET_API_TOKEN": TEST_TOKEN},
+    )
+    thread.join()
+    assert result.exit_code == 1, result.output
+    remains = [line for line in result.stderr.splitlines() if line.startswith("  remains: ")]
+    assert len(remains) == 1
+    assert remains[0].startswith("  remains: unexpected rule npm/intruder [")
+    assert "error: org acme still differs from the plan in 1 ways after apply" in result.stderr
+    assert "  applied: create npm/lodash" in result.stderr.splitlines()
+
+
+def test_a_write_refused_for_a_missing_scope_promises_no_convergence(
+    emulator: Emulator, http_emulator: str, rules: Path
+) -> None:
+    emulator.add_token("sktsec_list_only", TEST_ORG, scopes=("triage:alerts-list",))
+    result = run(
+        "apply",
+        str(rules),
+        "--api-url",
+        http_emulator,
+        "--yes",
+        env={"SOCKET_API_TOKEN": "sktsec_list_only"},
+    )
+    assert result.exit_code == 1
+    assert "triage:alerts-update" in result.stderr
+    assert "  not applied: create npm/lodash" in result.stderr.splitlines()
+    assert "converges" not in result.stderr

@@ -13,9 +13,11 @@ from typing import Any, Protocol
 import httpx
 import pytest
 from conftest import TEST_TOKEN, TRANSPORT_BASE_URL
+from http_fakes import Clock, Hook, Tamper, entry
 
 from reconciler.api import TOKEN_ENV_VARS
 from reconciler.emulator import Emulator, EmulatorTransport, Faults
+from reconciler.engine.orgs import open_client
 from reconciler.engine.progress import rules_progress
 from reconciler.errors import (
     ApiError,
@@ -24,63 +26,17 @@ from reconciler.errors import (
     InsecureUrlError,
     NotFoundError,
     OutcomeUnknownError,
-    PaginationError,
     RateLimitError,
     ReadOnlyError,
     ScopeError,
     ServerError,
     UsageError,
 )
-from reconciler.http.client import SocketClient, open_client
 from reconciler.http.retry import RetryPolicy
+from reconciler.triage.client import TriageClient
 from reconciler.triage.wire import SCOPE_LIST, SCOPE_UPDATE
 
 FAST = RetryPolicy(max_attempts=4, base_delay=0.0, max_delay=0.0, timeout=10.0)
-Hook = Callable[[httpx.Request, Callable[[httpx.Request], httpx.Response]], httpx.Response]
-
-
-def entry(name: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "packageType": "npm",
-        "packageName": name,
-        "alertType": "criticalCVE",
-        "state": "ignore",
-        "note": "why",
-        **extra,
-    }
-
-
-class Clock:
-    """A fake monotonic clock: ``sleep`` records, advances it, then runs the next queued hook."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-        self.hooks: list[Callable[[], None]] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        if self.hooks:
-            self.hooks.pop(0)()
-
-
-class Tamper(EmulatorTransport):
-    """The real emulator with one request or answer altered: a fault injector, not a mock."""
-
-    def __init__(self, emulator: Emulator, hook: Hook) -> None:
-        super().__init__(emulator)
-        self.hook = hook
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self.hook(request, super().handle_request)
-
-
-def with_json(response: httpx.Response, **changes: Any) -> httpx.Response:
-    return httpx.Response(response.status_code, json={**response.json(), **changes})
 
 
 class Connect(Protocol):
@@ -90,7 +46,7 @@ class Connect(Protocol):
         *,
         clock: Clock | None = None,
         retry: RetryPolicy = FAST,
-    ) -> SocketClient: ...
+    ) -> TriageClient: ...
 
 
 def connector(emulator: Emulator, base_url: str | None, stack: contextlib.ExitStack) -> Connect:
@@ -98,10 +54,10 @@ def connector(emulator: Emulator, base_url: str | None, stack: contextlib.ExitSt
 
     def make(
         token: str | None = TEST_TOKEN, *, clock: Clock | None = None, retry: RetryPolicy = FAST
-    ) -> SocketClient:
+    ) -> TriageClient:
         clock = clock or Clock()
         transport = EmulatorTransport(emulator) if base_url is None else None
-        client = SocketClient(
+        client = TriageClient(
             base_url or TRANSPORT_BASE_URL,
             token,
             transport=transport,
@@ -130,9 +86,9 @@ def local(emulator: Emulator) -> Iterator[Connect]:
         yield connector(emulator, None, stack)
 
 
-def tampered(emulator: Emulator, hook: Hook, clock: Clock | None = None) -> SocketClient:
+def tampered(emulator: Emulator, hook: Hook, clock: Clock | None = None) -> TriageClient:
     clock = clock or Clock()
-    return SocketClient(
+    return TriageClient(
         TRANSPORT_BASE_URL,
         TEST_TOKEN,
         transport=Tamper(emulator, hook),
@@ -140,64 +96,6 @@ def tampered(emulator: Emulator, hook: Hook, clock: Clock | None = None) -> Sock
         sleep=clock.sleep,
         clock=clock,
     )
-
-
-# --- pagination ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("count", "pages"), [(0, 1), (200, 2), (250, 3)])
-@pytest.mark.parametrize("zero", [False, True])
-def test_list_rules_follows_pages_to_either_end_marker(
-    connect: Connect, emulator: Emulator, count: int, pages: int, zero: bool
-) -> None:
-    emulator.next_page_zero = zero
-    emulator.seed_rules("acme", [entry(f"pkg-{i}") for i in range(count)])
-    client = connect()
-    progress: list[int] = []
-    rules = client.list_rules("acme", on_page=progress.append)
-    assert [r["package_name"] for r in rules] == [f"pkg-{i}" for i in range(count)]
-    assert client.calls == {"GET": pages} == {"GET": emulator.counters()["calls"]["GET"]}
-    assert progress == [min(count, 100 * (i + 1)) for i in range(pages)]
-
-
-def test_a_rule_seen_twice_while_paging_is_kept_once(emulator: Emulator) -> None:
-    emulator.seed_rules("acme", [entry(f"pkg-{i}") for i in range(150)])
-    before = [r["uuid"] for r in emulator.rules("acme")]
-
-    def older_rule_arrives(request: httpx.Request, forward: Callable[..., httpx.Response]) -> Any:
-        if request.url.params["page"] == "2":  # shifts every rule one place later
-            emulator.seed_rules("acme", [entry("early", created_at="2000-01-01T00:00:00.000000Z")])
-        return forward(request)
-
-    rules = tampered(emulator, older_rule_arrives).list_rules("acme")
-    assert [r["uuid"] for r in rules] == before
-
-
-def stuck_next_page(request: httpx.Request, forward: Callable[..., httpx.Response]) -> Any:
-    return with_json(forward(request), nextPage=1)
-
-
-def same_page_forever(request: httpx.Request, forward: Callable[..., httpx.Response]) -> Any:
-    page = int(request.url.params["page"])
-    request.url = request.url.copy_set_param("page", "1")
-    return with_json(forward(request), nextPage=page + 1)
-
-
-@pytest.mark.parametrize(
-    ("hook", "message", "calls"),
-    [
-        (stuck_next_page, "nextPage 1 after page 1 of org 'acme' does not advance", 1),
-        (same_page_forever, "sent page 2 of org 'acme' twice", 2),
-    ],
-)
-def test_a_looping_server_is_a_pagination_error(
-    emulator: Emulator, hook: Hook, message: str, calls: int
-) -> None:
-    emulator.seed_rules("acme", [entry(f"pkg-{i}") for i in range(150)])
-    client = tampered(emulator, hook)
-    with pytest.raises(PaginationError, match=message):
-        client.list_rules("acme")
-    assert client.total_calls == calls
 
 
 # --- retries ------------------------------------------------------------------------------
@@ -336,7 +234,7 @@ def test_a_429_pauses_every_thread_sharing_the_client(emulator: Emulator) -> Non
         clock.now += seconds
         opened.set()
 
-    client = SocketClient(
+    client = TriageClient(
         TRANSPORT_BASE_URL,
         TEST_TOKEN,
         transport=EmulatorTransport(emulator),
@@ -359,18 +257,41 @@ def test_a_429_pauses_every_thread_sharing_the_client(emulator: Emulator) -> Non
 # --- errors -------------------------------------------------------------------------------
 
 
-def test_exhausted_retries_raise_rate_limit_and_server_errors(
-    connect: Connect, emulator: Emulator
-) -> None:
+def test_exhausted_retries_raise_server_errors(connect: Connect, emulator: Emulator) -> None:
     client = connect(retry=RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=0.0))
-    emulator.set_faults(Faults(rate_429=1.0, retry_after=1))
-    with pytest.raises(RateLimitError, match=r"still rate limiting \(429\) after 3 attempts"):
-        client.list_rules("acme")
     emulator.set_faults(Faults(rate_500=1.0))
     with pytest.raises(ServerError, match="after 3 attempts: the server answered 500") as info:
         client.delete("acme", "some-uuid")
     assert info.value.status == 500
-    assert client.calls == {"GET": 3, "DELETE": 3}
+    assert client.calls == {"DELETE": 3}
+
+
+def test_a_429_spends_waiting_time_not_attempts(local: Connect, emulator: Emulator) -> None:
+    # Ten 429s of 30 s each: far more answers than --max-attempts 2, well within 15 minutes.
+    clock = Clock()
+    clock.hooks = [lambda: None] * 9 + [lambda: emulator.set_faults(Faults())]
+    emulator.set_faults(Faults(rate_429=1.0, retry_after=30))
+    client = local(clock=clock, retry=RetryPolicy(max_attempts=2, base_delay=0.0))
+    assert client.list_rules("acme") == []
+    assert clock.sleeps == [30.0] * 10
+    assert client.calls == {"GET": 11}
+
+
+def test_429s_give_up_once_the_waiting_would_pass_the_budget(
+    local: Connect, emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    emulator.set_faults(Faults(rate_429=1.0, retry_after=40))
+    client = local(clock=clock, retry=RetryPolicy(max_attempts=50, max_wait=100.0))
+    with pytest.raises(RateLimitError) as info:
+        client.list_rules("acme")
+    assert str(info.value) == (
+        "the Socket API is still rate limiting (429) after 80.0 s of waiting; it asks for "
+        "40.0 s more, and a call waits at most 100.0 s; try again later"
+    )
+    assert clock.sleeps == [40.0, 40.0]
+    assert client.calls == {"GET": 3}
+    assert "every request waits 40.0 s (40.0 s of at most 100.0 s waited so far)" in caplog.text
 
 
 ERRORS: list[tuple[str, str, type[ApiError], int, str]] = [
@@ -420,6 +341,69 @@ def test_each_refusal_maps_to_its_error(
     assert client.total_calls == 1  # none of these is retried
     if status == 401:
         assert all(name in str(info.value) for name in TOKEN_ENV_VARS)
+
+
+def refuse_with(status: int, message: str) -> Hook:
+    def hook(request: httpx.Request, forward: Callable[..., httpx.Response]) -> Any:
+        return httpx.Response(status, json={"error": {"message": message, "details": None}})
+
+    return hook
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "call", "error", "wording"),
+    [
+        (403, "Insufficient max quota for API method", "list", ApiError, "quota is too small"),
+        (403, "Organization not allowed", "create", ScopeError, "does not allow the token"),
+        (403, "Forbidden", "list", ScopeError, f"lacks the {SCOPE_LIST} scope needed to list"),
+        (404, "Not found", "update", NotFoundError, "a rule to update no longer exists (404)"),
+        (404, "Organization not found", "update", NotFoundError, "org 'acme' was not found"),
+        (404, "Organization not found", "delete", NotFoundError, "org 'acme' was not found"),
+        (404, "Not found", "create", NotFoundError, "org 'acme' was not found"),
+    ],
+)
+def test_refusals_are_worded_from_the_server_message(
+    emulator: Emulator,
+    status: int,
+    message: str,
+    call: str,
+    error: type[ApiError],
+    wording: str,
+) -> None:
+    client = tampered(emulator, refuse_with(status, message))
+    actions: dict[str, Callable[[], object]] = {
+        "list": lambda: client.list_rules("acme"),
+        "create": lambda: client.upsert("acme", [entry("a")]),
+        "update": lambda: client.upsert("acme", [entry("a", uuid="deleted-meanwhile")]),
+        "delete": lambda: client.delete("acme", "some-uuid"),
+    }
+    with pytest.raises(ApiError) as info:
+        actions[call]()
+    assert type(info.value) is error
+    assert wording in str(info.value)
+    assert message in str(info.value)
+
+
+def test_an_update_of_a_rule_deleted_since_the_listing_says_so(
+    local: Connect, emulator: Emulator
+) -> None:
+    emulator.seed_rules("acme", [entry("a")])
+    client = local()
+    (rule,) = client.list_rules("acme")
+    assert client.delete("acme", rule["uuid"]) is True  # someone else, in the dashboard
+    with pytest.raises(NotFoundError) as info:
+        client.upsert("acme", [entry("a", uuid=rule["uuid"], state="warn")])
+    assert "a rule to update no longer exists (404)" in str(info.value)
+    assert "deleted since the rules were listed" in str(info.value)
+    assert "[entry 0 (npm/a alert_type=criticalCVE)]" in str(info.value)
+    assert "org 'acme' was not found" not in str(info.value)
+
+
+def test_a_rule_without_a_uuid_is_never_deleted(local: Connect) -> None:
+    client = local()
+    with pytest.raises(UsageError, match="without a uuid cannot be deleted"):
+        client.delete("acme", "")
+    assert client.total_calls == 0
 
 
 def test_delete_of_a_rule_already_gone_returns_false(local: Connect) -> None:
@@ -475,7 +459,7 @@ def test_the_token_never_appears_in_errors_or_logs(
 ) -> None:
     emulator.add_token(token, "acme")
     caplog.set_level(logging.DEBUG)
-    client = SocketClient(
+    client = TriageClient(
         TRANSPORT_BASE_URL, token, transport=Tamper(emulator, hook), retry=FAST, sleep=Clock().sleep
     )
     with pytest.raises(ApiError) as info:
@@ -495,7 +479,7 @@ def test_the_token_never_appears_in_errors_or_logs(
 @pytest.mark.parametrize("url", ["http://api.socket.dev/v0", "http://192.168.1.4:8080/v0"])
 def test_plain_http_to_a_remote_host_is_refused_before_any_request(url: str) -> None:
     with pytest.raises(InsecureUrlError, match="https is required"):
-        SocketClient(url, TEST_TOKEN)
+        TriageClient(url, TEST_TOKEN)
     with pytest.raises(InsecureUrlError, match="https is required"):
         open_client(url, env={"SOCKET_API_TOKEN": TEST_TOKEN})
 

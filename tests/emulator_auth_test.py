@@ -122,3 +122,58 @@ def test_embedded_style_emulator_needs_no_token_and_creates_orgs() -> None:
         assert api.post("/orgs/new/triage/alerts", json=ENTRY).status_code == 200
     assert len(emulator.rules("new")) == 1
     emulator.close()
+
+
+POLICY_OPERATIONS = [
+    ("GET", "/orgs/acme/alert-policies", "alert-policy:list"),
+    ("POST", "/orgs/acme/alert-policies", "alert-policy:create"),
+    ("GET", "/orgs/acme/alert-policies/default", "alert-policy:read"),
+    ("PUT", "/orgs/acme/alert-policies/default", "alert-policy:update"),
+    ("DELETE", "/orgs/acme/alert-policies/p", "alert-policy:delete"),
+    ("GET", "/orgs/acme/alert-policies/default/rules", "alert-policy:list"),
+    ("POST", "/orgs/acme/alert-policies/default/rules", "alert-policy:create"),
+    ("GET", "/orgs/acme/alert-policies/default/rules/r", "alert-policy:read"),
+    ("PUT", "/orgs/acme/alert-policies/default/rules/r", "alert-policy:update"),
+    ("DELETE", "/orgs/acme/alert-policies/default/rules/r", "alert-policy:delete"),
+    ("GET", "/orgs/acme/alert-policies/migration/status", "alert-policy:list"),
+    ("GET", "/orgs/acme/alerts/resolutions", "alert-resolution:list"),
+    ("POST", "/orgs/acme/alerts/resolutions", "alert-resolution:create"),
+    ("GET", "/orgs/acme/alerts/resolutions/u", "alert-resolution:read"),
+    ("DELETE", "/orgs/acme/alerts/resolutions/u", "alert-resolution:delete"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "scope"), POLICY_OPERATIONS)
+def test_every_alert_policies_endpoint_names_its_missing_scope(
+    emulator: Emulator, method: str, path: str, scope: str
+) -> None:
+    others = {s for _, _, s in POLICY_OPERATIONS} - {scope}
+    emulator.add_token("sktsec_all_but_one", "acme", [*others, SCOPE_LIST, SCOPE_UPDATE])
+    with client(emulator, {"Authorization": "Bearer sktsec_all_but_one"}) as api:
+        response = api.request(method, path, json={})
+    assert response.status_code == 403
+    assert response.json()["error"]["message"].endswith(f"required scope {scope}")
+
+
+@pytest.mark.parametrize(("method", "path", "scope"), POLICY_OPERATIONS)
+def test_the_umbrella_scope_grants_every_sub_scope(
+    emulator: Emulator, method: str, path: str, scope: str
+) -> None:
+    emulator.add_token("sktsec_umbrella", "acme", [scope.partition(":")[0]])
+    with client(emulator, {"Authorization": "Bearer sktsec_umbrella"}) as api:
+        assert api.request(method, path, json={}).status_code != 403
+
+
+def test_alert_policies_calls_spend_quota_too() -> None:
+    emulator = Emulator(quota=3)
+    emulator.add_token("sktsec_q", "acme", ["alert-policy", "alert-resolution"])
+    with client(emulator, {"Authorization": "Bearer sktsec_q"}) as api:
+        statuses = [
+            api.get("/orgs/acme/alert-policies").status_code,
+            api.get("/orgs/acme/alert-policies/migration/status").status_code,
+            api.get("/orgs/acme/alerts/resolutions").status_code,
+        ]
+        refused = api.post("/orgs/acme/alerts/resolutions", json={})
+    assert statuses == [200, 200, 200]
+    assert refused.status_code == 429 and refused.headers["Retry-After"].isdigit()
+    emulator.close()

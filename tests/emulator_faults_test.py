@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 from conftest import TEST_TOKEN
@@ -80,18 +82,20 @@ def test_faults_are_reproducible_for_a_seed(
 
 
 def test_counters_count_and_reset_wipes(emulator: Emulator, emulator_client: httpx.Client) -> None:
-    emulator_client.post(PATH, json={"alertTriage": [{"alertKey": "a"}, {"alertKey": "b"}]})
+    entries = [{"alertKey": "a", "state": "warn"}, {"alertKey": "b", "state": "warn"}]
+    emulator_client.post(PATH, json={"alertTriage": entries})
     uuid = emulator.rules("acme")[0]["uuid"]
-    emulator_client.post(PATH, json={"alertTriage": [{"uuid": uuid, "alertKey": "a2"}]})
+    update = {"uuid": uuid, "alertKey": "a2", "state": "warn"}
+    emulator_client.post(PATH, json={"alertTriage": [update]})
     emulator_client.delete(f"{PATH}/{uuid}")
     emulator_client.get(PATH)
     counters = emulator.counters()
-    assert counters["calls"] == {"GET": 1, "POST": 2, "DELETE": 1}
+    assert counters["calls"] == {"GET": 1, "POST": 2, "PUT": 0, "DELETE": 1}
     assert counters["entries"] == {"created": 2, "updated": 1, "deleted": 1}
     assert counters["internal_errors"] == 0
     emulator.reset()
     assert emulator.rules("acme") == []
-    assert emulator.counters()["calls"] == {"GET": 0, "POST": 0, "DELETE": 0}
+    assert emulator.counters()["calls"] == {"GET": 0, "POST": 0, "PUT": 0, "DELETE": 0}
     assert emulator_client.get(PATH).status_code == 200  # orgs and tokens survive a reset
 
 
@@ -133,3 +137,61 @@ def test_latency_setting_is_applied_per_request(
 def test_fault_settings_are_checked(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         Faults.from_mapping(bad)
+
+
+RULES = "/orgs/acme/alert-policies/default/rules"
+RULE = {"name": "r", "vigil_selector": {"finding.alertType": "cve"}, "action": "error"}
+
+
+def test_an_ambiguous_rule_create_is_committed_but_a_dry_run_never_drops(
+    moved: Emulator, api: httpx.Client
+) -> None:
+    moved.set_faults(Faults(rate_ambiguous=1.0))
+    assert api.post(RULES, params={"dry_run": "true"}, json=RULE).status_code == 200
+    with pytest.raises(httpx.RemoteProtocolError):
+        api.post(RULES, json=RULE)
+    assert [r["name"] for r in moved.policy_rules("acme")] == ["r"]
+    assert moved.counters()["faults"]["ambiguous"] == 1
+
+
+def test_a_late_rule_create_lands_after_the_client_gave_up(
+    moved: Emulator, api: httpx.Client
+) -> None:
+    moved.set_faults(Faults(rate_late_commit=1.0, late_commit_delay=0.05))
+    with pytest.raises(httpx.RemoteProtocolError):
+        api.post(RULES, json=RULE)
+    assert moved.policy_rules("acme") == []
+    bad = api.post(RULES, json={**RULE, "action": "block"})
+    assert bad.status_code == 400  # a refused write is refused at once, never committed later
+    deadline = time.monotonic() + 5
+    while not moved.policy_rules("acme") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [r["name"] for r in moved.policy_rules("acme")] == ["r"]
+    assert moved.counters()["faults"]["late_commit"] == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "code"), [("rate_500", "internal"), ("rate_502", "temporarily_unavailable")]
+)
+def test_injected_5xx_carry_a_request_id_and_a_code(
+    api: httpx.Client, emulator: Emulator, kind: str, code: str
+) -> None:
+    emulator.set_faults(Faults(**{kind: 1.0}))  # type: ignore[arg-type]
+    response = api.get("/orgs/acme/alert-policies")
+    details = response.json()["error"]["details"]
+    assert (details["code"], details["retryable"]) == (code, True)
+    assert details["requestId"] == response.headers["X-Request-Id"]
+
+
+def test_reset_wipes_every_family_but_keeps_orgs_and_state(
+    moved: Emulator, api: httpx.Client
+) -> None:
+    api.post(RULES, json=RULE)
+    api.post(
+        "/orgs/acme/alerts/resolutions",
+        json={"reason": "other", "vigil_selector": {"artifact.name": "x"}},
+    )
+    moved.reset()
+    assert moved.policy_rules("acme") == [] and moved.alert_resolutions("acme") == []
+    assert moved.migration_status("acme")["state"] == "accepted"
+    assert api.get("/orgs/acme/alert-policies").json()["items"][0]["id"] == "default"

@@ -108,3 +108,23 @@ def test_page_past_the_end_is_empty_and_last(
     seed(emulator, 2)
     body = emulator_client.get(PATH, params={"page": 5}).json()
     assert body == {"results": [], "nextPage": None}
+
+
+@pytest.mark.parametrize("page", ["3", "999999999999", str(10**30), "+4"])
+def test_any_page_from_1_up_is_accepted_and_past_the_end_is_empty(
+    emulator: Emulator, emulator_client: httpx.Client, page: str
+) -> None:
+    seed(emulator, 2)
+    response = emulator_client.get(PATH, params={"page": page, "per_page": 1})
+    assert response.status_code == 200
+    assert response.json() == {"results": [], "nextPage": None}
+
+
+def test_reads_of_a_moved_org_come_from_the_frozen_copy(
+    emulator: Emulator, emulator_client: httpx.Client
+) -> None:
+    expected = seed(emulator, 3)
+    emulator.set_migration_state("acme", "accepted")
+    emulator.seed_rules("acme", [{"package_name": "late", "state": "warn"}])
+    names, _ = every_page(emulator_client, per_page=2, direction="asc")
+    assert names == expected

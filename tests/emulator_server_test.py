@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import TEST_TOKEN
+from conftest import ALL_SCOPES_TOKEN, TEST_TOKEN
 
 from reconciler.cli import cli
 from reconciler.emulator import Emulator
@@ -175,3 +175,51 @@ def test_malformed_content_length_is_400_not_a_crash(
         answer = sock.recv(4096)
     assert answer.startswith(b"HTTP/1.1 400 ")
     assert emulator.counters()["internal_errors"] == 0
+
+
+def raw_request(base_url: str, request_line: str) -> bytes:
+    host, port = base_url.removeprefix("http://").removesuffix("/v0").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(f"{request_line}\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        chunks = []
+        while chunk := sock.recv(4096):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize(
+    ("request_line", "status", "has_body"),
+    [
+        ("OPTIONS /v0/orgs/acme/triage/alerts HTTP/1.1", 405, True),
+        ("BREW /v0/orgs/acme/triage/alerts HTTP/1.1", 405, True),
+        ("GET /nothing HTTP/1.1", 404, True),
+        ("HEAD /v0/orgs/acme/alert-policies HTTP/1.1", 405, False),
+    ],
+)
+def test_odd_methods_and_requests_get_json_errors(
+    emulator: Emulator, http_emulator: str, request_line: str, status: int, has_body: bool
+) -> None:
+    answer = raw_request(http_emulator, request_line)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(f"HTTP/1.1 {status} ".encode()), head
+    assert b"Content-Type: application/json" in head
+    if has_body:
+        assert json.loads(body)["error"]["message"]
+    else:
+        assert body == b""
+    assert emulator.counters()["internal_errors"] == 0
+
+
+def test_an_unparsable_request_line_is_answered_in_json(http_emulator: str) -> None:
+    # No version in the line: HTTP/0.9 framing, a bare body, but still Socket's error shape.
+    answer = raw_request(http_emulator, "GARBAGE")
+    assert "Bad request syntax" in json.loads(answer)["error"]["message"]
+
+
+def test_alert_policies_over_http_with_put(moved: Emulator, http_emulator: str) -> None:
+    rule = {"name": "r", "vigil_selector": {"finding.alertType": "cve"}, "action": "error"}
+    with httpx.Client(base_url=http_emulator, auth=(ALL_SCOPES_TOKEN, "")) as api:
+        created = api.post("/orgs/acme/alert-policies/default/rules", json=rule).json()
+        path = f"/orgs/acme/alert-policies/default/rules/{created['id']}"
+        assert api.put(path, json={"action": "warn"}).json()["action"] == "warn"
+        assert api.get(path).json()["action"] == "warn"

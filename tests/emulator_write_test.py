@@ -35,11 +35,14 @@ def test_create_then_replace_resets_omitted_fields_and_bumps_updated_at(
     assert (after["alert_key"], after["state"]) == ("k1", "block")
 
 
-def test_missing_state_defaults_to_inherit(
+def test_entry_without_state_is_400_and_fails_the_batch(
     emulator: Emulator, emulator_client: httpx.Client
 ) -> None:
-    assert post(emulator_client, {"alertKey": "k"}).status_code == 200
-    assert emulator.rules("acme")[0]["state"] == "inherit"
+    response = post(emulator_client, GOOD, {"alertKey": "k"})
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {"index": 1, "field": "state"}
+    assert "state is required" in response.json()["error"]["message"]
+    assert emulator.rules("acme") == []
 
 
 def test_batch_of_100_creates_100(emulator: Emulator, emulator_client: httpx.Client) -> None:

@@ -42,3 +42,26 @@ def test_redact_hides_socket_tokens(text: str, expected: str) -> None:
 
 def test_redact_hides_a_given_secret_of_any_shape() -> None:
     assert "hunter22" not in redact("auth hunter22 failed", "hunter22")
+
+
+SEAL = notes.seal("acme", ("npm", None, "lodash"))
+
+
+def test_a_trailer_parses_back_to_its_fields_and_seal() -> None:
+    line = notes.trailer([("source", "a.yaml:3"), ("pr", "42")], SEAL)
+    assert notes.parse(line) == notes.Trailer((("source", "a.yaml:3"), ("pr", "42")), SEAL)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("source", "a b"), ("source", "a\x1b"), ("owner", "me"), ("sel", SEAL)]
+)
+def test_a_field_that_would_not_parse_back_is_refused(key: str, value: str) -> None:
+    with pytest.raises(ValueError, match="not a trailer field"):
+        notes.trailer([(key, value)], SEAL)
+
+
+def test_fields_that_do_not_fit_are_left_out_whole() -> None:
+    fields = [("source", "s" * 60), ("repo", "r" * 60), ("pr", "7")]
+    line = notes.trailer(fields, SEAL)
+    assert len(line) <= notes.MAX_TRAILER
+    assert line == f"[socket-triage] source={'s' * 60} pr=7 sel={SEAL}"

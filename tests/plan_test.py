@@ -49,6 +49,7 @@ def live(
         note,
         created,
         created,
+        org="acme",
     )
 
 
@@ -107,10 +108,22 @@ def test_expired_rules_count_as_absent() -> None:
 
 
 def test_prune_false_deletes_only_rules_this_tool_wrote() -> None:
-    ours = live("ours", note=notes.compose("why", TRAILER))
+    sealed = notes.trailer([], notes.seal("acme", live("ours").selector))
+    ours = live("ours", note=notes.compose("why", sealed))
     theirs = live("theirs", note="clicked in the dashboard")
     plan = plan_of([], [ours, theirs], prune=False)
     assert actions(plan) == [("delete", "ours", "u-ours")]
+
+
+def test_prune_false_shows_the_rules_it_leaves_alone_and_a_saved_plan_keeps_them() -> None:
+    theirs = live("theirs", note="clicked in the dashboard")
+    plan = plan_of([rule("declared")], [theirs, live("declared")], prune=False)
+    assert [(r.uuid, r.label) for r in plan.unmanaged] == [("u-theirs", theirs.selector.describe())]
+    assert plan.to_dict()["unmanaged"] == [
+        {"uuid": "u-theirs", "label": theirs.selector.describe(), "state": theirs.state}
+    ]
+    assert OrgPlan.from_dict(plan.to_dict()).unmanaged == plan.unmanaged
+    assert plan_of([], [theirs]).unmanaged == ()  # prune: true deletes it instead
 
 
 def test_wildcard_spellings_in_live_rules_match_the_file() -> None:

@@ -7,11 +7,20 @@ from pathlib import Path
 import pytest
 
 from reconciler.engine import notes
-from reconciler.engine.provenance import MAX_TRAILER, Provenance, detect, github_repository
+from reconciler.engine.notes import MAX_TRAILER
+from reconciler.engine.provenance import Provenance, detect, github_repository
 from reconciler.errors import Location
+from reconciler.rules.model import Rule
+from reconciler.triage.selector import LiveRule, Selector
 
 SHA = "0123abcdef0123abcdef0123abcdef0123abcdef"
 LOC = Location("examples/triage/npm.yaml", 12, 3)
+LODASH = Selector(package_type="npm", package_name="lodash")
+SEAL = notes.seal("acme", LODASH)
+
+
+def rule_at(location: Location | None, org: str = "acme") -> Rule:
+    return Rule(org, LODASH, "ignore", "why", location=location)
 
 
 def _gh_env(tmp_path: Path, event: object = None, **extra: str) -> dict[str, str]:
@@ -168,33 +177,51 @@ def test_github_repository(url: str, repo: str | None) -> None:
             Provenance(commit=SHA, pr=42, repository="acme/triage"),
             LOC,
             "[socket-triage] source=examples/triage/npm.yaml:12 commit=0123abc pr=42"
-            " repo=acme/triage",
+            f" repo=acme/triage sel={SEAL}",
         ),
-        (Provenance(), LOC, "[socket-triage] source=examples/triage/npm.yaml:12"),
-        (Provenance(commit=SHA), None, "[socket-triage] commit=0123abc"),
-        (Provenance(), None, "[socket-triage]"),
+        (Provenance(), LOC, f"[socket-triage] source=examples/triage/npm.yaml:12 sel={SEAL}"),
+        (Provenance(commit=SHA), None, f"[socket-triage] commit=0123abc sel={SEAL}"),
+        (Provenance(), None, f"[socket-triage] sel={SEAL}"),
         (
-            Provenance(repository="acme/evil\nrepo"),
+            Provenance(repository="acme/evil\nrepo\u202e"),
             Location("my rules.yaml", 3, 1),
-            "[socket-triage] source=my%20rules.yaml:3 repo=acme/evil%0Arepo",
+            f"[socket-triage] source=my%20rules.yaml:3 repo=acme/evil%0Arepo%202E sel={SEAL}",
         ),
     ],
 )
 def test_trailer_format(prov: Provenance, loc: Location | None, expected: str) -> None:
-    assert prov.trailer(loc) == expected
+    assert prov.trailer(rule_at(loc)) == expected
 
 
 @pytest.mark.parametrize("evil", ["a\nb", "a\r\nb", "a\u2028b", "a\x85b", "x" * 5000 + "\n"])
-def test_trailer_stays_one_short_line_and_round_trips(evil: str) -> None:
+def test_trailer_stays_one_short_sealed_line_and_round_trips(evil: str) -> None:
     prov = Provenance(commit=evil, pr=7, repository=evil, actor=evil, ref=evil)
-    trailer = prov.trailer(Location(evil, 4, 1))
+    trailer = prov.trailer(rule_at(Location(evil, 4, 1)))
     assert trailer.startswith(notes.TRAILER_PREFIX)
     assert len(trailer.splitlines()) == 1
     assert len(trailer) <= MAX_TRAILER
-    assert notes.split(notes.compose("Build-only dependency", trailer)) == (
-        "Build-only dependency",
-        trailer,
-    )
+    note = notes.compose("Build-only dependency", trailer)
+    assert notes.split(note) == ("Build-only dependency", trailer)
+    assert LiveRule("u", LODASH, "ignore", note, org="acme").managed
+
+
+def test_a_long_source_drops_whole_fields_and_keeps_the_seal() -> None:
+    prov = Provenance(commit=SHA, pr=123456, repository="a-very-long-organisation/" + "r" * 40)
+    trailer = prov.trailer(rule_at(Location("deep/" * 20 + "npm.yaml", 12345, 1)))
+    parsed = notes.parse(trailer)
+    assert parsed is not None and parsed.seal == SEAL
+    assert [key for key, _ in parsed.fields] == ["source", "commit", "pr"]  # repo did not fit
+    assert dict(parsed.fields)["source"].startswith("...")
+
+
+def test_the_seal_binds_the_org_and_the_selector() -> None:
+    trailer = Provenance().trailer(rule_at(LOC))
+    note = notes.compose("why", trailer)
+    assert LiveRule("u", LODASH, "ignore", note, org="acme").managed
+    assert not LiveRule("u", LODASH, "ignore", note, org="beta").managed
+    other = Selector(package_type="npm", package_name="left-pad")
+    assert not LiveRule("u", other, "ignore", note, org="acme").managed
+    assert not LiveRule("u", LODASH, "ignore", note).managed  # org unknown: never ours
 
 
 def test_to_dict_has_fields_and_links() -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -7,10 +8,13 @@ import pytest
 
 from reconciler.rules.reference import (
     BEGIN,
+    COPIES,
     DOC_PATHS,
     END,
+    SCHEMA_COPY,
     SCHEMA_PATH,
     load_schema,
+    main,
     render_reference,
     splice,
 )
@@ -56,6 +60,25 @@ def test_committed_reference_matches_schema(doc: Path) -> None:
     generated = render_reference(load_schema(ROOT / SCHEMA_PATH))
     text = (ROOT / doc).read_text(encoding="utf-8")
     assert splice(text, generated) == text, f"{doc} is stale: run script/gen-reference"
+
+
+@pytest.mark.parametrize(("copy", "source"), COPIES.items(), ids=str)
+def test_each_public_copy_is_its_package_file_byte_for_byte(copy: Path, source: Path) -> None:
+    assert (ROOT / copy).read_bytes() == (ROOT / source).read_bytes(), "run script/gen-reference"
+
+
+def test_gen_reference_reports_then_rewrites_a_stale_schema_copy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for path in (*COPIES.values(), *COPIES, *DOC_PATHS):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / path, tmp_path / path)
+    (tmp_path / SCHEMA_COPY).write_text("{}\n")
+    assert main(["--check"], root=tmp_path) == 1
+    assert capsys.readouterr().out == f"{SCHEMA_COPY}: out of date\n"
+    assert main([], root=tmp_path) == 0
+    assert main(["--check"], root=tmp_path) == 0
+    assert (tmp_path / SCHEMA_COPY).read_bytes() == (ROOT / SCHEMA_PATH).read_bytes()
 
 
 def test_every_schema_field_is_documented() -> None:

@@ -40,7 +40,18 @@ def test_backoff_is_jittered_exponential_and_capped(attempt: int) -> None:
     assert len(delays) > 1
 
 
-@pytest.mark.parametrize("kwargs", [{"max_attempts": 0}, {"base_delay": -1.0}, {"timeout": 0.0}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"max_attempts": 0},
+        {"base_delay": -1.0},
+        {"timeout": 0.0},
+        {"timeout": float("inf")},
+        {"max_wait": -1.0},
+        {"max_wait": float("nan")},
+        {"retry_after_cap": float("inf")},
+    ],
+)
 def test_retry_policy_rejects_nonsense(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
@@ -67,7 +78,7 @@ def test_gate_waits_until_the_latest_push() -> None:
     gate.push(5.0)
     gate.push(2.0)  # never moves the gate earlier
     assert gate.remaining() == 5.0
-    gate.wait()
+    assert gate.wait() == 5.0  # what it slept: the time a 429 budget is charged
     assert clock.sleeps == [5.0]
     assert gate.remaining() == 0.0
 
@@ -86,5 +97,5 @@ def test_gate_trusts_sleep_and_waits_again_only_when_pushed_meanwhile() -> None:
 
     gate = BackoffGate(sleep_and_get_pushed, lambda: 0.0)
     gate.push(3.0)
-    gate.wait()
+    assert gate.wait() == 12.0
     assert sleeps == [3.0, 3.0, 9.0]

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from reconciler.cli import cli
 from reconciler.commands import validate
 from reconciler.errors import ConfigError
+from reconciler.rules.model import utc_today
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,8 +39,8 @@ def test_examples_are_valid() -> None:
             "monitor, ignore, inherit (did you mean 'ignore'?)\n1 error; nothing was sent.\n",
         ),
         (
-            ["no/such/dir"],
-            "no/such/dir:1:1: no such file or directory\n1 error; nothing was sent.\n",
+            ["no/such/dir/"],
+            "no/such/dir/: no such file or directory\n1 error; nothing was sent.\n",
         ),
         (
             ["tests/fixtures/bad-broad.yaml", "tests/fixtures/bad-empty.yaml"],
@@ -61,7 +62,7 @@ def test_every_fixture_fails_cleanly_through_the_cli() -> None:
 
 
 def test_warnings_go_to_stderr_and_exit_0(tmp_path: Path) -> None:
-    soon = dt.date.today() + dt.timedelta(days=3)
+    soon = utc_today() + dt.timedelta(days=3)  # the code judges expiry in UTC; so must we
     (tmp_path / "w.yaml").write_text(
         "org: acme\nrules:\n"
         "  - {package_name: a, alert_type: highCVE, state: ignore, note: n}\n"

@@ -61,8 +61,9 @@ def cli_calls(script: str) -> Iterator[list[str]]:
     """``socket-triage ...`` invocations in a shell script, continuation lines joined."""
     for line in script.replace("\\\n", " ").splitlines():
         words = shlex.split(line, comments=True)
-        if "socket-triage" in words:
-            yield words[words.index("socket-triage") + 1 :]
+        for program in ("socket-triage", "$TRIAGE"):  # the Action runs its own install
+            if program in words:
+                yield words[words.index(program) + 1 :]
 
 
 def long_options(command: click.Command) -> set[str]:
@@ -101,9 +102,10 @@ def test_action_references_only_declared_inputs_and_steps() -> None:
 
 def test_action_steps_write_the_outputs_they_are_read_for() -> None:
     action = load(ACTION)
-    scripts = {s["id"]: s.get("run", "") for s in all_steps(action) if "id" in s}
+    scripts = {s["id"]: s["run"] for s in all_steps(action) if "id" in s and "run" in s}
     refs = {m for text in strings(action) for m in _STEP_OUTPUT_RE.findall(text)}
-    missing = {(step, out) for step, out in refs if f'"{out}=' not in scripts[step]}
+    missing = {(step, out) for step, out in refs if step in scripts}
+    missing = {(step, out) for step, out in missing if f'"{out}=' not in scripts[step]}
     assert missing == set()
 
 
@@ -121,17 +123,17 @@ def test_cli_calls_use_existing_commands_and_options() -> None:
         for step in all_steps(load(path))
         for words in cli_calls(step.get("run", ""))
     ]
-    assert {words[0] for words in calls} >= {"validate", "plan", "apply"}
+    assert {words[0] for words in calls} >= {"validate", "plan", "apply", "comment", "expiring"}
     for words in calls:
         command = cli.commands[words[0]]
         options = {w.split("=")[0] for w in words[1:] if w.startswith("--")}
         assert options <= long_options(command), (words[0], options - long_options(command))
 
 
-def test_action_run_script_handles_only_plan_and_apply() -> None:
+def test_action_run_script_handles_only_its_commands() -> None:
     action = load(ACTION)
     run = next(s["run"] for s in all_steps(action) if s.get("id") == "run")
-    assert "plan | apply) ;;" in run
+    assert "plan | apply | expire | expiring) ;;" in run
     # Options collected in an array for both commands must exist on both.
     shared = set(re.findall(r"args\+=\((--[a-z-]+)", run))
     assert shared == {"--org", "--api-url"}
@@ -143,10 +145,10 @@ def test_example_uses_the_action_with_declared_inputs_and_outputs() -> None:
     action = load(ACTION)
     example = load(EXAMPLE)
     uses = [step for step in all_steps(example) if is_our_action(step)]
-    assert {step["with"]["command"] for step in uses} == {"plan", "apply"}
+    assert {step["with"]["command"] for step in uses} == {"plan", "apply", "expire", "expiring"}
     for step in uses:
         assert set(step["with"]) <= set(action["inputs"])
-        assert step["env"] == {"SOCKET_API_TOKEN": "${{ secrets.SOCKET_API_TOKEN }}"}
+        assert "env" not in step  # the token is an input, so the install step never sees it
     read = {out for text in strings(example) for _, out in _STEP_OUTPUT_RE.findall(text)}
     assert read <= set(action["outputs"])
 
@@ -159,17 +161,82 @@ def _jobs_running(example: dict[str, Any], command: str) -> list[dict[str, Any]]
     ]
 
 
-def test_example_applies_one_at_a_time_with_minimal_permissions() -> None:
+def _token(job: dict[str, Any]) -> str:
+    (step,) = [s for s in job["steps"] if is_our_action(s)]
+    return str(step["with"].get("api-token", ""))
+
+
+def test_example_writes_only_from_a_protected_environment_one_at_a_time() -> None:
     example = load(EXAMPLE)
+    writers = _jobs_running(example, "apply") + _jobs_running(example, "expire")
+    assert len(writers) == 2
+    for job in writers:
+        assert job["environment"] == "socket-triage"
+        assert job["concurrency"] == {"group": "socket-triage-apply", "cancel-in-progress": False}
+        assert _token(job) == "${{ secrets.SOCKET_API_TOKEN }}"
     (apply_job,) = _jobs_running(example, "apply")
-    assert apply_job["concurrency"]["group"]
-    assert apply_job["concurrency"]["cancel-in-progress"] is False
     assert "push" in apply_job["if"]
+    for job in _jobs_running(example, "plan"):
+        assert "environment" not in job
+        assert _token(job) == "${{ secrets.SOCKET_READONLY_API_TOKEN }}"
+    (expiring,) = _jobs_running(example, "expiring")
+    assert _token(expiring) == ""  # reads only the files
+
+
+def test_example_drift_job_fails_on_drift_not_on_expiry() -> None:
+    example = load(EXAMPLE)
+    drift = example["jobs"]["drift"]
+    (fail,) = [s for s in drift["steps"] if "run" in s]
+    assert fail["if"] == "steps.triage.outputs.exit-code == '2'"
+
+
+def test_example_grants_each_job_only_what_it_needs() -> None:
+    example = load(EXAMPLE)
     assert example["permissions"] == {}
-    writers = [job for job in example["jobs"].values() if "write" in job["permissions"].values()]
-    assert writers == [job for job in _jobs_running(example, "plan") if "pull_request" in job["if"]]
-    assert all(job["permissions"].get("pull-requests") == "write" for job in writers)
-    assert all(set(job["permissions"].values()) <= {"read", "write"} for job in writers)
+    granted = {
+        name: {scope for scope, level in job["permissions"].items() if level == "write"}
+        for name, job in example["jobs"].items()
+    }
+    assert granted == {
+        "plan": {"pull-requests"},
+        "apply": set(),
+        "drift": set(),
+        "expire": set(),
+        "expiring": {"issues"},
+    }
+
+
+_SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+
+
+@pytest.mark.parametrize("path", [ACTION, *WORKFLOWS], ids=lambda p: p.name)
+def test_actions_are_pinned_by_commit_sha_and_drop_credentials(path: Path) -> None:
+    for step in all_steps(load(path)):
+        if "uses" not in step:
+            continue
+        assert _SHA_PIN.match(step["uses"]), step["uses"]
+        if step["uses"].startswith("actions/checkout@"):
+            assert step["with"]["persist-credentials"] is False
+
+
+def test_the_action_installs_only_hash_pinned_dependencies() -> None:
+    install = next(s["run"] for s in all_steps(load(ACTION)) if s.get("id") == "install")
+    assert '--require-hashes --only-binary=:all: -r "$ACTION_PATH/action/requirements.lock"' in (
+        install
+    )
+    assert "--no-build-isolation" in install  # the build backend comes from the lock too
+    assert "GITHUB_PATH" not in install  # nothing of ours shadows the caller's python or pip
+    lock = (ROOT / "action/requirements.lock").read_text(encoding="utf-8")
+    pinned = {
+        re.split(r"[=;\s]", line)[0].lower(): line
+        for line in lock.splitlines()
+        if line and not line.startswith((" ", "#"))
+    }
+    assert all("==" in line and line.endswith("\\") for line in pinned.values())
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    wanted = [*project["project"]["dependencies"], *project["build-system"]["requires"]]
+    names = {re.split(r"[<>=!~\[ ;]", dep)[0].lower().replace("_", "-") for dep in wanted}
+    assert names <= set(pinned), names - set(pinned)
 
 
 def test_ci_runs_script_test_on_supported_pythons() -> None:
@@ -181,17 +248,27 @@ def test_ci_runs_script_test_on_supported_pythons() -> None:
     assert (ROOT / "script/test").exists()
 
 
-def test_pre_commit_hook_points_at_an_existing_command() -> None:
+def test_pre_commit_hook_validates_the_whole_rule_tree() -> None:
     (hook,) = load(HOOKS)
     assert hook["id"] == "socket-triage-validate"
     program, subcommand = hook["entry"].split()
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert program in scripts["project"]["scripts"]
     assert subcommand in cli.commands
-    assert (hook["language"], hook["pass_filenames"]) == ("python", True)
+    # The staged files only decide whether to run; the whole directory is validated, so a
+    # duplicate of a rule in an unchanged file is still found.
+    assert (hook["language"], hook["pass_filenames"]) == ("python", False)
+    assert hook["args"] == ["triage"]
     files = re.compile(hook["files"])
-    assert [bool(files.search(n)) for n in ("triage/a.yaml", "b.yml", "c.json")] == [
-        True,
-        True,
-        False,
-    ]
+    names = ["triage/a.yaml", "triage/x/b.yml", ".github/dependabot.yml", ".pre-commit-config.yaml"]
+    assert [bool(files.search(n)) for n in names] == [True, True, False, False]
+
+
+def test_readme_pre_commit_config_matches_the_hook() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    config = yaml.safe_load(readme.split("# .pre-commit-config.yaml", 1)[1].split("```", 1)[0])
+    (repo,) = config["repos"]
+    assert repo["rev"] == "v0.2.0"  # the release tag the lead creates
+    (hook,) = repo["hooks"]
+    assert hook["id"] == "socket-triage-validate"
+    assert hook["args"] == [hook["files"].removeprefix("^").split("/")[0]]

@@ -1,14 +1,20 @@
-"""``socket-triage emulator``: serve the Socket-compatible Triage API on loopback until Ctrl-C.
+"""``socket-triage emulator``: serve the Socket-compatible API on loopback until Ctrl-C.
 
-Tokens are ``TOKEN[:ORG][:SCOPES]`` with SCOPES comma-separated (default: both triage scopes, ORG
-default: the first org). Without ``--token`` every org gets a generated ``sktsec_emu_…`` token,
-printed at start: it is the emulator's own test token, not a secret of the user. Without
-``--org`` the org is ``acme``.
+Both families are served: legacy triage and Alert Policies. Tokens are ``TOKEN[:ORG][:SCOPES]``
+with SCOPES comma-separated (default: every scope of both families, ORG default: the first org).
+Without ``--token`` every org gets a generated ``sktsec_emu_…`` token, printed at start: it is
+the emulator's own test token, not a secret of the user. Without ``--org`` the org is ``acme``.
 
-Seed file format (JSON), rules in the GET (snake_case) spelling, uuid and timestamps optional::
+Seed file format (JSON). Triage rules in the GET (snake_case) spelling, uuid and timestamps
+optional; Alert Policies state per org, rules and resolutions as create bodies::
 
     {"orgs": {"acme": [{"package_type": "npm", "package_name": "lodash",
-                        "alert_type": "cve", "state": "ignore", "note": "not reachable"}]}}
+                        "alert_type": "cve", "state": "ignore", "note": "not reachable"}]},
+     "alert_policies": {"acme": {"migration_state": "accepted",
+                                 "rules": [{"name": "block malware", "action": "error",
+                                            "vigil_selector": {"finding.alertType": "malware"}}],
+                                 "resolutions": [{"reason": "other",
+                                                  "vigil_selector": {"artifact.name": "x"}}]}}}
 """
 
 from __future__ import annotations
@@ -25,11 +31,14 @@ import click
 
 from reconciler.emulator import Emulator, Faults, serve
 from reconciler.errors import UsageError
+from reconciler.exits import EXIT_OK
 from reconciler.http.connect import is_loopback
 from reconciler.triage.wire import SCOPE_LIST, SCOPE_UPDATE
 
 DEFAULT_ORG = "acme"
 FAKE_TOKEN_PREFIX = "sktsec_emu_"
+# Both triage scopes and the two Alert Policies umbrella scopes (each grants its sub-scopes).
+DEFAULT_SCOPES = (SCOPE_LIST, SCOPE_UPDATE, "alert-policy", "alert-resolution")
 
 
 def run(
@@ -60,7 +69,7 @@ def run(
         click.echo("Emulator stopped.")
     finally:
         emulator.close()
-    return 0
+    return EXIT_OK
 
 
 def _add_orgs_and_tokens(
@@ -73,7 +82,7 @@ def _add_orgs_and_tokens(
         emulator.add_token(token, org, scopes)
     given = {org for _, org, _ in tokens}
     generated = [
-        (FAKE_TOKEN_PREFIX + secrets.token_hex(12), org, (SCOPE_LIST, SCOPE_UPDATE))
+        (FAKE_TOKEN_PREFIX + secrets.token_hex(12), org, DEFAULT_SCOPES)
         for org in orgs
         if org not in given
     ]
@@ -83,7 +92,7 @@ def _add_orgs_and_tokens(
 
 
 def _announce(url: str, tokens: list[tuple[str, str, tuple[str, ...]]]) -> None:
-    click.echo(f"Socket Triage API emulator listening on {url}")
+    click.echo(f"Socket API emulator (legacy triage and Alert Policies) listening on {url}")
     for token, org, scopes in tokens:
         click.echo(f"  org {org}: token {token} (scopes: {', '.join(scopes)})")
     click.echo(f"Try: SOCKET_API_TOKEN={tokens[0][0]} socket-triage plan --api-url {url}")
@@ -107,7 +116,7 @@ def _parse_token(spec: str, default_org: str) -> tuple[str, str, tuple[str, ...]
     org, _, scopes = rest.partition(":")
     if not token:
         raise UsageError(f"--token {spec!r}: the token is empty")
-    chosen = tuple(s.strip() for s in scopes.split(",") if s.strip()) or (SCOPE_LIST, SCOPE_UPDATE)
+    chosen = tuple(s.strip() for s in scopes.split(",") if s.strip()) or DEFAULT_SCOPES
     return token, org or default_org, chosen
 
 
@@ -128,7 +137,9 @@ def _seed(emulator: Emulator, path: str) -> None:
         data: Any = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise UsageError(f"--seed-file {path}: {exc}") from None
-    orgs = data.get("orgs") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not set(data) <= {"orgs", "alert_policies"}:
+        raise UsageError(f'--seed-file {path}: expected {{"orgs": ..., "alert_policies": ...}}')
+    orgs = data.get("orgs", {})
     if not isinstance(orgs, dict) or not all(
         isinstance(rules, list) and all(isinstance(r, dict) for r in rules)
         for rules in orgs.values()
@@ -136,3 +147,27 @@ def _seed(emulator: Emulator, path: str) -> None:
         raise UsageError(f'--seed-file {path}: expected {{"orgs": {{"ORG": [rule, ...]}}}}')
     for org, rules in orgs.items():
         emulator.seed_rules(str(org), rules)
+    policies = data.get("alert_policies", {})
+    if not isinstance(policies, dict) or not all(isinstance(v, dict) for v in policies.values()):
+        raise UsageError(f'--seed-file {path}: expected {{"alert_policies": {{"ORG": {{...}}}}}}')
+    for org, setup in policies.items():
+        try:
+            _seed_policies(emulator, str(org), setup)
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"--seed-file {path}: alert_policies.{org}: {exc}") from None
+
+
+def _seed_policies(emulator: Emulator, org: str, setup: dict[str, Any]) -> None:
+    unknown = sorted(set(setup) - {"migration_state", "rules", "resolutions"})
+    if unknown:
+        raise ValueError(f"unknown key {unknown[0]!r}")
+    if "migration_state" in setup:
+        emulator.set_migration_state(org, setup["migration_state"])
+    for key, seed in (
+        ("rules", emulator.seed_policy_rules),
+        ("resolutions", emulator.seed_resolutions),
+    ):
+        items = setup.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise ValueError(f"{key} must be a list of objects")
+        seed(org, items)

@@ -6,10 +6,23 @@ from pathlib import Path
 
 import click
 
-from reconciler.engine.export import MISSING_NOTE, render_rule_file
-from reconciler.engine.orgs import list_live
-from reconciler.http.client import open_client
+from reconciler.commands import check_output_file, write_output
+from reconciler.engine.export import render_rule_file
+from reconciler.engine.orgs import list_live, open_client
+from reconciler.exits import EXIT_OK
 from reconciler.http.retry import RetryPolicy
+from reconciler.render.common import count
+
+
+def output_path(out: str, org: str) -> Path:
+    """``out`` itself for a file name with a suffix, else ``out/ORG.yaml``; checked up front.
+
+    ``org`` is a slug (the CLI checks it), so the file lands directly inside ``out``.
+    """
+    target = Path(out)
+    if target.is_dir() or not target.suffix:
+        target = target / f"{org}.yaml"
+    return check_output_file(str(target), "--out", make_parents=True)
 
 
 def run(
@@ -19,22 +32,25 @@ def run(
     api_url: str,
     retry: RetryPolicy = RetryPolicy(),  # noqa: B008
 ) -> int:
+    """Export ``org``'s live rules to ``out`` (a file or directory) or stdout; ``EXIT_OK``."""
+    target = output_path(out, org) if out is not None else None
     with open_client(api_url, retry=retry) as client:
         live = list_live(client, org)
-    text = render_rule_file(org, live)
-    if MISSING_NOTE in text:
+    exported = render_rule_file(org, live)
+    if exported.missing_notes:
         click.echo(
-            "warning: some live rules have no note; the export marks them TODO, and plan shows "
-            "them as note updates until each gets its reason.",
+            f"warning: some live rules have no note ({exported.missing_notes} of "
+            f"{exported.rules}); the export marks them TODO, and plan shows them as note "
+            "updates until each gets its reason.",
             err=True,
         )
-    if out is None:
-        click.echo(text, nl=False)
-        return 0
-    target = Path(out)
-    if target.is_dir() or not target.suffix:
-        target.mkdir(parents=True, exist_ok=True)
-        target = target / f"{org}.yaml"
-    target.write_text(text, encoding="utf-8")
-    click.echo(f"Wrote {len(live)} live rules of org {org} to {target}.", err=True)
-    return 0
+    if target is None:
+        click.echo(exported.text, nl=False)
+        return EXIT_OK
+    write_output(target, exported.text, "--out")
+    written = count(exported.rules, "live rule")
+    left_out = (
+        f" ({count(exported.duplicates, 'duplicate')} left out)" if exported.duplicates else ""
+    )
+    click.echo(f"Wrote {written} of org {org} to {target}{left_out}.", err=True)
+    return EXIT_OK

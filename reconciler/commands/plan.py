@@ -5,35 +5,33 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from reconciler.commands import print_warnings, use_colour
-from reconciler.engine.orgs import make_plan, select_orgs
+from reconciler.commands import check_output_file, print_warnings, use_colour, write_output
+from reconciler.engine.orgs import make_plan, open_client, select_orgs
 from reconciler.engine.plan import Plan
 from reconciler.engine.provenance import detect
-from reconciler.http.client import open_client
+from reconciler.errors import UsageError
+from reconciler.exits import EXIT_CHANGES, EXIT_EXPIRED, EXIT_OK
 from reconciler.http.retry import RetryPolicy
 from reconciler.redact import redact
-from reconciler.render import render_json, render_markdown, render_text
+from reconciler.render import RENDERERS
+from reconciler.render.common import is_expiry, plan_dict
 from reconciler.rules import loader
 from reconciler.rules.model import utc_today
 
 
-def save_plan(plan: Plan, path: str) -> None:
-    """Write the plan as JSON. It holds no secret, and tokens are redacted regardless."""
-    target = Path(path)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(redact(json.dumps(plan.to_dict(), indent=2, sort_keys=True)) + "\n")
-    tmp.replace(target)
+def plan_document(plan: Plan) -> str:
+    """The plan as saved by ``--out``. It holds no secret, and tokens are redacted regardless."""
+    return redact(json.dumps(plan_dict(plan), indent=2, sort_keys=True)) + "\n"
 
 
-def show(plan: Plan, fmt: str) -> None:
-    if fmt == "json":
-        render_json(plan, sys.stdout)
-    elif fmt == "markdown":
-        render_markdown(plan, sys.stdout)
-    else:
-        render_text(plan, sys.stdout, colour=use_colour())
+def detailed_exit(plan: Plan) -> int:
+    """``EXIT_OK`` without changes; ``EXIT_EXPIRED`` when every change is the delete of an
+    expired rule (the files say so; nobody edited the dashboard); else ``EXIT_CHANGES``."""
+    changes = [c for org in plan_dict(plan)["orgs"] for c in org["changes"]]
+    if not changes:
+        return EXIT_OK
+    return EXIT_EXPIRED if all(is_expiry(c) for c in changes) else EXIT_CHANGES
 
 
 def run(
@@ -45,13 +43,26 @@ def run(
     detailed_exitcode: bool,
     api_url: str,
     retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen
+    target: str | None = None,
 ) -> int:
+    """Plan every org in ``paths`` (or just ``org``), render as ``fmt``, save to ``out``.
+
+    Each org is planned on its target (``engine.targets``): ``target`` (``--target``) first,
+    then the files' pin, then the org's migration status.
+
+    Under ``detailed_exitcode`` returns ``detailed_exit(plan)``, else ``EXIT_OK``. Bad files and
+    an unwritable ``out`` fail before any API call.
+    """
+    renderer = RENDERERS.get(fmt)
+    if renderer is None:
+        raise UsageError(f"--format {fmt!r}: choose one of {', '.join(RENDERERS)}")
     rule_set = loader.load(paths, today=utc_today())  # invalid files: nothing is sent
     print_warnings(rule_set.warnings)
     orgs = select_orgs(rule_set, org)
+    saved = check_output_file(out, "--out") if out else None
     with open_client(api_url, retry=retry) as client:
-        plan, _ = make_plan(client, orgs, detect())
-    show(plan, fmt)
-    if out:
-        save_plan(plan, out)
-    return 2 if detailed_exitcode and plan.has_changes else 0
+        plan, _ = make_plan(client, orgs, detect(), target=target)
+    renderer(plan, sys.stdout, colour=use_colour())
+    if saved is not None:
+        write_output(saved, plan_document(plan), "--out")
+    return detailed_exit(plan) if detailed_exitcode else EXIT_OK

@@ -1,28 +1,45 @@
 """``socket-triage validate``: check rule files and say what they hold.
 
-Errors propagate as ``ConfigError`` for the CLI's one handler to print; warnings go to stderr
-here, one ``FILE:LINE:COL: warning: ...`` line each, and do not fail the run.
+``--format text`` (the default) lets errors propagate as ``ConfigError`` for the CLI's one
+handler to print, and writes warnings to stderr, one ``FILE:LINE:COL: warning: ...`` line each.
+``json`` and ``github`` (workflow commands, which annotate the lines of a pull request) write
+every finding to stdout themselves, and exit 1 when any is an error.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Sequence
 
 import click
 
 from reconciler.commands import print_warnings
+from reconciler.errors import ConfigError
+from reconciler.exits import EXIT_ERROR, EXIT_OK
+from reconciler.render.common import count
+from reconciler.render.diagnostics import DIAGNOSTIC_RENDERERS
 from reconciler.rules import loader
 
 
-def run(paths: Sequence[str], today: dt.date | None = None) -> int:
-    """Load ``paths``; print warnings and a one-line summary. Returns the exit code (0)."""
-    ruleset = loader.load(paths, today=today)
-    print_warnings(ruleset.warnings)
+def run(paths: Sequence[str], *, fmt: str = "text", today: dt.date | None = None) -> int:
+    """Load ``paths``; report as ``fmt``. ``EXIT_OK``, or ``EXIT_ERROR`` for invalid files."""
+    if fmt == "text":
+        ruleset = loader.load(paths, today=today)
+        print_warnings(ruleset.warnings)
+        click.echo(_summary(ruleset))
+        return EXIT_OK
+    try:
+        ruleset = loader.load(paths, today=today)
+    except ConfigError as exc:
+        errors = sum(1 for d in exc.diagnostics if d.severity == "error")
+        summary = f"{count(errors, 'error')} in the rule files."
+        DIAGNOSTIC_RENDERERS[fmt](exc.diagnostics, summary, sys.stdout)
+        return EXIT_ERROR
+    DIAGNOSTIC_RENDERERS[fmt](ruleset.warnings, _summary(ruleset), sys.stdout)
+    return EXIT_OK
+
+
+def _summary(ruleset: loader.RuleSet) -> str:
     rules, orgs, files = ruleset.rule_count, len(ruleset.orgs), len(ruleset.files)
-    click.echo(f"OK: {_count(rules, 'rule')} for {_count(orgs, 'org')} in {_count(files, 'file')}.")
-    return 0
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+    return f"OK: {count(rules, 'rule')} for {count(orgs, 'org')} in {count(files, 'file')}."

@@ -15,13 +15,29 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+# An umbrella scope grants every ``umbrella:*`` scope (inferred; Socket lists both kinds).
+UMBRELLAS = ("alert-policy", "alert-resolution", "triage")
+
 
 @dataclass(frozen=True)
 class Token:
-    """A known token: the org it belongs to and what it may do."""
+    """A known token: its org, what it may do, and the repositories it is limited to.
+
+    ``repos=None`` is org-wide repository access; a set restricts the token to those repos.
+    """
 
     org: str
     scopes: frozenset[str]
+    repos: frozenset[str] | None = None
+
+    def grants(self, scope: str) -> bool:
+        """Whether the token holds ``scope``, itself or through its umbrella.
+
+        >>> Token("acme", frozenset({"alert-policy"})).grants("alert-policy:create")
+        True
+        """
+        umbrella = scope.partition(":")[0]
+        return scope in self.scopes or (umbrella in UMBRELLAS and umbrella in self.scopes)
 
 
 def token_from_headers(headers: Mapping[str, str]) -> str | None:
@@ -54,9 +70,12 @@ class Keyring:
         self._lock = threading.Lock()
         self._tokens: dict[str, Token] = {}
 
-    def add(self, token: str, org: str, scopes: Iterable[str]) -> None:
+    def add(
+        self, token: str, org: str, scopes: Iterable[str], repos: Iterable[str] | None = None
+    ) -> None:
+        limited = None if repos is None else frozenset(repos)
         with self._lock:
-            self._tokens[token] = Token(org, frozenset(scopes))
+            self._tokens[token] = Token(org, frozenset(scopes), limited)
 
     def get(self, token: str | None) -> Token | None:
         if token is None:

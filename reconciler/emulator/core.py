@@ -1,80 +1,105 @@
-"""The request handler: one method call per HTTP request, over the SQLite store.
+"""The request pipeline: one method call per HTTP request, over the SQLite store.
 
 ``Emulator.handle`` knows nothing about sockets; the HTTP server and the in-process transport are
-thin front ends over it. The order of checks for a ``/v0`` request is: route, latency, injected
-fault (429/5xx, before anything changes), token (401), org (404), scope (403), quota (429), then
-the operation itself, then, for a write that succeeded, the ambiguous-failure draw.
+thin front ends over it. Each family declares its endpoints (``routing.Operation``); this module
+does what they share, in this order: route (404, 405), latency, injected fault (429/5xx, before
+anything changes), token (401), org (404), scope (403), org-wide token (403), quota (429),
+``?dry_run`` (400), migration gate (409/405), then the operation itself and, for a real write
+that succeeded, the lost-answer draws (late commit for POST, then ambiguous).
 """
 
 from __future__ import annotations
 
 import logging
-import re
+import threading
 import time
-import uuid as uuidlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs
 
-from reconciler.api import API_PREFIX
-from reconciler.emulator import control
-from reconciler.emulator.auth import Keyring, Quota, token_from_headers
-from reconciler.emulator.entries import parse_body, to_stored
-from reconciler.emulator.faults import FAULT_429, FAULT_AMBIGUOUS, Counters, FaultInjector, Faults
-from reconciler.emulator.responses import ApiFailure, Response, json_response
-from reconciler.emulator.store import Org, Store, UnknownUuidError
-from reconciler.triage.wire import MAX_PER_PAGE, SCOPE_LIST, SCOPE_UPDATE
+from reconciler.emulator import control, policies_migration, policies_routes, triage_routes
+from reconciler.emulator.auth import Keyring, Quota, Token, token_from_headers
+from reconciler.emulator.database import MEMORY, Org, Store
+from reconciler.emulator.faults import (
+    FAULT_429,
+    FAULT_502,
+    FAULT_AMBIGUOUS,
+    FAULT_LATE_COMMIT,
+    Counters,
+    FaultInjector,
+    Faults,
+)
+from reconciler.emulator.params import dry_run as parse_dry_run
+from reconciler.emulator.policies_resolutions import ResolutionStore
+from reconciler.emulator.policies_store import PolicyStore
+from reconciler.emulator.responses import ApiFailure, Response, server_error
+from reconciler.emulator.routing import Operation, Request, Route
+from reconciler.emulator.seeding import Seeding
+from reconciler.emulator.triage_store import TriageRules
+from reconciler.triage.wire import SCOPE_LIST, SCOPE_UPDATE
 
 log = logging.getLogger(__name__)
 
-ResponseCheck = Callable[[str, str, Response], None]
+ResponseCheck = Callable[[str, str, Response, str], None]
 _response_check: ResponseCheck | None = None
 
-_ROUTE = re.compile(rf"^{re.escape(API_PREFIX)}/orgs/([^/]+)/triage/alerts(?:/([^/]+))?/?$")
-_READ_ONLY = "Triage is read-only for this organization since its move to Alert Policies"
+# Every family's endpoints. Literal paths (migration/...) come before ``{policy_id}`` ones.
+ROUTES: tuple[Route, ...] = (*triage_routes.ROUTES, *policies_routes.ROUTES)
 
 
 def set_response_check(check: ResponseCheck | None) -> None:
-    """Call ``check(method, path, response)`` on every answer of every Emulator (for tests)."""
+    """Call ``check(method, path, response, query)`` on every answer of every Emulator (tests)."""
     global _response_check  # noqa: PLW0603 - a process-wide test hook, set once per session
     _response_check = check
 
 
-class Emulator:
-    """A Socket-compatible Triage API over a SQLite store. ``handle`` is thread-safe."""
+class Emulator(Seeding):
+    """Socket's legacy Triage API and its Alert Policies API over one SQLite store.
+
+    ``handle`` is thread-safe. The Python API for tests and scripts (seeding, migration state,
+    inspection) is in ``seeding.Seeding``; docs/emulator.md describes both.
+    """
 
     def __init__(
         self,
-        db: str = ":memory:",
+        db: str = MEMORY,
         *,
         require_auth: bool = True,
         auto_create_orgs: bool = False,
         next_page_zero: bool = False,
+        lazy_end_cursor: bool = False,
+        legacy_delete_status: int = 405,
         quota: int | None = None,
         refill_per_second: float = 0.0,
         faults: Faults | None = None,
     ) -> None:
         self.store = Store(db)
+        self.triage = TriageRules(self.store)
+        self.policies = PolicyStore(self.store)
+        self.resolutions = ResolutionStore(self.store)
         self.require_auth = require_auth
         self.auto_create_orgs = auto_create_orgs
         self.next_page_zero = next_page_zero
+        self.lazy_end_cursor = lazy_end_cursor
+        self.legacy_delete_status = legacy_delete_status
         self.keyring = Keyring()
         self.quota = Quota(quota, refill_per_second)
         self.faults = FaultInjector(faults or Faults())
         self._counters = Counters()
-
-    def add_org(self, slug: str, *, migrated: bool = False) -> None:
-        """Create the org, or set whether it moved to Alert Policies (triage read-only)."""
-        self.store.add_org(slug, migrated=migrated)
+        self._late: list[threading.Timer] = []
 
     def add_token(
-        self, token: str, org: str, scopes: Iterable[str] = (SCOPE_LIST, SCOPE_UPDATE)
+        self,
+        token: str,
+        org: str,
+        scopes: Iterable[str] = (SCOPE_LIST, SCOPE_UPDATE),
+        *,
+        repos: Iterable[str] | None = None,
     ) -> None:
-        """Accept ``token`` for ``org`` with ``scopes``; the org is created if missing."""
-        if self.store.org(org) is None:
-            self.store.add_org(org)
-        self.keyring.add(token, org, scopes)
+        """Accept ``token`` for ``org`` with ``scopes`` (``repos``: a repo-restricted token)."""
+        self.store.add_org(org)
+        self.keyring.add(token, org, scopes, repos)
 
     def set_faults(self, faults: Faults) -> None:
         self.faults.configure(faults)
@@ -82,40 +107,25 @@ class Emulator:
     def counters(self) -> dict[str, Any]:
         return self._counters.snapshot()
 
+    def count(self, kind: str, **counts: int) -> None:
+        """Record real changes (``kind`` as in ``faults.CHANGE_KINDS``)."""
+        self._counters.changed(kind, **counts)
+
     def reset(self) -> None:
-        """Wipe rules, counters and quota, and restart the fault generator from its seed."""
-        self.store.wipe()
+        """Wipe rules, policies, resolutions, counters and quota; restart the fault generator.
+
+        Orgs, their migration status and tokens stay.
+        """
+        self.triage.wipe()
+        self.policies.wipe()
+        self.resolutions.wipe()
         self._counters.reset()
         self.quota.reset()
         self.faults.configure(self.faults.config)
 
-    def rules(self, org: str) -> list[dict[str, Any]]:
-        """Every rule of ``org`` in GET form, oldest first."""
-        found = self.store.org(org)
-        if found is None:
-            return []
-        return self.store.page(found, sort="created_at", direction="asc", limit=10**9, offset=0)[0]
-
-    def seed_rules(self, org: str, rules: Iterable[Mapping[str, Any]]) -> None:
-        """Insert rules directly (snake_case or camelCase; uuid and timestamps optional)."""
-        if self.store.org(org) is None:
-            self.store.add_org(org)
-        target = self.store.org(org)
-        assert target is not None
-        rows = []
-        for rule in rules:
-            stamp = self.store.now()
-            rows.append(
-                (
-                    str(rule.get("uuid") or uuidlib.uuid4()),
-                    to_stored(rule),
-                    str(rule.get("created_at") or rule.get("createdAt") or stamp),
-                    str(rule.get("updated_at") or rule.get("updatedAt") or stamp),
-                )
-            )
-        self.store.insert(target, rows)
-
     def close(self) -> None:
+        for timer in self._late:  # a late commit still pending never lands in a closed store
+            timer.cancel()
         self.store.close()
 
     def handle(
@@ -130,9 +140,10 @@ class Emulator:
         except Exception:  # a bug in the emulator: answer like a server would, and count it
             log.exception("emulator: internal error on %s %s", method, path)
             self._counters.error()
-            response = ApiFailure(500, "Internal emulator error").response()
+            bug = server_error(500, "Internal emulator error", code="internal", retryable=False)
+            response = bug.response()
         if _response_check is not None:
-            _response_check(method, path, response)
+            _response_check(method, path, response, query)
         return response
 
     def _dispatch(
@@ -140,25 +151,34 @@ class Emulator:
     ) -> Response:
         if path.startswith(control.PREFIX):
             return control.handle(self, method, path, body)
-        match = _ROUTE.match(path)
-        if match is None:
+        found = next(((r, m) for r in ROUTES if (m := r.pattern.match(path))), None)
+        if found is None:
             raise ApiFailure(404, f"No such endpoint: {path}")
-        slug, item = match.group(1), match.group(2)
-        allowed = ("DELETE",) if item else ("GET", "POST")
-        if method not in allowed:
-            raise ApiFailure(
-                405, f"Method {method} not allowed", headers={"Allow": ", ".join(allowed)}
-            )
+        route, match = found
+        operation = route.operations.get(method)
+        if operation is None:
+            allowed = ", ".join(route.operations)
+            raise ApiFailure(405, f"Method {method} not allowed", headers={"Allow": allowed})
         self._counters.call(method)
         self._inject(self.faults.config.latency)
-        org = self._admit(method, slug, headers)
+        slug, *args = match.groups()
+        token, org = self._admit(operation, slug, headers)
         params = parse_qs(query, keep_blank_values=True)
-        if method == "GET":
-            return self._list(org, params)
-        if org.migrated:
-            raise ApiFailure(409 if method == "POST" else 405, _READ_ONLY)
-        response = self._post(org, params, body) if method == "POST" else self._delete(org, item)
-        if self.faults.drop_after_write():
+        request = Request(method, org, tuple(args), params, body, token)
+        if operation.dry_run:
+            request = replace(request, dry_run=parse_dry_run(request.params))
+        policies_migration.enforce_gate(
+            operation.gate,
+            org,
+            method,
+            dry_run=request.dry_run,
+            legacy_delete_status=self.legacy_delete_status,
+        )
+        real_write = operation.write and not request.dry_run
+        if real_write and method == "POST" and self.faults.commit_late():
+            return self._commit_late(operation, request)
+        response = operation.handler(self, request)
+        if real_write and self.faults.drop_after_write():
             self._counters.fault(FAULT_AMBIGUOUS)
             return replace(response, drop=True)
         return response
@@ -173,24 +193,28 @@ class Emulator:
         if kind == FAULT_429:
             retry = {"Retry-After": str(self.faults.config.retry_after)}
             raise ApiFailure(429, "Too many requests (injected)", headers=retry)
-        raise ApiFailure(int(kind), f"Injected server error {kind}")
+        code = "temporarily_unavailable" if kind == FAULT_502 else "internal"
+        raise server_error(int(kind), f"Injected server error {kind}", code=code, retryable=True)
 
-    def _admit(self, method: str, slug: str, headers: Mapping[str, str]) -> Org:
+    def _admit(
+        self, operation: Operation, slug: str, headers: Mapping[str, str]
+    ) -> tuple[Token | None, Org]:
         """Authenticate, find the org, check the scope and spend a unit of quota."""
         token = token_from_headers(headers)
+        known = self.keyring.get(token)
         if self.require_auth:
-            known = self.keyring.get(token)
             if known is None:
                 raise ApiFailure(401, "Missing or invalid API token")
             if known.org != slug:
                 raise ApiFailure(404, f"Organization not found: {slug}")
-            scope = SCOPE_LIST if method == "GET" else SCOPE_UPDATE
-            if scope not in known.scopes:
-                raise ApiFailure(403, f"API token is missing the required scope {scope}")
+            if not any(known.grants(scope) for scope in operation.scopes):
+                needed = " or ".join(operation.scopes)
+                raise ApiFailure(403, f"API token is missing the required scope {needed}")
+            if operation.org_wide and known.repos is not None:
+                raise ApiFailure(403, "This endpoint needs a token with org-wide repository access")
         org = self.store.org(slug)
         if org is None and self.auto_create_orgs:
-            self.store.add_org(slug)
-            org = self.store.org(slug)
+            org = self.store.add_org(slug)
         if org is None:
             raise ApiFailure(404, f"Organization not found: {slug}")
         wait = self.quota.spend(token or "")
@@ -198,80 +222,29 @@ class Emulator:
             raise ApiFailure(
                 429, "Insufficient quota for API route", headers={"Retry-After": str(wait)}
             )
-        return org
+        return (known if self.require_auth else None), org
 
-    def _list(self, org: Org, params: dict[str, list[str]]) -> Response:
-        sort = _choice(params, "sort", ("created_at", "updated_at"), "created_at")
-        direction = _choice(params, "direction", ("asc", "desc"), "desc")
-        per_page = _integer(params, "per_page", 30, 1, MAX_PER_PAGE)
-        page = _integer(params, "page", 1, 1, None)
-        results, more = self.store.page(
-            org, sort=sort, direction=direction, limit=per_page, offset=(page - 1) * per_page
-        )
-        next_page = page + 1 if more else (0 if self.next_page_zero else None)
-        return json_response(200, {"results": results, "nextPage": next_page})
+    def _commit_late(self, operation: Operation, request: Request) -> Response:
+        """Answer nothing now and do the write after ``late_commit_delay`` seconds.
 
-    def _post(self, org: Org, params: dict[str, list[str]], body: bytes) -> Response:
-        force = _choice(params, "force", ("true", "false"), "false", lower=True) == "true"
-        entries = parse_body(body, force=force)
-        fresh = (str(uuidlib.uuid4()) for _ in entries)
-        try:
-            created, updated = self.store.write(org, entries, fresh)
-        except UnknownUuidError as exc:
-            raise ApiFailure(404, str(exc), {"index": exc.index, "field": "uuid"}) from None
-        self._counters.entries(created=created, updated=updated)
-        count = created + updated
-        noun = "entry" if count == 1 else "entries"
-        message = f"Updated {count} triage {noun} ({created} created, {updated} updated)"
-        return json_response(200, {"result": message})
+        The request is checked first (rehearsed where the API can rehearse it), so a bad one
+        is still refused at once with its 400.
+        """
+        if operation.dry_run:
+            operation.handler(self, replace(request, dry_run=True))
+        elif operation.precheck is not None:
+            operation.precheck(self, request)
+        self._counters.fault(FAULT_LATE_COMMIT)
 
-    def _delete(self, org: Org, uuid: str) -> Response:
-        if not self.store.delete(org, uuid):
-            raise ApiFailure(404, f"No triage entry with uuid {uuid!r}")
-        self._counters.entries(deleted=1)
-        return json_response(200, {"result": f"Deleted triage entry {uuid}"})
+        def commit() -> None:
+            try:
+                operation.handler(self, request)
+            except Exception:  # e.g. the uuid of an update was deleted meanwhile
+                log.warning("emulator: a late commit failed", exc_info=True)
 
-
-def _one(params: dict[str, list[str]], name: str) -> str | None:
-    values = params.get(name)
-    if not values:
-        return None
-    if len(values) > 1:
-        raise ApiFailure(400, f"Query parameter {name} given more than once", {"param": name})
-    return values[0]
-
-
-def _choice(
-    params: dict[str, list[str]],
-    name: str,
-    allowed: tuple[str, ...],
-    default: str,
-    *,
-    lower: bool = False,
-) -> str:
-    value = _one(params, name)
-    if value is None:
-        return default
-    if (value.lower() if lower else value) not in allowed:
-        message = f"Query parameter {name} must be one of {', '.join(allowed)}, not {value!r}"
-        raise ApiFailure(400, message, {"param": name})
-    return value.lower() if lower else value
-
-
-def _integer(
-    params: dict[str, list[str]], name: str, default: int, low: int, high: int | None
-) -> int:
-    value = _one(params, name)
-    if value is None:
-        return default
-    bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
-    if not re.fullmatch(r"[+-]?\d{1,9}", value.strip()):
-        raise ApiFailure(
-            400, f"Query parameter {name} must be an integer {bounds}", {"param": name}
-        )
-    number = int(value)
-    if number < low or (high is not None and number > high):
-        raise ApiFailure(
-            400, f"Query parameter {name} must be an integer {bounds}", {"param": name}
-        )
-    return number
+        timer = threading.Timer(self.faults.config.late_commit_delay, commit)
+        timer.daemon = True
+        self._late.append(timer)
+        timer.start()
+        lost = server_error(502, "No answer (injected late commit)", code="timeout", retryable=True)
+        return replace(lost.response(), drop=True)

@@ -18,7 +18,8 @@ FAULT_429 = "429"
 FAULT_500 = "500"
 FAULT_502 = "502"
 FAULT_AMBIGUOUS = "ambiguous"
-FAULT_KINDS = (FAULT_429, FAULT_500, FAULT_502, FAULT_AMBIGUOUS)
+FAULT_LATE_COMMIT = "late_commit"
+FAULT_KINDS = (FAULT_429, FAULT_500, FAULT_502, FAULT_AMBIGUOUS, FAULT_LATE_COMMIT)
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,10 @@ class Faults:
 
     ``rate_ambiguous`` applies to successful writes only: the change is committed and then no
     answer is sent. ``retry_after`` is the Retry-After (seconds) sent with an injected 429.
+    ``rate_late_commit`` applies to POSTs: no answer is sent (the client sees a lost answer at
+    once) and the batch commits ``late_commit_delay`` seconds later, as a request still queued in
+    a server after the client gave up. It is drawn only when non-zero, so seeded runs without it
+    meet the same faults as before it existed.
     """
 
     seed: int = 0
@@ -36,14 +41,18 @@ class Faults:
     rate_500: float = 0.0
     rate_502: float = 0.0
     rate_ambiguous: float = 0.0
+    rate_late_commit: float = 0.0
+    late_commit_delay: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("rate_429", "rate_500", "rate_502", "rate_ambiguous"):
+        for name in ("rate_429", "rate_500", "rate_502", "rate_ambiguous", "rate_late_commit"):
             rate = getattr(self, name)
             if not 0.0 <= rate <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, not {rate!r}")
         if self.latency < 0 or self.retry_after < 0:
             raise ValueError("latency and retry_after must not be negative")
+        if not 0.0 <= self.late_commit_delay <= 3600.0:
+            raise ValueError("late_commit_delay must be between 0 and 3600 seconds")
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> Faults:
@@ -105,14 +114,30 @@ class FaultInjector:
         with self._lock:
             return self._rng.random() < self._faults.rate_ambiguous
 
+    def commit_late(self) -> bool:
+        """Whether to commit a POST late and never answer it (drawn only at a non-zero rate)."""
+        with self._lock:
+            rate = self._faults.rate_late_commit
+            return rate > 0 and self._rng.random() < rate
+
+
+# What each kind of stored thing counts, as reported under ``counters()[kind]``.
+CHANGE_KINDS: dict[str, tuple[str, ...]] = {
+    "entries": ("created", "updated", "deleted"),  # legacy triage rules
+    "policies": ("created", "updated", "deleted"),
+    "policy_rules": ("created", "updated", "moved", "deleted"),
+    "resolutions": ("created", "deleted"),
+}
+METHODS = ("GET", "POST", "PUT", "DELETE")
+
 
 class Counters:
-    """Thread-safe tallies of calls, entries and injected faults."""
+    """Thread-safe tallies of calls, changes per kind of thing, and injected faults."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._calls: Counter[str] = Counter()
-        self._entries: Counter[str] = Counter()
+        self._changes: dict[str, Counter[str]] = {kind: Counter() for kind in CHANGE_KINDS}
         self._faults: Counter[str] = Counter()
         self._errors = 0
 
@@ -120,11 +145,12 @@ class Counters:
         with self._lock:
             self._calls[method] += 1
 
-    def entries(self, *, created: int = 0, updated: int = 0, deleted: int = 0) -> None:
+    def changed(self, kind: str, **counts: int) -> None:
+        """Count real (not rehearsed) changes, e.g. ``changed("entries", created=2)``."""
+        unknown = set(counts) - set(CHANGE_KINDS[kind])
+        assert not unknown, f"{kind} has no counter {unknown}"
         with self._lock:
-            self._entries["created"] += created
-            self._entries["updated"] += updated
-            self._entries["deleted"] += deleted
+            self._changes[kind].update(counts)
 
     def fault(self, kind: str) -> None:
         with self._lock:
@@ -138,16 +164,17 @@ class Counters:
     def reset(self) -> None:
         with self._lock:
             self._calls.clear()
-            self._entries.clear()
+            for counter in self._changes.values():
+                counter.clear()
             self._faults.clear()
             self._errors = 0
 
     def snapshot(self) -> dict[str, Any]:
         """Every key is always present, so callers can compare against zero."""
         with self._lock:
-            return {
-                "calls": {m: self._calls[m] for m in ("GET", "POST", "DELETE")},
-                "entries": {k: self._entries[k] for k in ("created", "updated", "deleted")},
-                "faults": {k: self._faults[k] for k in FAULT_KINDS},
-                "internal_errors": self._errors,
-            }
+            found: dict[str, Any] = {"calls": {m: self._calls[m] for m in METHODS}}
+            for kind, names in CHANGE_KINDS.items():
+                found[kind] = {name: self._changes[kind][name] for name in names}
+            found["faults"] = {k: self._faults[k] for k in FAULT_KINDS}
+            found["internal_errors"] = self._errors
+            return found

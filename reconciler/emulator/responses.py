@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,3 +49,11 @@ def json_response(status: int, payload: Any, headers: dict[str, str] | None = No
     all_headers.update(headers or {})
     all_headers["Content-Length"] = str(len(body))
     return Response(status, all_headers, body)
+
+
+def server_error(status: int, message: str, *, code: str, retryable: bool) -> ApiFailure:
+    """A 5xx as Socket sends it: ``details`` carry a request id (also ``X-Request-Id``), a code
+    (``timeout``, ``temporarily_unavailable`` or ``internal``) and whether a retry may help."""
+    request_id = uuid.uuid4().hex
+    details = {"requestId": request_id, "code": code, "retryable": retryable}
+    return ApiFailure(status, message, details, headers={"X-Request-Id": request_id})

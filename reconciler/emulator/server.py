@@ -81,6 +81,29 @@ class _Handler(BaseHTTPRequestHandler):
     def do_PATCH(self) -> None:
         self._answer()
 
+    def do_HEAD(self) -> None:
+        self._answer()
+
+    def do_OPTIONS(self) -> None:
+        self._answer()
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The stdlib's own refusals (bad request line, unknown method) in Socket's JSON shape.
+
+        An unknown method is answered 405, as the API answers a method a path does not have.
+        """
+        status = 405 if code == 501 else code
+        response = ApiFailure(status, message or explain or "Bad request").response()
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.send_response(status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+                self.wfile.write(response.body)
+
     def _answer(self) -> None:
         try:
             body = self._body()
@@ -99,7 +122,8 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in response.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(response.body)
+        if self.command != "HEAD":  # a HEAD answer has the headers of the GET, never a body
+            self.wfile.write(response.body)
 
     def _body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():

@@ -1,33 +1,61 @@
-"""Plan -> batched requests, with recovery from lost answers, then verification.
+"""Plan -> batched requests, with recovery from lost answers and a clean stop on Ctrl-C.
 
 Order: updates, creates, then deletes, so that a failure part-way leaves the org with a rule
 too many rather than a rule too few. Upserts travel in POSTs of up to 100 entries, broad rules in
 their own ``force=true`` batches; within each step up to ``concurrency`` requests are in flight,
-and the client's shared gate makes them all wait out a 429 together. A create batch whose answer
-is lost is never re-POSTed blindly: the org is re-listed, and only the selectors still missing
-are sent again.
+and the client's shared gate makes them all wait out a 429 together.
+
+Every change is *not applied* until sent, *outcome unknown* while in flight or when its answer
+was lost or its retries failed, and *applied* once the server confirmed it (its answer, or a
+listing that shows it). A create batch whose answer is lost is never re-POSTed blindly: apply
+waits ``settle`` seconds (the request timeout, so that a request still in flight at the server
+has committed by then), re-lists the org, and sends again only the selectors still missing.
+``verify.conclude`` decides what is still unknown at the end from a final listing.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Protocol
 
 from reconciler.engine.changes import Change
-from reconciler.engine.plan import OrgPlan, group_live
-from reconciler.errors import ApiError, OutcomeUnknownError
-from reconciler.http.client import SocketClient
-from reconciler.triage.selector import LiveRule, Selector
+from reconciler.engine.lanes import parallel
+from reconciler.engine.plan import OrgPlan
+from reconciler.errors import ApiError, ApplyError, OutcomeUnknownError, ReconcilerError
+from reconciler.triage.client import TriageClient
+from reconciler.triage.selector import LiveRule
 from reconciler.triage.wire import MAX_BATCH
 
 # How many times lost create batches are resolved by re-listing before giving up.
 MAX_RESOLVE_ROUNDS = 5
 
 Progress = Callable[[int], None]
-T = TypeVar("T")
+
+
+class Listener(Protocol):
+    """Told of confirmed changes and of every listing made (the audit trail is one)."""
+
+    def applied(self, changes: Sequence[Change]) -> None: ...
+
+    def listed(self, live: Sequence[LiveRule]) -> None: ...
+
+
+def refused(error: BaseException) -> bool:
+    """Whether a failed write certainly changed nothing: the server refused it (4xx, not 429).
+
+    Anything else (5xx, a lost answer, a 429 after an earlier try) may have committed.
+    """
+    status = getattr(error, "status", None)
+    return (
+        isinstance(error, ApiError)
+        and not isinstance(error, OutcomeUnknownError)
+        and status is not None
+        and 400 <= status < 500
+        and status != 429
+    )
 
 
 @dataclass
@@ -37,17 +65,54 @@ class ApplyResult:
     org: str
     applied: list[Change] = field(default_factory=list)
     unknown: list[Change] = field(default_factory=list)
-    error: ApiError | None = None
+    error: ReconcilerError | None = None
+    interrupted: bool = False
+    # When the last request with an unknown outcome failed (time.monotonic), if any did.
+    last_uncertain: float | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    listener: Listener | None = field(default=None, repr=False)
+    progress: Progress | None = field(default=None, repr=False)
+    _applied_ids: set[int] = field(default_factory=set, repr=False)
 
-    def done(self, changes: Sequence[Change], progress: Progress | None) -> None:
+    def sending(self, changes: Sequence[Change]) -> None:
+        with self.lock:
+            self.unknown.extend(changes)
+
+    def done(self, changes: Sequence[Change]) -> None:
+        """The server holds ``changes``; the listener hears of each exactly once."""
         with self.lock:  # also keeps a progress bar's redraws from interleaving
-            self.applied.extend(changes)
-            if progress:
-                progress(len(changes))
+            fresh = [c for c in changes if id(c) not in self._applied_ids]
+            self._applied_ids.update(id(c) for c in fresh)
+            self._forget(fresh)
+            self.applied.extend(fresh)
+            if self.listener is not None:
+                self.listener.applied(fresh)
+            if self.progress:
+                self.progress(len(fresh))
+
+    def not_applied(self, changes: Sequence[Change]) -> None:
+        """The server does not hold ``changes`` (a listing, or a refusal, says so)."""
+        with self.lock:
+            self._forget(changes)
+
+    def failed(self, changes: Sequence[Change], error: BaseException) -> None:
+        if refused(error):
+            self.not_applied(changes)
+            return
+        with self.lock:
+            self.last_uncertain = time.monotonic()
+
+    def _forget(self, changes: Sequence[Change]) -> None:
+        gone = {id(c) for c in changes}
+        self.unknown = [c for c in self.unknown if id(c) not in gone]
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.applied if c.action == action)
+
+    def wait_for_lost_answers(self, seconds: float) -> None:
+        """Sleep until ``seconds`` have passed since the last request whose answer was lost."""
+        if self.last_uncertain is not None:
+            time.sleep(max(0.0, self.last_uncertain + seconds - time.monotonic()))
 
 
 def batches(changes: Sequence[Change], size: int = MAX_BATCH) -> Iterator[list[Change]]:
@@ -58,43 +123,32 @@ def batches(changes: Sequence[Change], size: int = MAX_BATCH) -> Iterator[list[C
             yield group[start : start + size]
 
 
-def _parallel(items: Sequence[T], send: Callable[[T], None], concurrency: int) -> None:
-    """Call ``send`` on every item, ``concurrency`` at a time; stop at the first ApiError.
-
-    Items not yet started when one fails are never sent, and that first error is raised once
-    the requests in flight have finished, so the result says exactly what was applied.
-    """
-    stop = threading.Event()
-
-    def guarded(item: T) -> None:
-        if stop.is_set():
-            return
-        try:
-            send(item)
-        except ApiError:
-            stop.set()
-            raise
-
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        futures = [pool.submit(guarded, item) for item in items]
-    for future in futures:
-        error = future.exception()
-        if error is not None:
-            raise error
-
-
 @dataclass
 class _Run:
     """One org's apply in progress: where to send, what was done, how wide to go."""
 
-    client: SocketClient
+    client: TriageClient
     plan: OrgPlan
     result: ApplyResult
     concurrency: int
-    progress: Progress | None
+    settle: float
 
     def _of(self, action: str) -> list[Change]:
         return [c for c in self.plan.changes if c.action == action]
+
+    def _attempt(self, changes: list[Change], write: Callable[[], object]) -> bool:
+        """Send one request; False when its answer was lost (the changes stay unknown)."""
+        self.result.sending(changes)
+        try:
+            write()
+        except OutcomeUnknownError as exc:
+            self.result.failed(changes, exc)
+            return False
+        except BaseException as exc:
+            self.result.failed(changes, exc)
+            raise
+        self.result.done(changes)
+        return True
 
     def _post(self, batch: list[Change]) -> None:
         self.client.upsert(self.plan.org, [c.entry() for c in batch], force=batch[0].broad)
@@ -102,27 +156,31 @@ class _Run:
     def updates(self) -> None:
         # Every entry carries a uuid, so the client may retry these POSTs freely.
         def send(batch: list[Change]) -> None:
-            self._post(batch)
-            self.result.done(batch, self.progress)
+            if not self._attempt(batch, lambda: self._post(batch)):
+                raise OutcomeUnknownError(f"an update of {len(batch)} rules may not have applied")
 
-        _parallel(list(batches(self._of("update"))), send, self.concurrency)
+        parallel(list(batches(self._of("update"))), send, self.concurrency)
 
     def _send_creates(self, pending: list[Change]) -> list[Change]:
         """POST ``pending`` in batches; return the creates whose answer was lost."""
         lost: list[Change] = []
 
         def send(batch: list[Change]) -> None:
-            try:
-                self._post(batch)
-            except OutcomeUnknownError:
+            if not self._attempt(batch, lambda: self._post(batch)):
                 with self.result.lock:
                     lost.extend(batch)
-                    self.result.unknown.extend(batch)
-                return
-            self.result.done(batch, self.progress)
 
-        _parallel(list(batches(pending)), send, self.concurrency)
+        parallel(list(batches(pending)), send, self.concurrency)
         return lost
+
+    def relist(self) -> list[LiveRule]:
+        """List the org once every request with a lost answer has had time to commit."""
+        self.result.wait_for_lost_answers(self.settle)
+        org = self.plan.org
+        live = [LiveRule.from_get(item, org) for item in self.client.list_rules(org)]
+        if self.result.listener is not None:
+            self.result.listener.listed(live)
+        return live
 
     def creates(self) -> None:
         pending = self._of("create")
@@ -131,80 +189,66 @@ class _Run:
             if not lost:
                 return
             # Never re-POST blindly: whatever now exists was created by the lost request.
-            live = map(LiveRule.from_get, self.client.list_rules(self.plan.org))
-            present = {rule.selector for rule in live}
-            self.result.unknown = [c for c in self.result.unknown if c.selector not in present]
-            self.result.done([c for c in lost if c.selector in present], self.progress)
+            present = {rule.selector for rule in self.relist() if rule.uuid}
+            self.result.done([c for c in lost if c.selector in present])
             pending = [c for c in lost if c.selector not in present]
             if not pending:
                 return
+            self.result.not_applied(pending)  # until sent again
         raise OutcomeUnknownError(
             f"{len(pending)} creates still unconfirmed after {MAX_RESOLVE_ROUNDS} rounds"
         )
 
     def deletes(self) -> None:
         def send(change: Change) -> None:
-            assert change.uuid is not None
-            self.client.delete(self.plan.org, change.uuid)  # False (already gone) is done too
-            self.result.done([change], self.progress)
+            uuid = change.uuid
+            assert uuid  # checked by writable() before anything was sent
+            # False (already gone) is done too: the rule is gone, as asked.
+            self._attempt([change], lambda: self.client.delete(self.plan.org, uuid))
 
-        _parallel(self._of("delete"), send, self.concurrency)
+        parallel(self._of("delete"), send, self.concurrency)
+
+
+def writable(plan: OrgPlan) -> None:
+    """Refuse, before anything is sent, an update or delete of a rule without a uuid.
+
+    Such an update would create a rule (every run) and such a DELETE would address the
+    collection; ``diff`` never plans one, so this guards hand-edited or foreign plans.
+    """
+    blind = [c for c in plan.changes if c.action != "create" and not c.uuid]
+    if blind:
+        labels = ", ".join(f"{c.action} {c.selector.describe()}" for c in blind)
+        raise ApplyError(
+            f"refusing the plan of org {plan.org}: {labels}: a rule without a uuid can be neither "
+            "updated nor deleted; nothing was written"
+        )
 
 
 def apply_org(
-    client: SocketClient, plan: OrgPlan, *, concurrency: int = 8, progress: Progress | None = None
+    client: TriageClient,
+    plan: OrgPlan,
+    *,
+    concurrency: int = 8,
+    progress: Progress | None = None,
+    settle: float = 0.0,
+    listener: Listener | None = None,
 ) -> ApplyResult:
-    """Send one org's changes. Never raises ApiError: a failure is returned in ``error``."""
-    result = ApplyResult(plan.org)
-    run = _Run(client, plan, result, concurrency, progress)
+    """Send one org's changes. Never raises for an API failure or Ctrl-C: see the result.
+
+    ``settle`` is how long a request whose answer was lost may still commit at the server;
+    pass the client's request timeout. ``listener`` hears of every confirmed change and of every
+    listing made, as they happen.
+    """
+    writable(plan)
+    result = ApplyResult(plan.org, listener=listener, progress=progress)
+    run = _Run(client, plan, result, concurrency, settle)
     try:
         # Upserts before deletes: stopping part-way leaves a rule too many, never too few.
         run.updates()
         run.creates()
         run.deletes()
-    except ApiError as exc:
+    except ReconcilerError as exc:
         result.error = exc
+    except KeyboardInterrupt:
+        result.interrupted = True
     return result
-
-
-def verify(
-    client: SocketClient, plan: OrgPlan, before: Sequence[LiveRule]
-) -> tuple[list[str], list[LiveRule]]:
-    """Re-list the org after ``plan``; return what still differs, and the fresh listing."""
-    after = [LiveRule.from_get(item) for item in client.list_rules(plan.org)]
-    return differences(expected_state(plan, before), after), after
-
-
-def expected_state(plan: OrgPlan, before: Sequence[LiveRule]) -> dict[Selector, tuple[str, str]]:
-    """What the org should hold after ``plan``: selector -> (state, human note)."""
-    deleted = {c.uuid for c in plan.changes if c.action == "delete"}
-    expected = {
-        key: (rules[0].state, rules[0].human_note)
-        for key, rules in group_live(r for r in before if r.uuid not in deleted).items()
-    }
-    for change in plan.changes:
-        if change.new is not None:
-            expected[change.selector] = (change.new.state, change.new.note.strip())
-    return expected
-
-
-def differences(expected: dict[Selector, tuple[str, str]], live: Sequence[LiveRule]) -> list[str]:
-    """Every way ``live`` differs from ``expected``, one line each, in a stable order."""
-    problems: list[str] = []
-    groups = group_live(live)
-    for key in sorted(set(expected) | set(groups), key=lambda s: tuple(v or "" for v in s)):
-        label = key.describe()
-        found = groups.get(key, [])
-        if key not in expected:
-            problems.extend(f"unexpected rule {label} [{r.uuid}]" for r in found)
-        elif not found:
-            problems.append(f"missing rule {label}")
-        else:
-            if len(found) > 1:
-                problems.append(f"{len(found)} live rules for {label}")
-            state, note = expected[key]
-            if found[0].state != state:
-                problems.append(f"rule {label} has state {found[0].state}, expected {state}")
-            elif found[0].human_note != note:
-                problems.append(f"rule {label} has a different note than expected")
-    return problems

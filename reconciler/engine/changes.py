@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from reconciler.engine import planfields
 from reconciler.errors import Location, PlanFileError
 from reconciler.rules.model import Rule
 from reconciler.triage.selector import LiveRule, Selector
@@ -73,6 +74,7 @@ class Change:
             else {
                 "state": existing.state,
                 "note": existing.human_note,
+                "api_note": existing.note,
                 "created_at": existing.created_at,
                 "updated_at": existing.updated_at,
             },
@@ -108,50 +110,90 @@ class Delete(Change):
 CHANGE_TYPES: dict[str, type[Change]] = {cls.action: cls for cls in (Create, Update, Delete)}
 
 
-def _location(text: str | None) -> Location | None:
+def _location(text: str | None, where: str) -> Location | None:
     if not text:
         return None
-    file, _, rest = text.rpartition(":")
+    file, _, column = text.rpartition(":")
     file, _, line = file.rpartition(":")
-    return Location(file, int(line), int(rest))
+    if not (file and line.isdigit() and column.isdigit()):
+        raise PlanFileError(f"{where}.after.source must be FILE:LINE:COLUMN, not {text!r}")
+    return Location(file, int(line), int(column))
 
 
-def change_from_dict(data: dict[str, Any]) -> Change:
-    """Rebuild a change from ``Change.to_dict()`` output (a saved plan)."""
+# Which sides each action has: (before, after).
+_SIDES: dict[str, tuple[bool, bool]] = {
+    "create": (False, True),
+    "update": (True, True),
+    "delete": (True, False),
+}
+
+
+def _selector(data: dict[str, Any], where: str) -> Selector:
+    fields = planfields.mapping(data.get("selector"), f"{where}.selector")
+    for name in fields:
+        planfields.optional_text(fields, name, f"{where}.selector")
+    return Selector.from_snake(fields)
+
+
+def _existing(data: dict[str, Any], org: str, selector: Selector, where: str) -> LiveRule:
+    before = planfields.mapping(data.get("before"), f"{where}.before")
+    # A rule without a uuid can be neither updated nor deleted: never accept one that claims to.
+    uuid = planfields.text(data, "uuid", where)
+    note = planfields.optional_text(before, "note", f"{where}.before") or ""
+    return LiveRule(
+        uuid=uuid,
+        selector=selector,
+        state=planfields.text(before, "state", f"{where}.before"),
+        note=planfields.optional_text(before, "api_note", f"{where}.before") or note,
+        created_at=planfields.optional_text(before, "created_at", f"{where}.before") or "",
+        updated_at=planfields.optional_text(before, "updated_at", f"{where}.before") or "",
+        org=org,
+    )
+
+
+def _new(data: dict[str, Any], org: str, selector: Selector, where: str) -> tuple[Rule, str]:
+    after = planfields.mapping(data.get("after"), f"{where}.after")
+    at = f"{where}.after"
+    expires = planfields.optional_text(after, "expires", at)
     try:
-        cls = CHANGE_TYPES[data["action"]]
-        selector = Selector.from_snake(data["selector"])
-        before, after = data["before"], data["after"]
-        existing = None
-        if before is not None:
-            existing = LiveRule(
-                uuid=data["uuid"],
-                selector=selector,
-                state=before["state"],
-                note=before["note"],
-                created_at=before.get("created_at", ""),
-                updated_at=before.get("updated_at", ""),
-            )
-        new = None
-        if after is not None:
-            expires = after.get("expires")
-            new = Rule(
-                org=data["org"],
-                selector=selector,
-                state=after["state"],
-                note=after["note"],
-                expires=dt.date.fromisoformat(expires) if expires else None,
-                owner=after.get("owner"),
-                ticket=after.get("ticket"),
-                broad=bool(data.get("broad")),
-                location=_location(after.get("source")),
-            )
-        return cls(
-            org=data["org"],
-            existing=existing,
-            new=new,
-            api_note=after.get("api_note") if after else None,
-            reason=data.get("reason", ""),
-        )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise PlanFileError(f"malformed change in plan file: {exc!r}") from None
+        expiry = dt.date.fromisoformat(expires) if expires else None
+    except ValueError:
+        raise PlanFileError(f"{at}.expires must be a date (YYYY-MM-DD), not {expires!r}") from None
+    rule = Rule(
+        org=org,
+        selector=selector,
+        state=planfields.text(after, "state", at),
+        note=planfields.optional_text(after, "note", at) or "",
+        expires=expiry,
+        owner=planfields.optional_text(after, "owner", at),
+        ticket=planfields.optional_text(after, "ticket", at),
+        broad=planfields.flag(data, "broad", where, default=False),
+        location=_location(planfields.optional_text(after, "source", at), where),
+    )
+    return rule, planfields.text(after, "api_note", at)
+
+
+def change_from_dict(data: Any, where: str = "change") -> Change:
+    """Rebuild a change from ``Change.to_dict()`` output (a saved plan); check every field.
+
+    ``where`` names the change in messages, such as ``orgs[0].changes[3]``.
+    """
+    data = planfields.mapping(data, where)
+    action = planfields.text(data, "action", where)
+    if action not in CHANGE_TYPES:
+        raise PlanFileError(f"{where}.action must be create, update or delete, not {action!r}")
+    has_before, has_after = _SIDES[action]
+    for side, wanted in (("before", has_before), ("after", has_after)):
+        if (data.get(side) is not None) is not wanted:
+            state = "an object" if wanted else "null"
+            raise PlanFileError(f"{where}.{side} must be {state} for a {action}")
+    org = planfields.text(data, "org", where)
+    selector = _selector(data, where)
+    existing = _existing(data, org, selector, where) if has_before else None
+    new, api_note = _new(data, org, selector, where) if has_after else (None, None)
+    reason = data.get("reason", "")
+    if not isinstance(reason, str):
+        raise PlanFileError(f"{where}.reason must be a string, not {planfields.json_type(reason)}")
+    return CHANGE_TYPES[action](
+        org=org, existing=existing, new=new, api_note=api_note, reason=reason
+    )

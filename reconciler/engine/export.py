@@ -3,21 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Final
 
 import yaml
 
+from reconciler import __version__
 from reconciler.engine.plan import group_live
 from reconciler.triage.selector import LiveRule
 from reconciler.triage.wire import SELECTOR_FIELDS
 
-HEADER = (
+# The schema of the release that wrote the file, for editors that speak yaml-language-server.
+SCHEMA_URL: Final = (
+    "https://raw.githubusercontent.com/socket-triage/socket-triage/"
+    f"v{__version__}/schemas/triage-rules.schema.json"
+)
+HEADER: Final = (
+    f"# yaml-language-server: $schema={SCHEMA_URL}\n"
     "# Exported by `socket-triage export` from the live triage rules of org {org}.\n"
     "# Every note needs a real reason: it is the audit trail.\n"
 )
+MISSING_NOTE: Final = "TODO: say why this rule exists (it had no note in Socket)"
 
 
-MISSING_NOTE = "TODO: say why this rule exists (it had no note in Socket)"
+@dataclass(frozen=True)
+class RuleFile:
+    """An exported rule file and what went into it: ``rules`` written, ``duplicates`` left
+    out (plan deletes them), ``missing_notes`` rules given the TODO placeholder."""
+
+    text: str
+    rules: int
+    duplicates: int
+    missing_notes: int
 
 
 def rule_document(rule: LiveRule) -> dict[str, Any]:
@@ -36,16 +53,30 @@ def rule_document(rule: LiveRule) -> dict[str, Any]:
     return doc
 
 
-def render_rule_file(org: str, live: Sequence[LiveRule]) -> str:
-    """A rule file for ``org``: one rule per selector (the oldest, as plan keeps), sorted."""
+def _plural(number: int, singular: str, plural: str) -> str:
+    return f"{number} {singular if number == 1 else plural}"
+
+
+def render_rule_file(org: str, live: Sequence[LiveRule]) -> RuleFile:
+    """A rule file for ``org``: one rule per selector (the oldest, as plan keeps), sorted.
+
+    >>> exported = render_rule_file("acme", [])
+    >>> exported.rules, exported.text.splitlines()[0].startswith("# yaml-language-server:")
+    (0, True)
+    """
     groups = group_live(live)
     keys = sorted(groups, key=lambda s: tuple(v or "" for v in s))
-    dropped = sum(len(groups[k]) - 1 for k in keys)
-    document = {"org": org, "rules": [rule_document(groups[k][0]) for k in keys]}
+    kept = [groups[k][0] for k in keys]
+    duplicates = len(live) - len(kept)
+    missing = sum(1 for rule in kept if not rule.human_note)
     text = HEADER.format(org=org)
-    if dropped:
-        text += f"# {dropped} duplicate live rules were left out; plan will delete them.\n"
-    missing = sum(1 for k in keys if not groups[k][0].human_note)
+    if duplicates:
+        left_out = _plural(duplicates, "duplicate live rule was", "duplicate live rules were")
+        deletes = "it as a delete" if duplicates == 1 else "them as deletes"
+        text += f"# {left_out} left out; plan shows {deletes}.\n"
     if missing:
-        text += f"# {missing} rules had no note in Socket: replace each TODO with the reason.\n"
-    return text + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+        text += f"# {_plural(missing, 'rule', 'rules')} had no note in Socket: replace each "
+        text += "TODO with the reason.\n"
+    document = {"org": org, "rules": [rule_document(rule) for rule in kept]}
+    text += yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    return RuleFile(text, rules=len(kept), duplicates=duplicates, missing_notes=missing)

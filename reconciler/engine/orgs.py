@@ -1,17 +1,61 @@
-"""Orchestration every command shares: pick the orgs, list their live rules, plan each one."""
+"""Orchestration every command shares: connect, pick the orgs, list live rules, plan each one.
+
+``open_client`` is where the layers meet: the triage API client over the HTTP layer, with the
+embedded emulator as the transport for ``--api-url local:PATH`` (the HTTP layer knows no
+emulator; it is imported only when such a URL is used).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
+from reconciler.api import ALERT_POLICIES
 from reconciler.engine.plan import OrgPlan, Plan, diff
 from reconciler.engine.progress import rules_progress
 from reconciler.engine.provenance import Provenance
+from reconciler.engine.targets import choose_for, policies_client
 from reconciler.errors import UsageError
-from reconciler.http.client import SocketClient
+from reconciler.gcpause import paused_gc
+from reconciler.http.retry import RetryPolicy
 from reconciler.rules.model import utc_today
 from reconciler.rules.ruleset import OrgRules, RuleSet
+from reconciler.triage import client as triage
+from reconciler.triage.client import TriageClient
 from reconciler.triage.selector import LiveRule
+
+if TYPE_CHECKING:
+    import httpx
+
+
+def open_client(
+    api_url: str,
+    *,
+    retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen
+    concurrency: int = triage.DEFAULT_CONCURRENCY,
+    env: Mapping[str, str] | None = None,
+) -> TriageClient:
+    """The triage client for ``--api-url``; ``concurrency`` sizes its pool and paging.
+
+    One client serves every org of a run: each call carries its org's token
+    (``SOCKET_API_TOKEN_<ORG>``, else the generic variables), and one pacer keeps the whole run
+    under the rate limit. ``env`` defaults to ``os.environ`` (where both are read from).
+    """
+    return triage.open_client(
+        api_url, local=embedded_transport, env=env, retry=retry, concurrency=concurrency
+    )
+
+
+def embedded_transport(path: str) -> httpx.BaseTransport:
+    """An in-process transport to an emulator keeping its state in the SQLite file ``path``.
+
+    Closing the transport closes the database.
+    """
+    from reconciler.emulator import EmulatorTransport, embedded
+    from reconciler.http.client import ClosingTransport
+
+    emulator = embedded(path)
+    return ClosingTransport(EmulatorTransport(emulator), emulator.close)
 
 
 def select_orgs(rule_set: RuleSet, org: str | None) -> list[OrgRules]:
@@ -24,34 +68,59 @@ def select_orgs(rule_set: RuleSet, org: str | None) -> list[OrgRules]:
     return [rule_set.orgs[org]]
 
 
-def list_live(client: SocketClient, org: str) -> list[LiveRule]:
-    """Every live rule of ``org``, with a progress bar on a terminal."""
-    with rules_progress(f"Listing {org}") as on_page:
-        return [LiveRule.from_get(item) for item in client.list_rules(org, on_page=on_page)]
+def list_live(
+    client: TriageClient, org: str, *, expected: int | None = None, confirm: bool = True
+) -> list[LiveRule]:
+    """Every live rule of ``org``, with a progress bar on a terminal.
+
+    Consistent as a whole unless ``confirm=False`` (see ``TriageClient.list_rules``); with
+    ``expected``, exactly the pages that many rules need are read.
+    """
+    with paused_gc(), rules_progress(f"Listing {org}") as on_page:
+        return client.live_rules(org, on_page=on_page, expected=expected, confirm=confirm)
 
 
 def plan_org(
-    client: SocketClient, rules: OrgRules, provenance: Provenance
+    client: TriageClient, rules: OrgRules, provenance: Provenance
 ) -> tuple[OrgPlan, list[LiveRule]]:
-    """One org's plan and the live rules it was made against."""
-    live = list_live(client, rules.org)
-    org_plan = diff(
-        rules.org,
-        rules.rules,
-        live,
-        today=utc_today(),
-        prune=rules.prune,
-        safety=rules.safety,
-        trailer=provenance.trailer,
-    )
+    """One org's plan and the live rules it was made against.
+
+    The listing is one pass: a plan writes nothing, and apply lists the org again before its
+    first write and refuses if the two listings differ, which is the second pass that makes a
+    listing trustworthy (a dashboard delete while pages are read shifts a rule off a page).
+    """
+    live = list_live(client, rules.org, confirm=False)
+    with paused_gc():
+        org_plan = diff(
+            rules.org,
+            rules.rules,
+            live,
+            today=utc_today(),
+            prune=rules.prune,
+            safety=rules.safety,
+            trailer=provenance.trailer,
+        )
     return org_plan, live
 
 
 def make_plan(
-    client: SocketClient, orgs: Sequence[OrgRules], provenance: Provenance
+    client: TriageClient,
+    orgs: Sequence[OrgRules],
+    provenance: Provenance,
+    *,
+    target: str | None = None,
 ) -> tuple[Plan, dict[str, list[LiveRule]]]:
-    plans, lives = [], {}
+    """Each org's plan on its target (``engine.targets``; ``target`` is ``--target``), and the
+    live triage rules of the orgs planned on legacy triage."""
+    plans, policy_plans, lives, choices = [], [], {}, {}
+    policies = policies_client(client)
     for rules in orgs:
-        org_plan, lives[rules.org] = plan_org(client, rules, provenance)
-        plans.append(org_plan)
-    return Plan(tuple(plans)), lives
+        choices[rules.org] = choice = choose_for(policies, rules, target)
+        if choice.target == ALERT_POLICIES:
+            from reconciler.engine.policyorgs import plan_policies_org
+
+            policy_plans.append(plan_policies_org(policies, rules, provenance, utc_today())[0])
+        else:
+            org_plan, lives[rules.org] = plan_org(client, rules, provenance)
+            plans.append(org_plan)
+    return Plan(tuple(plans), tuple(policy_plans), choices), lives

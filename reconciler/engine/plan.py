@@ -6,8 +6,11 @@ are joined on it:
 - in the files only                -> Create
 - live only                        -> Delete, if the org prunes or the rule carries our trailer
 - both, state or human note differ -> Update (the uuid is kept)
-- several live rules on one key    -> keep the oldest, Delete the rest
-- expired rules in the files count as absent
+- several live rules on one key    -> keep the oldest (parsed ``created_at``), Delete the rest
+- expired in the files             -> Delete every live rule it matches, even under
+                                      ``prune: false``: it was declared, so it is ours to remove
+- live rule without a uuid         -> never written (not updated, not deleted, and a desired
+                                      rule it matches is not created again); a warning each
 """
 
 from __future__ import annotations
@@ -15,30 +18,70 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from reconciler.engine import notes
+from reconciler.api import ALERT_POLICIES
+from reconciler.engine import notes, planfields
 from reconciler.engine.changes import Change, Create, Delete, Update, change_from_dict
 from reconciler.engine.safety import (
     DEFAULT_MAX_CHANGE_PERCENT,
     DEFAULT_MIN_EXISTING,
     SafetyPolicy,
+    raise_if_unsafe,
+    unsafe_reasons,
 )
-from reconciler.errors import Location, PlanFileError, UnsafePlanError
+from reconciler.errors import PlanFileError
 from reconciler.rules.model import Rule
 from reconciler.triage.selector import LiveRule, Selector
 
+if TYPE_CHECKING:
+    from reconciler.engine.targets import TargetChoice
+    from reconciler.policies.plan import PolicyPlan
+
 PLAN_FORMAT_VERSION = 1
 
-# A trailer for a rule's note, given where the rule came from (see provenance.Provenance).
-TrailerFn = Callable[[Location | None], str | None]
+# A trailer for a rule's note: where it came from, sealed for its org and selector (see
+# provenance.Provenance.trailer).
+TrailerFn = Callable[[Rule], str | None]
+
+
+def is_own_duplicate(change: Change) -> bool:
+    """A delete of an extra copy of a rule this tool wrote (two applies at once, a late create).
+
+    The copy that is kept holds the same selector, so removing the extra takes no triage away: it
+    does not count against the safety threshold, and cleaning up never needs ``--force``.
+    """
+    existing = change.existing
+    return (
+        change.action == "delete"
+        and change.reason == "duplicate"
+        and existing is not None
+        and existing.managed
+    )
+
+
+class LeftAlone(NamedTuple):
+    """A live rule that ``prune: false`` keeps: not declared in the files, not written by us."""
+
+    uuid: str
+    label: str
+    state: str
+
+    @classmethod
+    def of(cls, rule: LiveRule) -> LeftAlone:
+        return cls(rule.uuid, rule.selector.describe(), rule.state)
 
 
 @dataclass(frozen=True)
 class OrgPlan:
-    """The changes for one org, sorted so that the same inputs always print the same way."""
+    """The changes for one org, sorted so that the same inputs always print the same way.
+
+    ``warnings`` are lines the plan must show but that are not changes, such as a live rule
+    without a uuid that no write can touch.
+    """
 
     org: str
     changes: tuple[Change, ...]
@@ -47,6 +90,8 @@ class OrgPlan:
     fingerprint: str
     prune: bool = True
     safety: SafetyPolicy = field(default_factory=SafetyPolicy)
+    warnings: tuple[str, ...] = ()
+    unmanaged: tuple[LeftAlone, ...] = ()
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -57,26 +102,17 @@ class OrgPlan:
 
     def unsafe_reasons(self) -> list[str]:
         """Why this plan is unsafe; empty when it is safe."""
-        reasons: list[str] = []
-        deletes, updates = self.count("delete"), self.count("update")
-        if self.existing and deletes >= self.existing:
-            reasons.append(f"it deletes every live rule of org {self.org} ({self.existing})")
-        changed = deletes + updates
-        if self.existing >= self.safety.min_existing:
-            percent = 100.0 * changed / self.existing
-            if percent > self.safety.max_change_percent:
-                reasons.append(
-                    f"it updates or deletes {changed} of {self.existing} live rules of org "
-                    f"{self.org} ({percent:.0f}% > {self.safety.max_change_percent:g}%)"
-                )
-        return reasons
+        changed = sum(1 for c in self.changes if c.action != "create" and not is_own_duplicate(c))
+        return unsafe_reasons(
+            self.safety,
+            self.org,
+            existing=self.existing,
+            deletes=self.count("delete"),
+            changed=changed,
+        )
 
     def raise_if_unsafe(self) -> None:
-        reasons = self.unsafe_reasons()
-        if reasons:
-            raise UnsafePlanError(
-                f"refusing an unsafe plan: {'; '.join(reasons)}. Use --force to apply it anyway."
-            )
+        raise_if_unsafe(self.unsafe_reasons())
 
     def summary(self) -> dict[str, int]:
         return {
@@ -92,63 +128,136 @@ class OrgPlan:
             "summary": self.summary(),
             "existing": self.existing,
             "prune": self.prune,
-            "safety": {
-                "max_change_percent": self.safety.max_change_percent,
-                "min_existing": self.safety.min_existing,
-            },
+            "safety": self.safety.to_dict(),
             "unsafe": self.unsafe_reasons(),
+            "warnings": list(self.warnings),
+            "unmanaged": [rule._asdict() for rule in self.unmanaged],
             "fingerprint": self.fingerprint,
             "changes": [c.to_dict() for c in self.changes],
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> OrgPlan:
-        try:
-            safety = data.get("safety") or {}
-            return cls(
-                org=str(data["org"]),
-                changes=tuple(change_from_dict(c) for c in data["changes"]),
-                unchanged=int(data["summary"]["unchanged"]),
-                existing=int(data["existing"]),
-                fingerprint=str(data["fingerprint"]),
-                prune=bool(data.get("prune", True)),
-                safety=SafetyPolicy(
-                    float(safety.get("max_change_percent", DEFAULT_MAX_CHANGE_PERCENT)),
-                    int(safety.get("min_existing", DEFAULT_MIN_EXISTING)),
-                ),
+    def from_dict(cls, data: Any, where: str = "org plan") -> OrgPlan:
+        """Read ``to_dict()`` output back, checking every field (``where`` names it)."""
+        data = planfields.mapping(data, where)
+        org = planfields.text(data, "org", where)
+        raw = planfields.items(data, "changes", where)
+        changes = tuple(change_from_dict(c, f"{where}.changes[{i}]") for i, c in enumerate(raw))
+        for i, change in enumerate(changes):
+            if change.org != org:
+                raise PlanFileError(f"{where}.changes[{i}] is for org {change.org!r}, not {org!r}")
+        summary = planfields.mapping(data.get("summary"), f"{where}.summary")
+        safety = planfields.mapping(data.get("safety", {}), f"{where}.safety")
+        warnings = planfields.items(data, "warnings", where, default=[])
+        if not all(isinstance(w, str) for w in warnings):
+            raise PlanFileError(f"{where}.warnings must be a list of strings")
+        unmanaged = [
+            LeftAlone(
+                *(
+                    planfields.text(planfields.mapping(r, f"{where}.unmanaged"), k, where)
+                    for k in LeftAlone._fields
+                )
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise PlanFileError(f"malformed org plan in plan file: {exc!r}") from None
+            for r in planfields.items(data, "unmanaged", where, default=[])
+        ]
+        return cls(
+            org=org,
+            changes=changes,
+            unchanged=planfields.count(summary, "unchanged", f"{where}.summary"),
+            existing=planfields.count(data, "existing", where),
+            fingerprint=planfields.text(data, "fingerprint", where),
+            prune=planfields.flag(data, "prune", where, default=True),
+            safety=SafetyPolicy(
+                planfields.number(
+                    safety,
+                    "max_change_percent",
+                    f"{where}.safety",
+                    default=DEFAULT_MAX_CHANGE_PERCENT,
+                ),
+                planfields.count(
+                    safety, "min_existing", f"{where}.safety", default=DEFAULT_MIN_EXISTING
+                ),
+            ),
+            warnings=tuple(warnings),
+            unmanaged=tuple(unmanaged),
+        )
+
+
+def _no_targets() -> Mapping[str, TargetChoice]:
+    return MappingProxyType({})
 
 
 @dataclass(frozen=True)
 class Plan:
-    """Every org's plan, in org order."""
+    """Every org's plan, in org order: ``orgs`` on legacy triage, ``policies`` on Alert
+    Policies (``policies.plan.PolicyPlan``), and per org the target used and why (``targets``,
+    from ``engine.targets``; absent for a plan made without a status read)."""
 
     orgs: tuple[OrgPlan, ...]
+    policies: tuple[PolicyPlan, ...] = ()
+    targets: Mapping[str, TargetChoice] = field(default_factory=_no_targets)
 
     @property
     def has_changes(self) -> bool:
-        return any(o.has_changes for o in self.orgs)
+        return any(o.has_changes for o in self.orgs) or any(p.has_changes for p in self.policies)
 
     def to_dict(self) -> dict[str, Any]:
+        """Each org's document, both targets together in org order, with its target keys."""
         from reconciler import __version__
 
+        docs = sorted(
+            [o.to_dict() for o in self.orgs] + [p.to_dict() for p in self.policies],
+            key=lambda doc: str(doc["org"]),
+        )
+        for doc in docs:
+            choice = self.targets.get(doc["org"])
+            if choice is not None:
+                doc.update(choice.to_dict())
         return {
             "format_version": PLAN_FORMAT_VERSION,
             "tool": f"socket-triage {__version__}",
             "has_changes": self.has_changes,
-            "orgs": [o.to_dict() for o in self.orgs],
+            "orgs": docs,
         }
 
     @classmethod
     def from_dict(cls, data: Any) -> Plan:
+        """Read a saved plan; any wrong shape is one ``PlanFileError`` saying where.
+
+        An org document with ``"target": "alert-policies"`` is a ``PolicyPlan``; any other is a
+        legacy triage ``OrgPlan``.
+        """
         if not isinstance(data, dict) or data.get("format_version") != PLAN_FORMAT_VERSION:
             raise PlanFileError(f"not a socket-triage plan of format version {PLAN_FORMAT_VERSION}")
         orgs = data.get("orgs")
         if not isinstance(orgs, list):
             raise PlanFileError("plan file has no list of orgs")
-        return cls(tuple(OrgPlan.from_dict(o) for o in orgs))
+        plans: list[OrgPlan] = []
+        policies: list[PolicyPlan] = []
+        targets: dict[str, TargetChoice] = {}
+        seen: set[str] = set()
+        for i, item in enumerate(orgs):
+            where = f"orgs[{i}]"
+            try:
+                if isinstance(item, dict) and item.get("target") == ALERT_POLICIES:
+                    from reconciler.policies.plan import PolicyPlan
+
+                    policies.append(PolicyPlan.from_dict(item))
+                    org = policies[-1].org
+                else:
+                    plans.append(OrgPlan.from_dict(item, where))
+                    org = plans[-1].org
+                from reconciler.engine.targets import TargetChoice
+
+                choice = TargetChoice.from_dict(item, where)
+            except PlanFileError as exc:
+                raise PlanFileError(f"malformed org plan: {exc}") from None
+            if org in seen:
+                raise PlanFileError(f"malformed org plan: org {org!r} appears twice")
+            seen.add(org)
+            if choice is not None:
+                targets[org] = choice
+        return cls(tuple(plans), tuple(policies), MappingProxyType(targets))
 
 
 def fingerprint(live: Iterable[LiveRule]) -> str:
@@ -158,8 +267,29 @@ def fingerprint(live: Iterable[LiveRule]) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-def _oldest_first(rules: Iterable[LiveRule]) -> list[LiveRule]:
-    return sorted(rules, key=lambda r: (r.created_at, r.uuid))
+def parse_time(text: str) -> dt.datetime | None:
+    """An API timestamp as an aware datetime (naive ones are UTC); ``None`` if unreadable.
+
+    >>> parse_time("2026-01-01T10:00:00+02:00") < parse_time("2026-01-01T09:00:00.5Z")
+    True
+    """
+    try:
+        when = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def created_order(rule: LiveRule) -> tuple[int, float, str, str]:
+    """Oldest first by the parsed ``created_at``; unreadable stamps after the readable ones.
+
+    Comparing the text is wrong across time zones and fraction lengths (``...:00.5Z`` sorts
+    after ``...:00.123456Z``), and the oldest copy is the one kept, so the stamps are parsed.
+    """
+    when = parse_time(rule.created_at)
+    if when is None:
+        return (1, 0.0, rule.created_at, rule.uuid)
+    return (0, when.timestamp(), "", rule.uuid)
 
 
 def group_live(live: Iterable[LiveRule]) -> dict[Selector, list[LiveRule]]:
@@ -167,7 +297,15 @@ def group_live(live: Iterable[LiveRule]) -> dict[Selector, list[LiveRule]]:
     groups: dict[Selector, list[LiveRule]] = {}
     for rule in live:
         groups.setdefault(rule.selector, []).append(rule)
-    return {key: _oldest_first(rules) for key, rules in groups.items()}
+    return {key: sorted(rules, key=created_order) for key, rules in groups.items()}
+
+
+def selector_order(selector: Selector) -> tuple[str, ...]:
+    return tuple(v or "" for v in selector)
+
+
+def _same(live: LiveRule, rule: Rule) -> bool:
+    return live.state == rule.state and live.human_note == rule.note.strip()
 
 
 def diff(
@@ -195,29 +333,13 @@ def diff(
             wanted[rule.selector] = rule
 
     def api_note(rule: Rule) -> str:
-        return notes.compose(rule.note, trailer(rule.location) if trailer else None)
+        return notes.compose(rule.note, trailer(rule) if trailer else None)
 
-    changes: list[Change] = []
-    unchanged = 0
-    groups = group_live(live)
-    for key, rule in wanted.items():
-        found = groups.get(key)
-        if not found:
-            changes.append(Create(org, None, rule, api_note(rule)))
-            continue
-        keeper, *extras = found
-        if keeper.state != rule.state or keeper.human_note != rule.note.strip():
-            changes.append(Update(org, keeper, rule, api_note(rule)))
-        else:
-            unchanged += 1
-        changes.extend(Delete(org, extra, None, reason="duplicate") for extra in extras)
-    for key, found in groups.items():
-        if key in wanted:
-            continue
-        reason = "expired" if key in expired else "not in files"
-        changes.extend(
-            Delete(org, stale, None, reason=reason) for stale in found if prune or stale.managed
-        )
+    # A rule without a uuid can be neither updated nor deleted: it only ever gets a warning.
+    groups = group_live(r for r in live if r.uuid)
+    blind = group_live(r for r in live if not r.uuid)
+    changes, unchanged = _upserts(org, wanted, groups, blind, api_note)
+    changes += _deletes(org, groups, wanted, expired, prune)
     changes.sort(key=Change.sort_key)
     return OrgPlan(
         org=org,
@@ -227,4 +349,101 @@ def diff(
         fingerprint=fingerprint(live),
         prune=prune,
         safety=safety or SafetyPolicy(),
+        warnings=_blind_warnings(blind, wanted, expired, set(groups), prune),
+        unmanaged=_left_alone(groups, wanted, expired, prune),
     )
+
+
+def _upserts(
+    org: str,
+    wanted: dict[Selector, Rule],
+    groups: dict[Selector, list[LiveRule]],
+    blind: dict[Selector, list[LiveRule]],
+    api_note: Callable[[Rule], str],
+) -> tuple[list[Change], int]:
+    """Creates, updates and duplicate deletes for the rules in the files; and how many match."""
+    changes: list[Change] = []
+    unchanged = 0
+    for key, rule in wanted.items():
+        found = groups.get(key)
+        if found:
+            keeper, *extras = found
+            if _same(keeper, rule):
+                unchanged += 1
+            else:
+                changes.append(Update(org, keeper, rule, api_note(rule)))
+            changes.extend(Delete(org, extra, None, reason="duplicate") for extra in extras)
+        elif key in blind:
+            # Creating another rule beside it would happen again on every run, never converging.
+            unchanged += _same(blind[key][0], rule)
+        else:
+            changes.append(Create(org, None, rule, api_note(rule)))
+    return changes, unchanged
+
+
+def _deletes(
+    org: str,
+    groups: dict[Selector, list[LiveRule]],
+    wanted: dict[Selector, Rule],
+    expired: set[Selector],
+    prune: bool,
+) -> list[Change]:
+    """Deletes of the live rules the files do not want."""
+    changes: list[Change] = []
+    for key, found in groups.items():
+        if key in expired and key not in wanted:
+            # Declared, then expired: ours to remove whoever wrote it, even with prune: false, so
+            # that a security exception never outlives its date silently.
+            changes.extend(Delete(org, stale, None, reason="expired") for stale in found)
+        elif key not in wanted:
+            ours = (rule for rule in found if prune or rule.managed)
+            changes.extend(Delete(org, stale, None, reason="not in files") for stale in ours)
+    return changes
+
+
+def _left_alone(
+    groups: dict[Selector, list[LiveRule]],
+    wanted: dict[Selector, Rule],
+    expired: set[Selector],
+    prune: bool,
+) -> tuple[LeftAlone, ...]:
+    """The live rules ``_deletes`` keeps under ``prune: false``, so the plan can show them."""
+    if prune:
+        return ()
+    kept = (
+        rule
+        for key, found in groups.items()
+        if key not in wanted and key not in expired
+        for rule in found
+        if not rule.managed
+    )
+    return tuple(sorted(map(LeftAlone.of, kept), key=lambda r: (r.label, r.uuid)))
+
+
+def _blind_warnings(
+    blind: dict[Selector, list[LiveRule]],
+    wanted: dict[Selector, Rule],
+    expired: set[Selector],
+    managed_keys: set[Selector],
+    prune: bool,
+) -> tuple[str, ...]:
+    """One line per live rule without a uuid: what the plan would have done, and cannot."""
+    lines: list[str] = []
+    for key in sorted(blind, key=selector_order):
+        for rule in blind[key]:
+            if key in wanted and key in managed_keys:
+                why = "another rule with this selector is kept instead; delete this one by hand"
+            elif key in wanted:
+                matches = _same(rule, wanted[key])
+                why = "it matches the files" if matches else "the files want another state or note"
+            elif key in expired:
+                why = "its rule in the files expired; delete it by hand"
+            elif prune or rule.managed:
+                why = "the files do not declare it; delete it by hand"
+            else:
+                why = "the files do not declare it (kept: prune is off)"
+            lines.append(
+                f"live rule {key.describe()} (state {rule.state}) has no uuid, so socket-triage "
+                f"can neither update nor delete it: {why}"
+            )
+    return tuple(lines)

@@ -1,4 +1,9 @@
-"""Saved plans (``plan --out``): read one back, and refuse it if the org changed since."""
+"""Saved plans (``plan --out``): read one back, and refuse a plan whose org changed since.
+
+The same check runs right before each org's first write, saved plan or not: the org is listed
+again and compared with the fingerprint of the listing the plan was made from. A difference
+means another writer (a second apply, the dashboard) is at work, and nothing is written to it.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,17 @@ import json
 from pathlib import Path
 
 from reconciler.engine.orgs import list_live
-from reconciler.engine.plan import Plan, fingerprint
+from reconciler.engine.plan import OrgPlan, Plan, fingerprint
 from reconciler.errors import PlanFileError, StalePlanError, UsageError
-from reconciler.http.client import SocketClient
+from reconciler.triage.client import TriageClient
 from reconciler.triage.selector import LiveRule
 
 
 def load_plan_file(path: str, org: str | None) -> Plan:
+    """The plan saved in ``path`` (only ``org``'s part, if given); one line if it is not one."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise PlanFileError(f"{path}: cannot read plan file: {exc}") from None
     try:
         plan = Plan.from_dict(data)
@@ -28,11 +34,8 @@ def load_plan_file(path: str, org: str | None) -> Plan:
     return plan
 
 
-def saved_plan(
-    client: SocketClient, path: str, org: str | None
-) -> tuple[Plan, dict[str, list[LiveRule]]]:
-    """The saved plan, refused if any org's live rules changed since it was made."""
-    plan = load_plan_file(path, org)
+def check_saved_plan(client: TriageClient, plan: Plan, path: str) -> None:
+    """Refuse the saved ``plan`` (from ``path``) if any org's live rules changed since."""
     lives = {o.org: list_live(client, o.org) for o in plan.orgs}
     stale = [o.org for o in plan.orgs if fingerprint(lives[o.org]) != o.fingerprint]
     if stale:
@@ -40,4 +43,21 @@ def saved_plan(
             f"the live rules of org {', '.join(stale)} changed since {path} was made; "
             "nothing was written. Run plan again."
         )
-    return plan, lives
+
+
+def unchanged_live(client: TriageClient, org_plan: OrgPlan) -> list[LiveRule]:
+    """List the org right before writing; refuse if it changed since the plan was made.
+
+    There is no lock in the API: two applies at once would both create the same rules. This
+    check narrows that window to the moment between this listing and the first write, and the
+    check after apply reports any duplicate that still slips through.
+    """
+    # The plan's listing was one pass; this one, compared whole with it, is the second.
+    live = list_live(client, org_plan.org, expected=org_plan.existing)
+    if fingerprint(live) != org_plan.fingerprint:
+        raise StalePlanError(
+            f"the live rules of org {org_plan.org} changed since the plan was made (another "
+            "apply running at the same time, or an edit in the dashboard?); nothing was "
+            "written to it. Run apply again."
+        )
+    return live

@@ -16,16 +16,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from reconciler.engine.notes import TRAILER_PREFIX
+from reconciler.engine import notes
 from reconciler.errors import Location
+from reconciler.rules.model import Rule
 
-MAX_TRAILER: Final = 300
-_MAX_VALUE: Final = 160
+_MAX_VALUE: Final = 48
 _GIT_TIMEOUT: Final = 5.0
 _GITHUB: Final = "https://github.com"
 
-# Anything that could end the trailer's line, or hide in it: whitespace and control characters.
-_UNSAFE_RE: Final = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+# Anything that could end the trailer's line, or hide in it: whitespace, control characters,
+# bidirectional controls, and the lone surrogates that stand for bytes of a non-UTF-8 name.
+_UNSAFE_RE: Final = re.compile(
+    r"[\s\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 _PR_REF_RE: Final = re.compile(r"^refs/pull/(\d+)/(?:merge|head)$")
 # GitHub's two merge styles: "Merge pull request #12 from a/b" and a squash subject "Fix (#12)".
 _MERGE_RE: Final = re.compile(r"^Merge pull request #(\d+)\b")
@@ -47,22 +50,34 @@ class Provenance:
     actor: str | None = None
     ref: str | None = None
 
-    def trailer(self, location: Location | None) -> str:
-        """The one-line note trailer, starting with ``notes.TRAILER_PREFIX``.
+    def trailer(self, rule: Rule) -> str:
+        """The one-line note trailer for ``rule``, sealed for its org and selector.
 
-        >>> Provenance(commit="0123abcdef", pr=42, repository="acme/triage").trailer(
-        ...     Location("examples/triage/npm.yaml", 12, 3))
-        '[socket-triage] source=examples/triage/npm.yaml:12 commit=0123abc pr=42 repo=acme/triage'
+        >>> from reconciler.errors import Location
+        >>> from reconciler.triage.selector import Selector
+        >>> rule = Rule("acme", Selector(package_type="npm", package_name="lodash"), "ignore",
+        ...             "why", location=Location("triage/npm.yaml", 12, 3))
+        >>> origin = Provenance(commit="0123abcdef", pr=42, repository="acme/triage")
+        >>> origin.trailer(rule)  # doctest: +ELLIPSIS
+        '[socket-triage] source=triage/npm.yaml:12 commit=0123abc pr=42 repo=acme/triage sel=...'
+        """
+        return self.trailer_at(rule.location, notes.seal(rule.org, rule.selector))
+
+    def trailer_at(self, where: Location | None, seal: str) -> str:
+        """The same trailer for any item written at ``where`` and sealed with ``seal``: the
+        form Alert Policies rules and resolutions need (``policies.trailer.TrailerFn``).
+
+        >>> Provenance(pr=7).trailer_at(Location("p.yaml", 4, 3), "0123456789ab")
+        '[socket-triage] source=p.yaml:4 pr=7 sel=0123456789ab'
         """
         fields: list[tuple[str, str | None]] = [
-            ("source", f"{location.file}:{location.line}" if location else None),
+            ("source", f"{where.file}:{where.line}" if where else None),
             ("commit", self.commit[:7] if self.commit else None),
             ("pr", str(self.pr) if self.pr is not None else None),
             ("repo", self.repository),
         ]
-        parts = [TRAILER_PREFIX]
-        parts.extend(f"{key}={_clean(value)}" for key, value in fields if value)
-        return " ".join(parts)[:MAX_TRAILER]
+        cleaned = [(key, _clean(value)) for key, value in fields if value]
+        return notes.trailer(cleaned, seal)
 
     def commit_url(self) -> str | None:
         """A link to the commit, when the server, repository and commit are all known."""

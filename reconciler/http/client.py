@@ -1,31 +1,39 @@
-"""SocketClient: the Socket Triage API over httpx, with paging, retries and plain errors.
+"""HttpClient: one base URL, with a shared backoff gate, retries, deadlines and counting.
 
-Layers, outermost first (as in httpx): ``list_rules`` / ``upsert`` / ``delete`` → ``_send``
-(shared backoff gate, counting, retry decisions) → httpx → transport. The transport is the one
-seam tests replace, with the emulator's in-process transport.
+Layers, outermost first (as in httpx): an API module (``triage.client``) → ``HttpClient.send``
+(gate, counting, retry decisions) → httpx → transport. This layer knows no endpoint and no API:
+an answer that retrying cannot fix is handed, as a ``Refusal``, to a callback from the API module,
+which words the error; the token is redacted from whatever comes back.
 
 What is retried:
-- GET, DELETE and a POST whose entries all carry a ``uuid`` (pure updates) are idempotent: they
-  are retried on 429, 5xx and any transport error.
-- A POST that creates rules is retried only when it certainly never reached the server (429, or
-  a failure to connect). Anything else may have created the rules, so it raises
-  ``OutcomeUnknownError`` and the caller re-reads the org to find out.
-- A 429 closes a gate shared by every thread using the client, until its Retry-After has passed.
+- A call the caller marks ``idempotent`` (GET, DELETE, a POST that only updates) on 5xx and any
+  transport error, up to ``RetryPolicy.max_attempts`` tries.
+- Any other call (a POST that creates) only when it certainly never reached the server (a
+  failure to connect). Anything else may have been applied, so it raises
+  ``OutcomeUnknownError`` and the caller re-reads to find out.
+- A 429, for every call: the server refused before doing anything. It closes a gate shared by
+  every thread of the client until its Retry-After has passed, and counts waiting time, not
+  attempts, against ``RetryPolicy.max_wait``.
 
-The token is sent as ``Authorization: Bearer`` and never appears in a message or log line.
+With a ``Pacer`` every attempt first takes a token from it, so the client keeps under the rate
+limit rather than meeting 429s (``http.pacing``).
+
+The token is sent as ``Authorization: Bearer`` and never appears in a message or log line. It is
+the client's own, or one the caller picks per request (Socket tokens are per org, and an API
+module knows which org a call is for).
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
-import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, NamedTuple
-from urllib.parse import quote
 
 import httpx
 
@@ -33,45 +41,84 @@ from reconciler import __version__
 from reconciler.errors import (
     ApiError,
     OutcomeUnknownError,
-    PaginationError,
     RateLimitError,
     ServerError,
-    UsageError,
 )
-from reconciler.http.connect import parse_endpoint, require_token
+from reconciler.http.body import error_message
+from reconciler.http.connect import check_token, parse_endpoint
+from reconciler.http.pacing import Pacer
 from reconciler.http.retry import BackoffGate, RetryPolicy, backoff_delay, parse_retry_after
-from reconciler.redact import redact
-from reconciler.triage.statuses import error_for, server_message
-from reconciler.triage.wire import MAX_BATCH, MAX_PER_PAGE, TRIAGE_ITEM_PATH, TRIAGE_PATH
+from reconciler.redact import redact, remember
 
 log = logging.getLogger(__name__)
 
-LOCAL_BASE_URL: Final = "http://emulator.local/v0"
-# apply deletes from up to 8 threads through one client; leave headroom above that.
+# Enough for the default concurrency; callers that run more threads pass their own pool size.
 POOL_SIZE: Final = 16
-# A server that keeps inventing new pages would otherwise be followed forever.
-MAX_PAGES: Final = 100_000
+# A 429 asking for no wait at all still pauses this long, so a server cannot make us spin.
+MIN_RATE_WAIT: Final = 1.0
 # Failures that happen before a request leaves this machine: safe to retry even for a create.
 _NEVER_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
-class _Reply(NamedTuple):
+class Reply(NamedTuple):
     response: httpx.Response
     after_uncertain: bool  # an earlier attempt may have reached the server
 
 
-class SocketClient:
-    """A thread-safe client for one Socket API base URL.
+@dataclass(frozen=True)
+class Refusal:
+    """An answer that retrying will not fix, for the API module to word as an ``ApiError``.
 
-    ``token=None`` sends no ``Authorization`` header (the embedded emulator needs none); use
-    ``open_client`` to check the URL and find the token the way the CLI does. Without a
-    ``transport``, plain http to a non-loopback host is refused here as well.
+    ``message`` is the server's own error text on one line, token already redacted.
+    """
 
-    >>> from reconciler.emulator import EmulatorTransport, embedded
-    >>> with SocketClient(LOCAL_BASE_URL, None,
-    ...                   transport=EmulatorTransport(embedded(":memory:"))) as client:
-    ...     client.list_rules("acme")
-    []
+    method: str
+    path: str
+    status: int
+    message: str
+    details: Any = None
+
+    @property
+    def said(self) -> str:
+        """The server's message as a message's tail, ``": ..."``; empty when it gave none."""
+        return f": {self.message}" if self.message else ""
+
+
+Refuse = Callable[[Refusal], ApiError]
+
+
+def plain_refusal(refusal: Refusal) -> ApiError:
+    """The wording used when the caller has none of its own."""
+    return ApiError(
+        f"unexpected answer {refusal.status} to {refusal.method} {refusal.path}{refusal.said}",
+        refusal.status,
+    )
+
+
+class ClosingTransport(httpx.BaseTransport):
+    """A transport that also releases something it owns (say, a database) when closed."""
+
+    def __init__(self, inner: httpx.BaseTransport, on_close: Callable[[], None]) -> None:
+        self._inner = inner
+        self._on_close = on_close
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            self._on_close()
+
+
+class HttpClient:
+    """A thread-safe client for one base URL.
+
+    ``token=None`` sends no ``Authorization`` header. Without a ``transport`` requests go over
+    the network, and plain http to a non-loopback host is refused here as well as in ``connect``.
+    ``pool_size`` should be at least the number of threads that share the client. ``pacer``
+    paces every attempt of every thread.
     """
 
     def __init__(
@@ -81,111 +128,115 @@ class SocketClient:
         *,
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing the default is safe
+        pool_size: int = POOL_SIZE,
+        pacer: Pacer | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if transport is None:
-            parse_endpoint(base_url)  # raises InsecureUrlError before anything is sent
         headers = {"User-Agent": f"socket-triage/{__version__}", "Accept": "application/json"}
         if token:
+            check_token(token)
+            remember(token)
             headers["Authorization"] = f"Bearer {token}"
         self._token = token
         self._retry = retry
         self._sleep = sleep
         self._gate = BackoffGate(sleep, clock)
+        self._pacer = pacer
         self._lock = threading.Lock()
-        self._closers: list[Callable[[], None]] = []
+        self._deadline: Callable[[float], contextlib.AbstractContextManager[None]] = (
+            lambda _seconds: contextlib.nullcontext()
+        )
+        if transport is None:
+            transport = self._network(base_url, max(1, pool_size))
         self.calls: collections.Counter[str] = collections.Counter()
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             headers=headers,
             transport=transport,
             timeout=httpx.Timeout(retry.timeout),
-            limits=httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE),
+            trust_env=False,  # proxies for https are set up in NetworkTransport; none elsewhere
         )
+
+    def _network(self, base_url: str, pool_size: int) -> httpx.BaseTransport:
+        # Raises InsecureUrlError before anything is sent; imported late, as only network runs
+        # need httpcore and the deadline machinery.
+        endpoint = parse_endpoint(base_url)
+        from reconciler.http.transport import NetworkTransport, deadline, environment_proxy
+
+        self._deadline = deadline
+        url = httpx.URL(endpoint.base_url or base_url)
+        if url.scheme != "https":
+            return NetworkTransport(pool_size=pool_size, tls=False)
+        proxy = environment_proxy(url.host)
+        return NetworkTransport(pool_size=pool_size, tls=True, proxy=proxy)
 
     @property
     def total_calls(self) -> int:
-        """API calls made so far, retries included."""
+        """Requests sent so far, retries included."""
         with self._lock:
             return sum(self.calls.values())
 
-    def list_rules(
-        self, org: str, on_page: Callable[[int], None] | None = None
-    ) -> list[dict[str, Any]]:
-        """Every triage rule of ``org`` as the API's snake_case dicts, oldest first.
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        idempotent: bool = True,
+        accept: Collection[int] = (),
+        refuse: Refuse = plain_refusal,
+        token: str | None = None,
+    ) -> Reply:
+        """One logical call: pace, wait on the gate, send, and retry or raise as failures allow.
 
-        Pages are read in ``created_at`` order, so a rule added meanwhile lands on a later page
-        instead of shifting one already read. Rules are de-duplicated by uuid (first wins).
-        ``on_page`` is called with the number of rules read so far after each page.
+        A 2xx answer, or one whose status is in ``accept``, is returned; any other answer that
+        retrying cannot fix is raised as ``refuse`` words it. ``token`` is sent instead of the
+        client's own; it must be ``remember``ed (``connect.Credentials`` does that) so that
+        messages hide it.
         """
-        path = TRIAGE_PATH.format(org=_segment(org))
-        rules: list[dict[str, Any]] = []
-        seen_uuids: set[str] = set()
-        seen_pages: list[frozenset[str]] = []
-        page = 1
-        for _ in range(MAX_PAGES):
-            params = {"per_page": MAX_PER_PAGE, "sort": "created_at", "direction": "asc"}
-            reply = self._send("GET", path, org=org, params={**params, "page": page})
-            results, next_page = _page_body(reply.response, page)
-            uuids = frozenset(str(item.get("uuid")) for item in results)
-            if results and uuids in seen_pages:
-                raise PaginationError(f"the API sent page {page} of org {org!r} twice (a loop)")
-            seen_pages.append(uuids)
-            for item in results:
-                uuid = item.get("uuid")
-                if uuid not in seen_uuids:
-                    seen_uuids.add(str(uuid))
-                    rules.append(item)
-            if on_page is not None:
-                on_page(len(rules))
-            if not results or next_page in (None, 0):
-                return rules
-            if not isinstance(next_page, int) or isinstance(next_page, bool) or next_page <= page:
-                raise PaginationError(
-                    f"the API's nextPage {next_page!r} after page {page} of org {org!r} "
-                    "does not advance"
-                )
-            page = next_page
-        raise PaginationError(f"org {org!r} has more than {MAX_PAGES} pages of rules")
-
-    def upsert(
-        self, org: str, entries: Sequence[Mapping[str, Any]], *, force: bool = False
-    ) -> None:
-        """Send one POST of 1 to 100 camelCase ``alertTriage`` entries (``force`` for broad ones).
-
-        Entries with a ``uuid`` update that rule; the rest create rules. A batch of pure updates
-        is retried freely; one that creates is not, see the module docstring.
-        """
-        if not 1 <= len(entries) <= MAX_BATCH:
-            raise UsageError(f"a POST carries 1 to {MAX_BATCH} entries, not {len(entries)}")
-        self._send(
-            "POST",
-            TRIAGE_PATH.format(org=_segment(org)),
-            org=org,
-            params={"force": "true"} if force else None,
-            body={"alertTriage": [dict(entry) for entry in entries]},
-            idempotent=all(entry.get("uuid") for entry in entries),
-            entries=entries,
-        )
-
-    def delete(self, org: str, uuid: str) -> bool:
-        """Delete one rule. ``False`` if it was already gone (404).
-
-        A 404 after an attempt that may have reached the server counts as ours: ``True``.
-        """
-        path = TRIAGE_ITEM_PATH.format(org=_segment(org), uuid=_segment(uuid))
-        reply = self._send("DELETE", path, org=org, ok_404=True)
-        return reply.response.status_code != 404 or reply.after_uncertain
+        uncertain = False
+        failures = throttled = 0
+        waited = 0.0
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        while True:
+            if self._pacer is not None:
+                self._pacer.acquire()  # self-imposed: not counted against the 429 budget
+            waited += self._gate.wait()  # after pacing, so a 429 meanwhile is still honoured
+            with self._lock:
+                self.calls[method] += 1
+            try:
+                with self._deadline(self._retry.timeout):
+                    response = self._http.request(
+                        method, path, params=params, json=body, headers=headers
+                    )
+            except httpx.RequestError as exc:
+                failures += 1
+                self._check_transport_error(exc, method, idempotent, failures)
+                uncertain = uncertain or not isinstance(exc, _NEVER_SENT)
+                self._pause(method, path, failures, self._describe(exc))
+                continue
+            status = response.status_code
+            if status == 429:
+                throttled += 1
+                self._on_rate_limited(response, method, path, throttled, waited)
+                continue
+            if status >= 500:
+                failures += 1
+                self._check_server_error(response, method, idempotent, failures)
+                uncertain = True
+                self._pause(method, path, failures, f"status {status}")
+                continue
+            if 200 <= status < 300 or status in accept:
+                return Reply(response, uncertain)
+            raise self._refused(refuse, response, method, path)
 
     def close(self) -> None:
-        """Close connections (and an embedded emulator opened by ``open_client``)."""
+        """Close connections, and whatever the transport owns."""
         self._http.close()
-        for closer in self._closers:
-            closer()
-        self._closers.clear()
 
-    def __enter__(self) -> SocketClient:
+    def __enter__(self) -> HttpClient:
         return self
 
     def __exit__(
@@ -196,141 +247,93 @@ class SocketClient:
     ) -> None:
         self.close()
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        org: str,
-        params: Mapping[str, Any] | None = None,
-        body: Any = None,
-        idempotent: bool = True,
-        entries: Sequence[Mapping[str, Any]] = (),
-        ok_404: bool = False,
-    ) -> _Reply:
-        """One logical call: wait on the gate, send, and retry or raise as the failure allows."""
-        uncertain = False
-        for attempt in range(1, self._retry.max_attempts + 1):
-            last = attempt == self._retry.max_attempts
-            self._gate.wait()
-            with self._lock:
-                self.calls[method] += 1
-            try:
-                response = self._http.request(method, path, params=params, json=body)
-            except httpx.RequestError as exc:
-                self._check_transport_error(exc, method, idempotent, last)
-                uncertain = uncertain or not isinstance(exc, _NEVER_SENT)
-                self._pause(method, path, attempt, self._describe(exc))
-                continue
-            status = response.status_code
-            if status == 429:
-                self._on_rate_limited(response, method, path, attempt, last)
-                continue
-            if status >= 500:
-                self._check_server_error(response, method, idempotent, last)
-                uncertain = True
-                self._pause(method, path, attempt, f"status {status}")
-                continue
-            if 200 <= status < 300 or (ok_404 and status == 404):
-                return _Reply(response, uncertain)
-            raise error_for(
-                status, response.content, method=method, org=org, token=self._token, entries=entries
-            )
-        raise AssertionError("unreachable: the last attempt returns or raises")
+    def refusal(self, response: httpx.Response, method: str, path: str) -> Refusal:
+        """``response`` as a ``Refusal``: the server's message on one line, token redacted."""
+        message, details = error_message(response.content)
+        return Refusal(method, path, response.status_code, redact(message, self._token), details)
+
+    def _refused(
+        self, refuse: Refuse, response: httpx.Response, method: str, path: str
+    ) -> ApiError:
+        error = refuse(self.refusal(response, method, path))
+        error.args = (redact(str(error), self._token), *error.args[1:])
+        return error
 
     def _check_transport_error(
-        self, exc: httpx.RequestError, method: str, idempotent: bool, last: bool
+        self, exc: httpx.RequestError, method: str, idempotent: bool, failures: int
     ) -> None:
         if not idempotent and not isinstance(exc, _NEVER_SENT):
             raise OutcomeUnknownError(
                 f"{method} may or may not have been applied: {self._describe(exc)}"
             ) from None
-        if last:
+        if failures >= self._retry.max_attempts:
             raise ServerError(
                 f"{method} failed after {self._retry.max_attempts} attempts: {self._describe(exc)}"
             ) from None
 
     def _check_server_error(
-        self, response: httpx.Response, method: str, idempotent: bool, last: bool
+        self, response: httpx.Response, method: str, idempotent: bool, failures: int
     ) -> None:
         status = response.status_code
-        message = server_message(response.content)[0]
+        message = error_message(response.content)[0]
         said = redact(
             f"the server answered {status}" + (f": {message}" if message else ""), self._token
         )
         if not idempotent:
             raise OutcomeUnknownError(f"{method} may or may not have been applied: {said}", status)
-        if last:
+        if failures >= self._retry.max_attempts:
             raise ServerError(
                 f"{method} failed after {self._retry.max_attempts} attempts: {said}", status
             )
 
     def _on_rate_limited(
-        self, response: httpx.Response, method: str, path: str, attempt: int, last: bool
+        self, response: httpx.Response, method: str, path: str, throttled: int, waited: float
     ) -> None:
-        if last:
+        asked = parse_retry_after(response.headers.get("Retry-After"))
+        delay = backoff_delay(throttled, self._retry) if asked is None else asked
+        delay = max(MIN_RATE_WAIT, min(delay, self._retry.retry_after_cap))
+        budget = self._retry.max_wait
+        if waited + delay > budget:
+            more = f"; it asks for {_duration(asked)} more" if asked else ""
             raise RateLimitError(
-                f"the Socket API is still rate limiting (429) after "
-                f"{self._retry.max_attempts} attempts; try again later",
+                f"the Socket API is still rate limiting (429) after {_duration(waited)} of "
+                f"waiting{more}, and a call waits at most {_duration(budget)}; try again later",
                 429,
             )
-        delay = parse_retry_after(response.headers.get("Retry-After"))
-        if delay is None:
-            delay = backoff_delay(attempt, self._retry)
-        delay = min(delay, self._retry.retry_after_cap)
-        log.warning("%s %s: rate limited (429), every request waits %.1f s", method, path, delay)
+        self._warn(
+            "%s %s: rate limited (429), every request waits %s (%s of at most %s waited so far)",
+            method,
+            path,
+            _duration(delay),
+            _duration(waited),
+            _duration(budget),
+        )
         # Every thread pauses, this one included: the loop waits on the gate before its retry.
         self._gate.push(delay)
 
-    def _pause(self, method: str, path: str, attempt: int, why: str) -> None:
-        delay = backoff_delay(attempt, self._retry)
-        next_try = f"attempt {attempt + 1} of {self._retry.max_attempts}"
-        log.warning("%s %s: %s, retrying in %.1f s (%s)", method, path, why, delay, next_try)
+    def _pause(self, method: str, path: str, failures: int, why: str) -> None:
+        delay = backoff_delay(failures, self._retry)
+        next_try = f"attempt {failures + 1} of {self._retry.max_attempts}"
+        self._warn("%s %s: %s, retrying in %.1f s (%s)", method, path, why, delay, next_try)
         self._sleep(delay)
+
+    def _warn(self, template: str, *args: object) -> None:
+        log.warning("%s", redact(template % args, self._token))
 
     def _describe(self, exc: httpx.RequestError) -> str:
         detail = str(exc) or "no detail"
         return redact(f"{type(exc).__name__}: {detail}", self._token)
 
 
-def open_client(
-    api_url: str,
-    *,
-    env: Mapping[str, str] | None = None,
-    retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen
-) -> SocketClient:
-    """A client for ``--api-url``: https, http to loopback, or ``local:PATH``.
+def _duration(seconds: float | None) -> str:
+    """``"7.0 s"``, ``"2.5 min"``, ``"2.5 h"``: a wait as a person reads it.
 
-    ``local:PATH`` runs the embedded emulator on the SQLite file PATH, with no token. For a
-    remote URL the token comes from the environment (``wire.TOKEN_ENV_VARS``, first non-empty
-    wins) and its absence is an ``AuthError`` here, before any request.
+    >>> [_duration(s) for s in (7, 150, 9000)]
+    ['7.0 s', '2.5 min', '2.5 h']
     """
-    endpoint = parse_endpoint(api_url)
-    if endpoint.local_path is not None:
-        from reconciler.emulator import EmulatorTransport, embedded
-
-        emulator = embedded(endpoint.local_path)
-        client = SocketClient(
-            LOCAL_BASE_URL, None, transport=EmulatorTransport(emulator), retry=retry
-        )
-        client._closers.append(emulator.close)
-        return client
-    token = require_token(os.environ if env is None else env, endpoint)
-    assert endpoint.base_url is not None  # parse_endpoint sets one of the two
-    return SocketClient(endpoint.base_url, token, retry=retry)
-
-
-def _segment(value: str) -> str:
-    # An org slug or uuid is one path segment: "/" or "?" in it must not change the route.
-    return quote(value, safe="")
-
-
-def _page_body(response: httpx.Response, page: int) -> tuple[list[dict[str, Any]], Any]:
-    try:
-        payload = response.json()
-    except ValueError:
-        raise ApiError(f"page {page} of the rule list is not JSON", response.status_code) from None
-    results = payload.get("results") if isinstance(payload, dict) else None
-    if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
-        raise ApiError(f"page {page} of the rule list has no results list", response.status_code)
-    return results, payload.get("nextPage")
+    seconds = seconds or 0.0
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -1,29 +1,35 @@
 """Rule files -> a ``RuleSet``: find the files, read each, join them per org, check across files.
 
 Paths may be files or directories; directories are walked recursively for ``*.yaml`` and
-``*.yml`` in sorted order (skipping hidden entries such as ``.git``). Every problem in every file
-is collected first and raised once, as a ``ConfigError`` whose diagnostics read
-``FILE:LINE:COL: message``.
+``*.yml`` in sorted order (skipping hidden entries such as ``.git``), following symbolic links to
+directories. Every problem in every file is collected first and raised once, as a
+``ConfigError`` whose diagnostics read ``FILE:LINE:COL: message``.
+
+A file that is not read is never taken for rules that are not declared (apply would delete
+them): a missing path, a directory or file that cannot be read, a broken link and a file name
+that is not UTF-8 are errors, not skipped.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from reconciler.engine.safety import SafetyPolicy
 from reconciler.errors import ConfigError, Diagnostic, Location
-from reconciler.rules import rulefile
+from reconciler.gcpause import paused_gc
+from reconciler.rules import policyfile, purl, rulefile
 from reconciler.rules.model import Rule, utc_today
 from reconciler.rules.rulefile import FileRules
 from reconciler.rules.ruleset import OrgRules, RuleSet
 from reconciler.triage.selector import Selector
+
+if TYPE_CHECKING:
+    from reconciler.policies.model import DesiredResolution, DesiredRule
 
 SUFFIXES: Final = (".yaml", ".yml")
 _T = TypeVar("_T")
@@ -41,7 +47,7 @@ def load(paths: Sequence[str], today: dt.date | None = None) -> RuleSet:
     diagnostics: list[Diagnostic] = []
     files = find_files(paths, diagnostics)
     contributions: list[FileRules] = []
-    with _no_cyclic_gc():
+    with paused_gc():
         for file in files:
             text = _read(file, diagnostics)
             if text is not None:
@@ -49,6 +55,8 @@ def load(paths: Sequence[str], today: dt.date | None = None) -> RuleSet:
                 contributions.append(result)
                 diagnostics.extend(found)
     orgs = _join_orgs(contributions, diagnostics)
+    for draft in orgs.values():
+        diagnostics += policyfile.cross_file_problems(draft.policy_rules, draft.resolutions, today)
     unique = sorted(set(diagnostics))
     if any(d.severity == "error" for d in unique):
         raise ConfigError(unique)
@@ -59,60 +67,85 @@ def load(paths: Sequence[str], today: dt.date | None = None) -> RuleSet:
     )
 
 
-@contextlib.contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while files are read.
-
-    Each file builds ~15 short-lived objects per rule line while the rules kept so far pile up;
-    the collector's full passes rescan everything kept and made 100,000 rules take 3x longer.
-    What we build holds no reference cycles, so reference counting frees it all the same; the
-    one exception, a recursive YAML alias's node, is collected once the collector resumes.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def find_files(paths: Sequence[str], diagnostics: list[Diagnostic]) -> list[str]:
     """The rule files named by ``paths``, each once, in order; problems go to ``diagnostics``."""
     found: list[str] = []
     seen: set[str] = set()
     for path in paths:
         if os.path.isdir(path):
-            matches = _walk(path)
-            if not matches:
-                diagnostics.append(_at_start(path, "no *.yaml or *.yml rule files in directory"))
+            before = len(diagnostics)
+            matches = _walk(path, diagnostics)
+            if not matches and len(diagnostics) == before:
+                diagnostics.append(_whole(path, "no *.yaml or *.yml rule files in directory"))
         elif os.path.exists(path):
             matches = [path]
         else:
-            diagnostics.append(_at_start(path, "no such file or directory"))
+            diagnostics.append(_whole(path, _missing(path)))
             continue
         for match in matches:
             key = os.path.realpath(match)
-            if key not in seen:
-                seen.add(key)
+            if key in seen:
+                continue
+            seen.add(key)
+            if _utf8(match):
                 found.append(match)
+            else:
+                diagnostics.append(_whole(match, "file name is not valid UTF-8; rename the file"))
     return found
 
 
-def _walk(directory: str) -> list[str]:
+def _walk(directory: str, diagnostics: list[Diagnostic]) -> list[str]:
+    """Every rule file under ``directory``, in sorted order.
+
+    Symbolic links to directories are followed; each real directory is walked once, by its
+    resolved path, which also ends link loops. A directory that cannot be listed and a link to
+    nothing are errors: what is behind them might be rule files.
+    """
     matches: list[str] = []
-    for root, dirs, names in os.walk(directory):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        matches.extend(
-            os.path.join(root, name)
-            for name in names
-            if name.endswith(SUFFIXES) and not name.startswith(".")
-        )
+    walked = {os.path.realpath(directory)}
+
+    def unreadable(exc: OSError) -> None:
+        where = exc.filename if isinstance(exc.filename, str) else directory
+        diagnostics.append(_whole(where, f"cannot read directory: {exc.strerror or exc}"))
+
+    for root, dirs, names in os.walk(directory, onerror=unreadable, followlinks=True):
+        kept = []
+        for name in sorted(d for d in dirs if not d.startswith(".")):
+            real = os.path.realpath(os.path.join(root, name))
+            if real not in walked:
+                walked.add(real)
+                kept.append(name)
+        dirs[:] = kept
+        for name in names:
+            path = os.path.join(root, name)
+            if name.startswith("."):
+                continue
+            if name.endswith(SUFFIXES):
+                matches.append(path)
+            elif os.path.islink(path) and not os.path.exists(path):
+                diagnostics.append(_whole(path, _missing(path)))
     return sorted(matches)
 
 
-def _at_start(file: str, message: str) -> Diagnostic:
-    return Diagnostic(Location(file, 1, 1), message)
+def _missing(path: str) -> str:
+    if os.path.islink(path):
+        return "broken symbolic link: its target does not exist"
+    return "no such file or directory"
+
+
+def _utf8(path: str) -> bool:
+    """Whether the name is UTF-8; others hold lone surrogates that no report or note can carry."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _whole(path: str, message: str) -> Diagnostic:
+    """A finding about a whole file or directory (no line), its name shown escaped if not UTF-8."""
+    shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return Diagnostic(Location(shown, 0, 0), message)
 
 
 def _read(file: str, diagnostics: list[Diagnostic]) -> str | None:
@@ -120,7 +153,7 @@ def _read(file: str, diagnostics: list[Diagnostic]) -> str | None:
         with open(file, "rb") as handle:
             data = handle.read()
     except OSError as exc:
-        diagnostics.append(_at_start(file, f"cannot read: {exc.strerror or exc}"))
+        diagnostics.append(_whole(file, f"cannot read: {exc.strerror or exc}"))
         return None
     try:
         return data.decode("utf-8-sig")
@@ -139,7 +172,11 @@ class _OrgDraft:
     files: list[str] = field(default_factory=list)
     prune: tuple[bool, Location] | None = None
     safety: tuple[SafetyPolicy, Location] | None = None
+    target: tuple[str, Location] | None = None
+    policy_rules: list[DesiredRule] = field(default_factory=list)
+    resolutions: list[DesiredResolution] = field(default_factory=list)
     selectors: dict[Selector, Rule] = field(default_factory=dict)
+    packages: dict[Selector, Rule] = field(default_factory=dict)  # by purl-normalised selector
 
     def freeze(self) -> OrgRules:
         return OrgRules(
@@ -148,6 +185,10 @@ class _OrgDraft:
             prune=self.prune[0] if self.prune else True,
             safety=self.safety[0] if self.safety else SafetyPolicy(),
             files=tuple(self.files),
+            policy_rules=tuple(self.policy_rules),
+            resolutions=tuple(self.resolutions),
+            target=self.target[0] if self.target else None,
+            target_at=self.target[1] if self.target else None,
         )
 
 
@@ -162,13 +203,35 @@ def _join_orgs(
         draft.files.append(part.file)
         draft.prune = _agree("prune", draft.org, draft.prune, part.prune, diagnostics)
         draft.safety = _agree("safety", draft.org, draft.safety, part.safety, diagnostics)
+        draft.target = _agree("target", draft.org, draft.target, part.target, diagnostics)
+        draft.policy_rules += part.policy_rules
+        draft.resolutions += part.resolutions
         for rule in part.rules:
             first = draft.selectors.setdefault(rule.selector, rule)
             if first is not rule and rule.location is not None:
                 message = f"same selector as {first.location}"
                 diagnostics.append(Diagnostic(rule.location, message))
+            elif first is rule:
+                _warn_same_package(draft, rule, diagnostics)
             draft.rules.append(rule)
     return orgs
+
+
+def _warn_same_package(draft: _OrgDraft, rule: Rule, diagnostics: list[Diagnostic]) -> None:
+    """Warn when two rules differ only in a spelling that the purl spec normalises away."""
+    key = rule.selector
+    name, namespace = key.package_name or "", key.package_namespace or ""
+    # Parsing a purl is slow; most names are spelt as the spec normalises them already.
+    if name != name.lower() or "_" in name or namespace != namespace.lower():
+        key = purl.canonical(key)
+    first = draft.packages.setdefault(key, rule)
+    if first is not rule and rule.location is not None:
+        message = (
+            f"same package as {first.location} once spelt as the purl spec normalises it "
+            f"({first.selector.purl()} and {rule.selector.purl()}); socket-triage compares "
+            "names as written, so these are two rules"
+        )
+        diagnostics.append(Diagnostic(rule.location, message, "warning"))
 
 
 def _agree(

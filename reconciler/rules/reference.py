@@ -3,6 +3,12 @@
 The docs never describe a field by hand: README.md and docs/rule-reference.md hold this module's
 output between two markers, ``script/gen-reference`` rewrites it, and a test fails when the
 committed text and the schema disagree.
+
+There is one schema: ``reconciler/schemas/triage-rules.schema.json``, package data that
+``validate`` reads, installed with the wheel. ``schemas/triage-rules.schema.json`` at the
+repository root is a byte-for-byte copy for editors' ``$schema`` comments and raw URLs (a copy,
+not a symbolic link, which raw URLs and Windows checkouts do not follow); ``script/gen-reference``
+writes it, and the API spec's copy beside it, and a test fails when either differs.
 """
 
 from __future__ import annotations
@@ -16,7 +22,15 @@ from typing import Any, Final
 
 BEGIN: Final = "<!-- BEGIN GENERATED: rule-reference (script/gen-reference) -->"
 END: Final = "<!-- END GENERATED: rule-reference -->"
-SCHEMA_PATH: Final = Path("schemas/triage-rules.schema.json")
+SCHEMA_PATH: Final = Path("reconciler/schemas/triage-rules.schema.json")
+SCHEMA_COPY: Final = Path("schemas/triage-rules.schema.json")
+# Each public copy at the repository root, and the package file it copies.
+COPIES: Final = {
+    SCHEMA_COPY: SCHEMA_PATH,
+    Path("schemas/socket-triage-api-openapi.yml"): Path(
+        "reconciler/schemas/socket-triage-api-openapi.yml"
+    ),
+}
 DOC_PATHS: Final = (Path("README.md"), Path("docs/rule-reference.md"))
 
 Schema = Mapping[str, Any]
@@ -191,19 +205,27 @@ def load_schema(path: Path = SCHEMA_PATH) -> dict[str, Any]:
     return data
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Rewrite the generated block of each doc; with ``--check``, only report stale docs."""
+def generated_files(root: Path = Path()) -> dict[Path, str]:
+    """What ``script/gen-reference`` writes under ``root``: each doc, and each copy."""
+    wanted = {copy: (root / source).read_text(encoding="utf-8") for copy, source in COPIES.items()}
+    generated = render_reference(json.loads(wanted[SCHEMA_COPY]))
+    for path in DOC_PATHS:
+        wanted[path] = splice((root / path).read_text(encoding="utf-8"), generated)
+    return wanted
+
+
+def main(argv: Sequence[str] | None = None, root: Path = Path()) -> int:
+    """Rewrite the generated files; with ``--check``, only report those out of date."""
     args = list(sys.argv[1:] if argv is None else argv)
     check = "--check" in args
-    generated = render_reference(load_schema())
     stale = []
-    for path in DOC_PATHS:
-        text = path.read_text(encoding="utf-8")
-        new = splice(text, generated)
-        if new != text:
+    for path, text in generated_files(root).items():
+        target = root / path
+        current = target.read_text(encoding="utf-8") if target.is_file() else None
+        if current != text:
             stale.append(str(path))
             if not check:
-                path.write_text(new, encoding="utf-8")
+                target.write_text(text, encoding="utf-8")
     verb = "out of date" if check else "regenerated"
     for name in stale:
         print(f"{name}: {verb}")

@@ -5,6 +5,9 @@ file's skeleton (everything but the rules) once and each rule only if a fast che
 the same schema cannot prove it valid. The fast check is conservative: when it says "valid",
 jsonschema would agree; anything it is unsure of goes to jsonschema. So the findings equal those
 of validating the whole file (``full_findings``), which a test checks on every bad fixture.
+
+A valid file passes the same kind of check compiled for the whole document, so jsonschema
+(about 40 ms of imports) is loaded only when a file has something to report.
 """
 
 from __future__ import annotations
@@ -12,31 +15,20 @@ from __future__ import annotations
 import difflib
 import functools
 import json
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
-
+from reconciler.rules.fastschema import Check, compile_check, is_scalar
 from reconciler.rules.yamlnodes import YList, YMap, pack
 
-Check = Callable[[Any], bool]
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 _START: Final = pack(1, 1)
+_NO_TEXTS: Final[Mapping[int, str]] = {}
 
-_ANNOTATIONS: Final = frozenset(
-    {"description", "examples", "default", "format", "title", "$comment", "markdownDescription"}
-)
-_PY_TYPES: Final[dict[str, tuple[type, ...]]] = {
-    "string": (str,),
-    "null": (type(None),),
-    "boolean": (bool,),
-    "integer": (int,),
-    "number": (int, float),
-}
 _TYPE_WORDS: Final = {
     "string": "a string",
     "object": "a mapping",
@@ -74,11 +66,20 @@ def schema() -> dict[str, Any]:
 
 
 @functools.cache
-def _validators() -> tuple[Any, Any, Check | None]:
+def _fast_checks() -> tuple[Check | None, Check | None]:
+    """Conservative checks of the whole file and of one rule (``fastschema``)."""
+    full = schema()
+    return compile_check(full, full["$defs"]), compile_check(full["$defs"]["rule"], full["$defs"])
+
+
+@functools.cache
+def _validators() -> tuple[Any, Any]:
+    # Imported here: only a file with something to report needs jsonschema.
+    from jsonschema import Draft202012Validator
+
     full = schema()
     rule_schema = {"$schema": full["$schema"], "$defs": full["$defs"], "$ref": "#/$defs/rule"}
-    fast = _compile_object(full["$defs"]["rule"])
-    return Draft202012Validator(full), Draft202012Validator(rule_schema), fast
+    return Draft202012Validator(full), Draft202012Validator(rule_schema)
 
 
 def rule_fields() -> tuple[str, ...]:
@@ -86,32 +87,40 @@ def rule_fields() -> tuple[str, ...]:
     return tuple(schema()["$defs"]["rule"]["properties"])
 
 
-def full_findings(doc: Any) -> list[Finding]:
+def full_findings(doc: Any, texts: Mapping[int, str] = _NO_TEXTS) -> list[Finding]:
     """Validate the whole document with jsonschema: the reference ``findings`` must equal."""
     validator = _validators()[0]
-    return sorted({f for e in validator.iter_errors(doc) for f in _translate(e, doc, ())})
+    return sorted({f for e in validator.iter_errors(doc) for f in _translate(e, doc, (), texts)})
 
 
-def findings(doc: Any) -> list[Finding]:
-    """Every schema error of one parsed file, sorted by position."""
-    full, per_rule, fast = _validators()
+def findings(doc: Any, texts: Mapping[int, str] = _NO_TEXTS) -> list[Finding]:
+    """Every schema error of one parsed file, sorted by position.
+
+    ``texts`` (``yamlnodes.Document.texts``) lets a type error quote what the file said.
+    """
+    fast_file, fast = _fast_checks()
+    if fast_file is not None and fast_file(doc):
+        return []
+    full, per_rule = _validators()
     rules = doc.get("rules") if isinstance(doc, YMap) else None
     if not isinstance(rules, YList):
-        return full_findings(doc)
+        return full_findings(doc, texts)
     skeleton = YMap(doc.pos)
     skeleton.update(doc)
     skeleton.fields = doc.fields
     skeleton["rules"] = YList(rules.pos)
-    found = {f for e in full.iter_errors(skeleton) for f in _translate(e, skeleton, ())}
+    found = {f for e in full.iter_errors(skeleton) for f in _translate(e, skeleton, (), texts)}
     for index, rule in enumerate(rules):
         if fast is not None and fast(rule):
             continue
         for error in per_rule.iter_errors(rule):
-            found.update(_translate(error, doc, ("rules", index)))
+            found.update(_translate(error, doc, ("rules", index), texts))
     return sorted(found)
 
 
-def _translate(error: ValidationError, root: Any, prefix: tuple[Any, ...]) -> Iterable[Finding]:
+def _translate(
+    error: ValidationError, root: Any, prefix: tuple[Any, ...], texts: Mapping[int, str]
+) -> Iterable[Finding]:
     path = (*prefix, *error.absolute_path)
     parent = _walk(root, path[:-1])
     pos = _value_pos(parent, path[-1]) if path else getattr(root, "pos", _START)
@@ -128,9 +137,9 @@ def _translate(error: ValidationError, root: Any, prefix: tuple[Any, ...]) -> It
             if key not in allowed:
                 yield Finding(value.key_pos(key), _unknown_field(key, allowed, path))
     elif keyword == "type":
-        yield Finding(pos, _type_message(label, error.validator_value, value))
+        yield Finding(pos, _type_message(label, error.validator_value, value, texts.get(pos)))
     elif keyword == "enum":
-        if _is_scalar(value):  # other values get a type error instead
+        if is_scalar(value):  # other values get a type error instead
             choices = [c for c in error.validator_value if isinstance(c, str) and c]
             hint = _did_you_mean(str(value), choices)
             yield Finding(pos, f"{label}: {_show(value)} is not one of {', '.join(choices)}{hint}")
@@ -180,13 +189,22 @@ def _did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _type_message(label: str, expected: str | list[str], value: Any) -> str:
+def _type_message(label: str, expected: str | list[str], value: Any, source: str | None) -> str:
     names = [expected] if isinstance(expected, str) else list(expected)
     words = " or ".join(_TYPE_WORDS[n] for n in names if n in _TYPE_WORDS) or "null"
     message = f"{label}: expected {words}, got {_show(value)}"
     if "string" in names and isinstance(value, (bool, int, float)):
-        message += " (quote it in YAML to keep it text)"
+        message += _quote_hint(value, source)
     return message
+
+
+def _quote_hint(value: bool | float, source: str | None) -> str:
+    """Why YAML made text a boolean or a number (``no``, ``1.10``), and how to keep it text."""
+    if source is None:
+        return " (quote it in YAML to keep it text)"
+    kind = "a boolean" if isinstance(value, bool) else "a number"
+    quoted = "'" + source.replace("'", "''") + "'"
+    return f" (YAML reads {source} as {kind}; quote it to keep it text: {quoted})"
 
 
 def _show(value: Any) -> str:
@@ -203,56 +221,3 @@ def _show(value: Any) -> str:
         return "a list"
     text = str(value)
     return repr(text if len(text) <= 60 else text[:57] + "...")
-
-
-def _compile_object(node: dict[str, Any]) -> Check | None:
-    """A conservative check for a flat object schema, or ``None`` if it uses more than we know."""
-    if set(node) - _ANNOTATIONS - {"type", "properties", "additionalProperties", "required"}:
-        return None
-    if node.get("type") != "object" or node.get("additionalProperties") is not False:
-        return None
-    props: dict[str, Check] = {}
-    for name, sub in node.get("properties", {}).items():
-        check = _compile_value(sub)
-        if check is None:
-            return None
-        props[name] = check
-    required = tuple(node.get("required", ()))
-
-    def check_object(value: Any) -> bool:
-        if type(value) is not YMap or any(name not in value for name in required):
-            return False
-        for key, item in value.items():
-            prop = props.get(key)
-            if prop is None or not prop(item):
-                return False
-        return True
-
-    return check_object
-
-
-def _compile_value(node: dict[str, Any]) -> Check | None:
-    """One property's check: its type, enum and pattern, as a single cheap function."""
-    if set(node) - _ANNOTATIONS - {"type", "enum", "pattern"}:
-        return None
-    kinds = node.get("type", ())
-    kinds = {kinds} if isinstance(kinds, str) else set(kinds)
-    # Exact Python types only: the check may say "invalid" too often, never "valid" wrongly.
-    types = frozenset(t for name in kinds for t in _PY_TYPES.get(name, ()))
-    enum = node.get("enum")
-    allowed = None if enum is None else frozenset((type(a), a) for a in enum if _is_scalar(a))
-    regex = re.compile(node["pattern"]) if "pattern" in node else None
-
-    def check_value(value: Any) -> bool:
-        kind = type(value)
-        if "type" in node and kind not in types:
-            return False
-        if allowed is not None and (not _is_scalar(value) or (kind, value) not in allowed):
-            return False
-        return regex is None or kind is not str or regex.search(value) is not None
-
-    return check_value
-
-
-def _is_scalar(value: Any) -> bool:
-    return value is None or type(value) is str

@@ -5,17 +5,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from reconciler.engine.safety import SafetyPolicy
-from reconciler.errors import Diagnostic
+from reconciler.errors import Diagnostic, Location
 from reconciler.rules.model import Rule
+
+if TYPE_CHECKING:
+    from reconciler.policies.model import DesiredResolution, DesiredRule
 
 
 @dataclass(frozen=True)
 class OrgRules:
     """One org's rules from every file that names it, in file and line order.
 
-    Expired rules are kept; plan treats them as absent so it can say why they go.
+    ``rules`` are legacy triage rules; ``policy_rules`` and ``resolutions`` are Alert Policies
+    ones. ``target`` is the files' ``target:`` pin (``target_at`` where), or None. Expired rules
+    are kept; plan treats them as absent so it can say why they go.
     """
 
     org: str
@@ -23,6 +29,24 @@ class OrgRules:
     prune: bool = True
     safety: SafetyPolicy = SafetyPolicy()  # noqa: RUF009 - frozen, so sharing is safe
     files: tuple[str, ...] = ()
+    policy_rules: tuple[DesiredRule, ...] = ()
+    resolutions: tuple[DesiredResolution, ...] = ()
+    target: str | None = None
+    target_at: Location | None = None
+
+    def file_order(self, location: Location | None) -> tuple[int, int, int]:
+        """Where an entry written at ``location`` comes in the files: file, line, column.
+
+        Entries of every kind are in one order: files as read, then lines. Under Alert
+        Policies that order is the evaluation order.
+        """
+        if location is None:
+            return (len(self.files), 0, 0)
+        try:
+            index = self.files.index(location.file)
+        except ValueError:
+            index = len(self.files)
+        return (index, location.line, location.column)
 
 
 def _empty_orgs() -> Mapping[str, OrgRules]:
@@ -39,5 +63,5 @@ class RuleSet:
 
     @property
     def rule_count(self) -> int:
-        """How many rules all orgs hold together."""
-        return sum(len(org.rules) for org in self.orgs.values())
+        """How many rules all orgs hold together: triage rules and policy rules."""
+        return sum(len(org.rules) + len(org.policy_rules) for org in self.orgs.values())

@@ -3,7 +3,8 @@
 libyaml's C composer (``CSafeLoader.get_single_node``) keeps a start mark on every node, so
 positions cost nothing extra; we then walk the node tree ourselves instead of using PyYAML's
 constructor. That walk is also where we catch what PyYAML lets through silently: duplicate keys
-(it keeps the last), non-string keys, recursive aliases and alias bombs.
+(it keeps the last), non-string keys, recursive aliases, alias bombs and non-finite numbers
+(``.nan`` and ``.inf`` would switch a safety threshold off).
 
 The result is JSON-shaped (``YMap``, ``YList``, str, int, float, bool, None) so the JSON Schema
 sees exactly what an editor sees. Timestamps stay as their text: ``expires: 2027-03-01`` is the
@@ -12,6 +13,7 @@ string ``"2027-03-01"``, and the loader parses dates itself so a bad date is an 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -83,10 +85,15 @@ class Problem:
 
 @dataclass
 class Document:
-    """The value of a file (``None`` when empty or unreadable) and the problems found."""
+    """The value of a file (``None`` when empty or unreadable) and the problems found.
+
+    ``texts`` holds the source text of every scalar that YAML typed as a boolean or a number,
+    by packed position, so that an error can say "YAML read 1.10 as a number".
+    """
 
     root: Any
     problems: list[Problem] = field(default_factory=list)
+    texts: dict[int, str] = field(default_factory=dict)
 
 
 def read(text: str) -> Document:
@@ -103,15 +110,44 @@ def read(text: str) -> Document:
         mark = exc.problem_mark or exc.context_mark
         where = pack(mark.line + 1, mark.column + 1) if mark else pack(1, 1)
         parts = [p for p in (exc.context, exc.problem) if p]
-        return Document(None, [Problem(where, "YAML syntax error: " + ", ".join(parts))])
-    except yaml.YAMLError as exc:  # ReaderError: a character YAML does not allow
+        message = "YAML syntax error: " + ", ".join(parts) + _quoting_hint(text, exc)
+        return Document(None, [Problem(where, message)])
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+        message = f"YAML error: {exc.reason} (U+{exc.character:04X})"
+        return Document(None, [Problem(_reader_pos(text, exc), message)])
+    except yaml.YAMLError as exc:
         return Document(None, [Problem(_reader_pos(text, exc), f"YAML error: {exc}")])
     finally:
         loader.dispose()
     if node is None:
         return Document(None)
     walker = _Walker(loader)
-    return Document(walker.value(node, 0), walker.problems)
+    return Document(walker.value(node, 0), walker.problems, walker.texts)
+
+
+# Characters that cannot start a plain YAML value, though rule values often do: ">=7.5" (a block
+# scalar indicator), "@babel" and "`x`" (reserved), "%" (a directive), "|" (a literal block).
+_NEEDS_QUOTES: Final = ">|@`%"
+
+
+def _quoting_hint(text: str, exc: yaml.MarkedYAMLError) -> str:
+    """Say to quote the value when a syntax error comes from a value starting with one of them.
+
+    >>> read("cvss_score_cmp: >=7\\n").problems[0].message.endswith("must be quoted: '>=7')")
+    True
+    """
+    marks = [m for m in (exc.context_mark, exc.problem_mark) if m is not None]
+    lines = text.splitlines()
+    for mark in marks:
+        line = lines[mark.line] if mark.line < len(lines) else ""
+        start = mark.column
+        if start < len(line) and line[start] in _NEEDS_QUOTES:
+            word = line[start:]
+            for stop in ",}]#":
+                word = word.split(stop, 1)[0]
+            word = word.strip().replace("'", "''")
+            return f" (a value that starts with {line[start]!r} must be quoted: '{word}')"
+    return ""
 
 
 def _reader_pos(text: str, exc: yaml.YAMLError) -> int:
@@ -131,6 +167,7 @@ class _Walker:
         self.sizes: dict[int, int] = {}
         self.active: set[int] = set()
         self.expanded = 0
+        self.texts: dict[int, str] = {}
         self.scalars: dict[str, Callable[[ScalarNode], Any]] = {
             _TAG + "str": lambda n: n.value,
             _TAG + "null": lambda n: None,
@@ -183,9 +220,14 @@ class _Walker:
             self.problem(node, f"unsupported YAML tag {tag!r}; use plain values")
             return node.value
         try:
-            return build(node)
+            value = build(node)
         except (ValueError, KeyError, OverflowError):  # e.g. an int too odd for PyYAML
             return node.value
+        if isinstance(value, (bool, int, float)):
+            self.texts[_pos(node)] = node.value
+            if isinstance(value, float) and not math.isfinite(value):
+                self.problem(node, f"{node.value} is not a finite number")
+        return value
 
     def child(self, node: Node, depth: int) -> Any:
         """A value node: scalars directly (no alias bookkeeping needed), the rest via ``value``."""

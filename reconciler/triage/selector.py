@@ -2,8 +2,8 @@
 
 A rule is identified by its *selector*: the 12 selector fields after normalisation. Every
 spelling of "any" (absent, null, "" and "*") becomes ``None``, so two rules that differ only in
-how they say "any" are the same rule. The mapping to and from the API's wire forms (camelCase for
-POST, snake_case for GET) is written once, here.
+how they say "any" are the same rule. The wire spellings (camelCase for POST, snake_case for GET,
+``"*"`` or null for "any") come from the one table of fields, ``wire.SELECTOR``.
 """
 
 from __future__ import annotations
@@ -13,13 +13,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from reconciler.engine import notes
-from reconciler.triage.wire import (
-    CAMEL_TO_SNAKE,
-    ENUM_FIELDS,
-    SELECTOR_FIELDS,
-    SNAKE_TO_CAMEL,
-    WILDCARD,
-)
+from reconciler.triage.wire import CAMEL_TO_SNAKE, SELECTOR, SELECTOR_FIELDS, WILDCARD
 
 
 def normalise(field: str, value: object) -> str | None:
@@ -41,7 +35,11 @@ def normalise(field: str, value: object) -> str | None:
 
 
 class Selector(NamedTuple):
-    """The selector key: which alerts a rule applies to. Field order is ``SELECTOR_FIELDS``."""
+    """The selector key: which alerts a rule applies to.
+
+    The fields are those of ``wire.SELECTOR``, in its order (a test checks). Build a selector
+    by keyword or with ``from_snake``, never from a parallel list by position.
+    """
 
     package_type: str | None = None
     package_namespace: str | None = None
@@ -59,7 +57,7 @@ class Selector(NamedTuple):
     @classmethod
     def from_snake(cls, fields: Mapping[str, object]) -> Selector:
         """Build from snake_case fields (a rule file or a GET result), normalising each."""
-        return cls(*(normalise(name, fields.get(name)) for name in SELECTOR_FIELDS))
+        return cls(**{name: normalise(name, fields.get(name)) for name in SELECTOR_FIELDS})
 
     @property
     def is_broad(self) -> bool:
@@ -69,13 +67,16 @@ class Selector(NamedTuple):
     def to_snake(self) -> dict[str, str | None]:
         """The GET spelling: "any" is ``"*"`` for the enum fields and ``None`` for the rest."""
         return {
-            name: _wire_value(name, value)
-            for name, value in zip(SELECTOR_FIELDS, self, strict=True)
+            field.name: field.any_wire if value is None else value
+            for field, value in zip(SELECTOR, self, strict=True)
         }
 
     def to_camel(self) -> dict[str, str | None]:
         """The POST spelling of the selector fields."""
-        return {SNAKE_TO_CAMEL[name]: value for name, value in self.to_snake().items()}
+        return {
+            field.post: field.any_wire if value is None else value
+            for field, value in zip(SELECTOR, self, strict=True)
+        }
 
     def purl(self) -> str:
         """A short, human label such as ``npm/@babel/traverse@7.*`` (``*`` where unset)."""
@@ -89,10 +90,9 @@ class Selector(NamedTuple):
     def describe(self) -> str:
         """One line naming the package and every set non-package field, for plans and logs."""
         parts = [self.purl()]
-        for name in SELECTOR_FIELDS[4:]:
-            value = getattr(self, name)
-            if value is not None:
-                parts.append(f"{name}={value}")
+        for field, value in zip(SELECTOR, self, strict=True):
+            if value is not None and not field.package:  # the purl shows the package fields
+                parts.append(f"{field.name}={value}")
         return " ".join(parts)
 
     def to_dict(self) -> dict[str, str | None]:
@@ -100,15 +100,9 @@ class Selector(NamedTuple):
         return {k: v for k, v in zip(SELECTOR_FIELDS, self, strict=True) if v is not None}
 
 
-def _wire_value(name: str, value: str | None) -> str | None:
-    if value is None and name in ENUM_FIELDS:
-        return WILDCARD
-    return value
-
-
 @dataclass(frozen=True)
 class LiveRule:
-    """An existing rule, as the API's GET returns it."""
+    """An existing rule of ``org``, as the API's GET returns it."""
 
     uuid: str
     selector: Selector
@@ -116,10 +110,11 @@ class LiveRule:
     note: str
     created_at: str = ""
     updated_at: str = ""
+    org: str = ""  # the org slug it was listed from; "" when unknown (then never ``managed``)
 
     @classmethod
-    def from_get(cls, item: Mapping[str, Any]) -> LiveRule:
-        """Parse one snake_case GET result."""
+    def from_get(cls, item: Mapping[str, Any], org: str = "") -> LiveRule:
+        """Parse one snake_case GET result of ``org``."""
         return cls(
             uuid=str(item.get("uuid") or ""),
             selector=Selector.from_snake(item),
@@ -127,6 +122,7 @@ class LiveRule:
             note=str(item.get("note") or ""),
             created_at=str(item.get("created_at") or ""),
             updated_at=str(item.get("updated_at") or ""),
+            org=org,
         )
 
     @property
@@ -136,8 +132,12 @@ class LiveRule:
 
     @property
     def managed(self) -> bool:
-        """True when the note carries our provenance trailer, i.e. this tool wrote the rule."""
-        return notes.split(self.note)[1] is not None
+        """True when this tool wrote the rule: its trailer is sealed for its org and selector.
+
+        A bare marker, an unsealed trailer from an older version, or a note copied from another
+        rule is not enough (see ``notes``).
+        """
+        return notes.sealed_for(self.note, self.org, self.selector)
 
 
 def post_to_snake(entry: Mapping[str, Any]) -> dict[str, Any]:

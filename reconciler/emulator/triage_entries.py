@@ -1,13 +1,13 @@
-"""Checking a POST body and turning its entries into stored (snake_case) rules.
+"""Checking a legacy triage body and turning its entries into stored (snake_case) rules.
 
 The checks follow the request schema of ``updateOrgAlertTriage``: ``additionalProperties: false``
 at both levels, strings or null for the free-text fields, closed enums (no null) for
 fixAvailable / patchAvailable / reachability / kevs / state. The first problem found is reported,
-with the entry's index and the field in ``details``; the whole request then fails.
+with the entry's index and the field in ``details``; the whole request then fails. The translate
+endpoint of the Alert Policies family checks its body with the same rules.
 
 Choices where the spec is silent:
-- A missing ``state`` becomes ``inherit``: the POST schema gives no default, the GET schema's
-  default is ``inherit``, and refusing would make the field required, which the spec does not say.
+- ``state`` is required: Socket's docs say an entry without it is refused with 400.
 - Missing enum fields become ``"*"`` (any); missing or ``""`` free-text fields become null.
   A ``"*"`` in a free-text field is stored as sent.
 - ``cvssScoreCmp`` must match ``wire.CVSS_CMP_RE`` when it is a non-empty string; it is stored
@@ -16,10 +16,10 @@ Choices where the spec is silent:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler.emulator.params import json_object
 from reconciler.emulator.responses import ApiFailure
 from reconciler.triage.wire import (
     CAMEL_TO_SNAKE,
@@ -38,7 +38,7 @@ _ENUMS["state"] = STATES
 _NULLABLE_TEXT = frozenset(
     SNAKE_TO_CAMEL[k] for k in ("uuid", *SELECTOR_FIELDS) if k not in ENUM_FIELDS
 )
-_BROAD_UNSET = (None, "", WILDCARD)
+BROAD_UNSET = (None, "", WILDCARD)
 
 
 def bad(message: str, index: int | None = None, field: str | None = None) -> ApiFailure:
@@ -46,14 +46,9 @@ def bad(message: str, index: int | None = None, field: str | None = None) -> Api
     return ApiFailure(400, message, details)
 
 
-def parse_body(body: bytes, *, force: bool) -> list[dict[str, Any]]:
-    """The entries of a POST body, checked and in stored form (snake_case, defaults filled)."""
-    try:
-        payload = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise bad(f"Request body is not valid JSON: {exc}") from None
-    if not isinstance(payload, dict):
-        raise bad("Request body must be a JSON object with an alertTriage array")
+def checked_entries(body: bytes) -> list[dict[str, Any]]:
+    """The entries of an ``{"alertTriage": [...]}`` body as sent, each checked; else a 400."""
+    payload = json_object(body, "Request body")
     extra = sorted(set(payload) - {"alertTriage"})
     if extra:
         raise bad(f"Unknown property in request body: {extra[0]}")
@@ -62,22 +57,32 @@ def parse_body(body: bytes, *, force: bool) -> list[dict[str, Any]]:
         raise bad("alertTriage is required and must be an array")
     if not 1 <= len(entries) <= MAX_BATCH:
         raise bad(f"alertTriage must hold 1 to {MAX_BATCH} entries, not {len(entries)}")
-    return [_parse_entry(i, entry, force=force) for i, entry in enumerate(entries)]
+    for index, entry in enumerate(entries):
+        _check_entry(index, entry)
+    return entries
 
 
-def _parse_entry(index: int, entry: object, *, force: bool) -> dict[str, Any]:
+def parse_body(body: bytes, *, force: bool) -> list[dict[str, Any]]:
+    """The entries of a POST body, checked and in stored form (snake_case, defaults filled)."""
+    entries = checked_entries(body)
+    for index, entry in enumerate(entries):
+        if not force and all(entry.get(k) in BROAD_UNSET for k in ("alertKey", "packageName")):
+            raise bad(
+                f"alertTriage[{index}] is a broad triage (no alertKey and no packageName); "
+                "pass force=true to apply it",
+                index,
+                "force",
+            )
+    return [to_stored(entry) for entry in entries]
+
+
+def _check_entry(index: int, entry: object) -> None:
     if not isinstance(entry, dict):
         raise bad(f"alertTriage[{index}] must be an object", index)
     for name, value in entry.items():
         _check_field(index, name, value)
-    if not force and all(entry.get(k) in _BROAD_UNSET for k in ("alertKey", "packageName")):
-        raise bad(
-            f"alertTriage[{index}] is a broad triage (no alertKey and no packageName); "
-            "pass force=true to apply it",
-            index,
-            "force",
-        )
-    return to_stored(entry)
+    if "state" not in entry:
+        raise bad(f"alertTriage[{index}].state is required", index, "state")
 
 
 def _check_field(index: int, name: str, value: Any) -> None:
@@ -104,7 +109,10 @@ def _check_field(index: int, name: str, value: Any) -> None:
 
 
 def to_stored(entry: Mapping[str, Any]) -> dict[str, Any]:
-    """Fill defaults and rename to snake_case. Accepts camelCase or snake_case keys."""
+    """Fill defaults and rename to snake_case. Accepts camelCase or snake_case keys.
+
+    A missing state becomes ``inherit`` here: this also serves seeding, which is not an API call.
+    """
     snake = {CAMEL_TO_SNAKE.get(k, k): v for k, v in entry.items()}
     stored: dict[str, Any] = {"uuid": snake.get("uuid") or None}
     for name in SELECTOR_FIELDS:

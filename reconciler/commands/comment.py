@@ -1,0 +1,117 @@
+"""``socket-triage comment``: the pull-request comment and the job summary, fitted to GitHub.
+
+The Action runs this after ``validate`` and ``plan`` (or ``apply``), so that the renderer, not
+shell or JavaScript, decides what a too-large document leaves out. It writes the job summary
+first (1 MiB), then the comment (65,536 characters), and the comment names the job summary as
+holding the whole plan only when the summary really does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Final
+
+import click
+
+from reconciler import __version__
+from reconciler.commands import check_output_file, write_output
+from reconciler.engine.plan import Plan
+from reconciler.errors import PlanFileError, UsageError
+from reconciler.exits import EXIT_CHANGES, EXIT_EXPIRED, EXIT_OK
+from reconciler.render.common import plan_dict
+from reconciler.render.escape import table_code
+from reconciler.render.markdown import (
+    GITHUB_COMMENT_LIMIT,
+    JOB_SUMMARY_LIMIT,
+    CommentParts,
+    build_comment,
+    comment_marker,
+)
+
+# Exit codes after which the messages are warnings (folded), not the reason the run failed.
+QUIET_EXITS: Final = frozenset({EXIT_OK, EXIT_CHANGES, EXIT_EXPIRED})
+_SHA: Final = re.compile(r"[0-9a-fA-F]{7,64}")
+
+
+def _read_plan(path: str) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise PlanFileError(f"--plan {path}: cannot read a JSON plan: {exc}") from None
+    try:
+        return plan_dict(Plan.from_dict(data))
+    except PlanFileError as exc:
+        raise PlanFileError(f"--plan {path}: {exc}") from None
+
+
+def _read_text(path: str | None, option: str) -> str:
+    if path is None:
+        return ""
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot read: {exc.strerror or exc}") from None
+
+
+def footer(head_sha: str | None, exit_code: int | None, artifact: str | None) -> tuple[str, ...]:
+    """The facts on the last line: the tool, the PR head commit, the exit code, the artifact.
+
+    >>> footer("0123456789abcdef", 2, "plan-1")[1:]
+    ('head 0123456', 'exit code 2', 'plan.json: artifact `plan-1`')
+    """
+    items = [f"socket-triage {__version__}"]
+    if head_sha:
+        if not _SHA.fullmatch(head_sha):
+            raise UsageError(f"--head-sha {head_sha!r}: not a commit SHA (7 to 64 hex digits)")
+        items.append(f"head {head_sha[:7]}")
+    if exit_code is not None:
+        items.append(f"exit code {exit_code}")
+    if artifact:
+        items.append(f"plan.json: artifact {table_code(artifact)}")
+    return tuple(items)
+
+
+def run(
+    *,
+    plan_file: str | None,
+    title: str,
+    output_file: str | None,
+    messages_file: str | None,
+    exit_code: int | None,
+    head_sha: str | None,
+    marker_key: str,
+    artifact: str | None,
+    out: str,
+    summary_out: str | None,
+) -> int:
+    """Write the comment to ``out`` and, if asked, the job summary to ``summary_out``."""
+    target = check_output_file(out, "--out")
+    summary_target = check_output_file(summary_out, "--summary-out") if summary_out else None
+    data = _read_plan(plan_file) if plan_file else None
+    artifact_place = (f"the {table_code(artifact)} artifact (plan.json)",) if artifact else ()
+    parts = CommentParts(
+        title=title,
+        marker=comment_marker(marker_key),
+        output=_read_text(output_file, "--output"),
+        messages=_read_text(messages_file, "--messages"),
+        messages_open=exit_code not in QUIET_EXITS,
+        footer=footer(head_sha, exit_code, artifact),
+        full_plan_in=artifact_place,
+    )
+    places = artifact_place
+    if summary_target is not None:
+        summary = build_comment(data, parts, JOB_SUMMARY_LIMIT)
+        write_output(summary_target, summary.text, "--summary-out")
+        if summary.whole_plan:
+            places = ("the job summary", *artifact_place)
+    comment = build_comment(data, replace(parts, full_plan_in=places), GITHUB_COMMENT_LIMIT)
+    write_output(target, comment.text, "--out")
+    click.echo(
+        f"Comment: {comment.shown} of {comment.total} changes shown"
+        f"{'' if comment.whole_plan else ' (cut to fit)'}; marker {parts.marker}",
+        err=True,
+    )
+    return EXIT_OK

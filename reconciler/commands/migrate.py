@@ -1,0 +1,87 @@
+"""``socket-triage migrate``: an org's legacy triage rules -> native Alert Policies rule files.
+
+Reads the legacy rules from the org (its legacy listing stays readable after the move) or, when
+PATHS are given, from the org's rule files; translates them with Socket's translate endpoint;
+writes ``DIR/ORG.yaml`` (``target: alert-policies``, policy rules most specific first,
+resolutions) and ``DIR/ORG-migration.md`` (what could not be translated, and why). Translate
+creates nothing: migrate writes to no org, only to ``DIR``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+import click
+
+from reconciler.commands import check_output_file, print_warnings, write_output
+from reconciler.engine import migrate as migration
+from reconciler.engine.migratefile import Settings, rule_file, summary
+from reconciler.engine.orgs import list_live, open_client, select_orgs
+from reconciler.engine.targets import policies_client
+from reconciler.errors import UsageError
+from reconciler.exits import EXIT_OK
+from reconciler.http.retry import RetryPolicy
+from reconciler.render.common import count
+from reconciler.rules import loader
+from reconciler.rules.model import utc_today
+from reconciler.rules.ruleset import OrgRules
+
+DEFAULT_OUT: Final = "alert-policies"
+
+
+def output_paths(out: str, org: str) -> tuple[Path, Path]:
+    """``out/ORG.yaml`` and ``out/ORG-migration.md``, checked before anything is read."""
+    directory = Path(out)
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"--out {out}: not a directory")
+    files = (directory / f"{org}.yaml", directory / f"{org}-migration.md")
+    for path in files:
+        check_output_file(str(path), "--out", make_parents=True)
+    return files
+
+
+def run(
+    paths: Sequence[str],
+    *,
+    org: str,
+    out: str = DEFAULT_OUT,
+    api_url: str,
+    retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen
+) -> int:
+    """Migrate ``org`` from its live legacy rules, or from the files in ``paths``; ``EXIT_OK``.
+
+    Bad files and an unwritable ``out`` fail before any API call.
+    """
+    today = utc_today()
+    org_rules: OrgRules | None = None
+    if paths:
+        rule_set = loader.load(paths, today=today)  # invalid files: nothing is sent
+        print_warnings(rule_set.warnings)
+        org_rules = select_orgs(rule_set, org)[0]
+    yaml_path, summary_path = output_paths(out, org)
+    with open_client(api_url, retry=retry) as client:
+        if org_rules is not None:
+            items, expired = migration.from_files(org_rules, today)
+            duplicates = 0
+            source = f"the rule files ({', '.join(org_rules.files)})"
+        else:
+            items, duplicates = migration.from_live(list_live(client, org))
+            expired = []
+            source = "the live legacy triage rules"
+        ordered = migration.most_specific_first(items)
+        done = migration.migrate(policies_client(client), org, ordered, native=org_rules)
+    done.expired, done.duplicates = expired, duplicates
+    settings = Settings()
+    if org_rules is not None:  # only what differs from the defaults is written
+        settings = Settings(None if org_rules.prune else False, org_rules.safety)
+    write_output(yaml_path, rule_file(org, done, source, settings), "--out")
+    write_output(summary_path, summary(org, done, source, yaml_path.name), "--out")
+    written = f"{count(len(done.rules), 'policy rule')} and "
+    written += count(len(done.resolutions), "resolution")
+    refused = ""
+    if done.refused:
+        refused = f"; {count(len(done.refused), 'legacy rule')} could not be translated"
+    click.echo(f"Wrote {written} of org {org} to {yaml_path}{refused}; see {summary_path}.")
+    return EXIT_OK

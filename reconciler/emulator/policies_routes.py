@@ -1,0 +1,200 @@
+"""The Alert Policies family: policies and their ordered rules.
+
+Every write takes ``?dry_run`` (``params.dry_run``): a rehearsal answers 200 with
+``"dry_run": true`` and the body the real write would give, and keeps nothing; a real create
+answers 201. Real writes are 409 until the org has moved (``policies_migration``). Status choices
+where Socket is silent: a duplicate policy name is 409; deleting the default policy, an unknown
+``before_rule_id``/``after_rule_id`` and more than one placement field are 400; an explicit
+``rank`` another rule has is 409.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from reconciler.emulator import policies_migration as migration
+from reconciler.emulator import policies_resolutions as resolutions
+from reconciler.emulator import policies_translate as translate
+from reconciler.emulator.params import json_object
+from reconciler.emulator.policies_bodies import policy_body, rule_body
+from reconciler.emulator.policies_store import PlacementError, Policy, RankTakenError
+from reconciler.emulator.responses import ApiFailure, Response, json_response
+from reconciler.emulator.routing import GATE_POLICY_WRITE, Operation, Request, route
+
+if TYPE_CHECKING:
+    from reconciler.emulator.core import Emulator
+
+LIST, READ = "alert-policy:list", "alert-policy:read"
+CREATE, UPDATE, DELETE = "alert-policy:create", "alert-policy:update", "alert-policy:delete"
+
+
+def written(payload: dict[str, Any], request: Request, *, created: bool = False) -> Response:
+    """The answer to a write: 201 for a real create, else 200; ``dry_run: true`` on a rehearsal."""
+    if request.dry_run:
+        return json_response(200, {**payload, "dry_run": True})
+    return json_response(201 if created else 200, payload)
+
+
+def _policy(emulator: Emulator, request: Request) -> Policy:
+    policy = emulator.policies.policy(request.org, request.args[0])
+    if policy is None:
+        raise ApiFailure(404, f"No alert policy {request.args[0]!r} in this organization")
+    return policy
+
+
+def _rule(emulator: Emulator, request: Request, policy: Policy) -> dict[str, Any]:
+    rule = emulator.policies.rule(policy, request.args[1])
+    if rule is None:
+        raise ApiFailure(404, f"No rule {request.args[1]!r} in alert policy {policy.id!r}")
+    return rule
+
+
+def _name_free(emulator: Emulator, request: Request, name: Any, other: Policy | None) -> None:
+    taken = emulator.policies.name_taken(
+        request.org, str(name), other_than=None if other is None else other.key
+    )
+    if taken:
+        raise ApiFailure(409, f"An alert policy named {name!r} already exists", {"field": "name"})
+
+
+def list_policies(emulator: Emulator, request: Request) -> Response:
+    return json_response(200, {"items": emulator.policies.policies(request.org)})
+
+
+def create_policy(emulator: Emulator, request: Request) -> Response:
+    fields = policy_body(json_object(request.body), create=True)
+    _name_free(emulator, request, fields["name"], None)
+    policy = emulator.policies.create_policy(request.org, fields, rehearse=request.dry_run)
+    if not request.dry_run:
+        emulator.count("policies", created=1)
+    return written(policy.row, request, created=True)
+
+
+def get_policy(emulator: Emulator, request: Request) -> Response:
+    return json_response(200, _policy(emulator, request).row)
+
+
+def update_policy(emulator: Emulator, request: Request) -> Response:
+    policy = _policy(emulator, request)
+    changes = policy_body(json_object(request.body), create=False, default=policy.is_default)
+    if "name" in changes:
+        _name_free(emulator, request, changes["name"], policy)
+    updated = emulator.policies.update_policy(policy, changes, rehearse=request.dry_run)
+    if not request.dry_run:
+        emulator.count("policies", updated=1)
+    return written(updated.row, request)
+
+
+def delete_policy(emulator: Emulator, request: Request) -> Response:
+    policy = _policy(emulator, request)
+    if policy.is_default:
+        raise ApiFailure(400, "The default policy cannot be deleted", {"field": "policy_id"})
+    emulator.policies.delete_policy(policy, rehearse=request.dry_run)
+    if request.dry_run:
+        return json_response(200, {"dry_run": True})
+    emulator.count("policies", deleted=1)
+    return json_response(200, {"result": f"Deleted alert policy {policy.id}"})
+
+
+def list_rules(emulator: Emulator, request: Request) -> Response:
+    policy = _policy(emulator, request)
+    return json_response(200, {"items": emulator.policies.rules(policy)})
+
+
+def create_rule(emulator: Emulator, request: Request) -> Response:
+    policy = _policy(emulator, request)
+    fields, placement = rule_body(json_object(request.body), create=True)
+    assert placement is not None  # a create always has one
+    try:
+        rule = emulator.policies.create_rule(policy, fields, placement, rehearse=request.dry_run)
+    except PlacementError as exc:
+        raise ApiFailure(400, str(exc), {"field": exc.field}) from None
+    except RankTakenError as exc:
+        raise ApiFailure(409, str(exc), {"field": "rank"}) from None
+    if not request.dry_run:
+        emulator.count("policy_rules", created=1)
+    return written(rule, request, created=True)
+
+
+def get_rule(emulator: Emulator, request: Request) -> Response:
+    policy = _policy(emulator, request)
+    return json_response(200, _rule(emulator, request, policy))
+
+
+def update_rule(emulator: Emulator, request: Request) -> Response:
+    policy = _policy(emulator, request)
+    _rule(emulator, request, policy)
+    changes, placement = rule_body(json_object(request.body), create=False)
+    try:
+        rule = emulator.policies.update_rule(
+            policy, request.args[1], changes, placement, rehearse=request.dry_run
+        )
+    except PlacementError as exc:
+        raise ApiFailure(400, str(exc), {"field": exc.field}) from None
+    except RankTakenError as exc:
+        raise ApiFailure(409, str(exc), {"field": "rank"}) from None
+    if rule is None:
+        raise ApiFailure(404, f"No rule {request.args[1]!r} in alert policy {policy.id!r}")
+    if not request.dry_run:
+        emulator.count("policy_rules", updated=1, moved=int(placement is not None))
+    return written(rule, request)
+
+
+def delete_rule(emulator: Emulator, request: Request) -> Response:
+    policy = _policy(emulator, request)
+    rule = _rule(emulator, request, policy)
+    if not emulator.policies.delete_rule(policy, rule["id"], rehearse=request.dry_run):
+        raise ApiFailure(404, f"No rule {rule['id']!r} in alert policy {policy.id!r}")
+    if request.dry_run:
+        return json_response(200, {"dry_run": True})
+    emulator.count("policy_rules", deleted=1)
+    return json_response(200, {"result": f"Deleted rule {rule['id']}"})
+
+
+def _write(handler: Any, scope: str) -> Operation:
+    return Operation(
+        handler, (scope,), write=True, dry_run=True, gate=GATE_POLICY_WRITE, org_wide=True
+    )
+
+
+ROUTES = (
+    route(
+        "/orgs/{org}/alert-policies/migration/status",
+        {"GET": Operation(migration.get_status, (LIST,), org_wide=True)},
+    ),
+    route(
+        "/orgs/{org}/alert-policies/migration/translate",
+        {"POST": Operation(translate.translate, translate.SCOPES)},
+    ),
+    route(
+        "/orgs/{org}/alert-policies",
+        {
+            "GET": Operation(list_policies, (LIST,), org_wide=True),
+            "POST": _write(create_policy, CREATE),
+        },
+    ),
+    route(
+        "/orgs/{org}/alert-policies/{policy_id}",
+        {
+            "GET": Operation(get_policy, (READ,), org_wide=True),
+            "PUT": _write(update_policy, UPDATE),
+            "DELETE": _write(delete_policy, DELETE),
+        },
+    ),
+    route(
+        "/orgs/{org}/alert-policies/{policy_id}/rules",
+        {
+            "GET": Operation(list_rules, (LIST,), org_wide=True),
+            "POST": _write(create_rule, CREATE),
+        },
+    ),
+    route(
+        "/orgs/{org}/alert-policies/{policy_id}/rules/{rule_id}",
+        {
+            "GET": Operation(get_rule, (READ,), org_wide=True),
+            "PUT": _write(update_rule, UPDATE),
+            "DELETE": _write(delete_rule, DELETE),
+        },
+    ),
+    *resolutions.ROUTES,
+)

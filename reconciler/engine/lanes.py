@@ -1,0 +1,75 @@
+"""Requests ``concurrency`` at a time that all stop at the first failure: apply's one runner.
+
+A lane is a sequence of requests that must go one after the other (a policy's creates and
+moves, each placed next to a rule the one before put in place); different lanes share nothing,
+so they run side by side. A lane asks ``stop()`` before each request: once any lane fails, or
+Ctrl-C arrives, no new request starts, the requests in flight finish, and then the first
+failure is raised (a KeyboardInterrupt before any other), so that the result says exactly what
+was sent. ``parallel`` is the same for single requests (the triage batches and deletes).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from typing import TypeVar
+
+Stop = Callable[[], bool]
+Lane = Callable[[Stop], None]
+T = TypeVar("T")
+
+
+def run_lanes(lanes: Sequence[Lane], concurrency: int) -> None:
+    """Run every lane, at most ``concurrency`` at once; raise the first failure."""
+    stopped = threading.Event()
+
+    def start(lane: Lane) -> None:
+        lane(stopped.is_set)
+
+    if len(lanes) <= 1 or concurrency <= 1:
+        for lane in lanes:  # no thread to wait for: Ctrl-C arrives in the request itself
+            _guarded(stopped, start, lane)
+        return
+    _in_threads(lanes, start, concurrency, stopped)
+
+
+def parallel(items: Sequence[T], send: Callable[[T], None], concurrency: int) -> None:
+    """Call ``send`` on every item, ``concurrency`` at a time; stop at the first failure.
+
+    Always from worker threads, even one at a time, so that Ctrl-C lets the request in flight
+    finish rather than cutting it off with its outcome unknown.
+    """
+    _in_threads(items, send, concurrency, threading.Event())
+
+
+def _guarded(stopped: threading.Event, send: Callable[[T], None], item: T) -> None:
+    if stopped.is_set():
+        return
+    try:
+        send(item)
+    except BaseException:
+        stopped.set()
+        raise
+
+
+def _in_threads(
+    items: Sequence[T], send: Callable[[T], None], concurrency: int, stopped: threading.Event
+) -> None:
+    """Items not yet started when one fails, or when Ctrl-C arrives, are never sent; the ones
+    in flight are let finish. Then the first failure is raised, a KeyboardInterrupt first."""
+    pool = ThreadPoolExecutor(max_workers=concurrency)
+    try:
+        futures = [pool.submit(_guarded, stopped, send, item) for item in items]
+        wait(futures)
+    except KeyboardInterrupt:  # Ctrl-C (or SIGTERM) in the main thread while waiting
+        stopped.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    errors = [e for f in futures if not f.cancelled() and (e := f.exception()) is not None]
+    for error in errors:
+        if isinstance(error, KeyboardInterrupt):
+            raise error
+    if errors:
+        raise errors[0]

@@ -1,0 +1,147 @@
+"""After apply: settle every change's outcome from a final listing, and check the org.
+
+The final listing is made only once every request whose answer was lost has had ``settle``
+seconds (the request timeout) to commit, so that a late commit is seen. It decides each change
+that is still *outcome unknown* by what the server holds: a create whose selector now has a new
+rule, an update whose rule now has the new state and note, a delete whose uuid is gone are
+*applied*; the rest are *not applied*. Without a listing (it failed, or a second Ctrl-C skipped
+it) they stay unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from reconciler.engine.apply import ApplyResult
+from reconciler.engine.changes import Change
+from reconciler.engine.plan import OrgPlan, group_live, selector_order
+from reconciler.errors import ApiError
+from reconciler.triage.client import TriageClient
+from reconciler.triage.selector import LiveRule, Selector
+
+APPLIED = "applied"
+NOT_APPLIED = "not applied"
+UNKNOWN = "outcome unknown"
+
+
+@dataclass(frozen=True)
+class Conclusion:
+    """How one org's apply ended.
+
+    ``statuses``: every change of the plan, in plan order, with its outcome. ``problems``: how
+    the org still differs from the plan (checked only after a complete apply). ``after``: the
+    final listing, or None when ``listing_error`` (or an interrupt) left it out.
+    """
+
+    statuses: tuple[tuple[Change, str], ...]
+    problems: tuple[str, ...] = ()
+    after: tuple[LiveRule, ...] | None = None
+    listing_error: ApiError | None = None
+
+
+def holds(change: Change, old: set[str], after: Sequence[LiveRule]) -> bool:
+    """Whether the org, as listed in ``after``, holds ``change``."""
+    if change.action == "delete":
+        return all(rule.uuid != change.uuid for rule in after)
+    if change.action == "update":
+        new = change.new
+        assert new is not None
+        return any(
+            r.uuid == change.uuid and r.state == new.state and r.human_note == new.note.strip()
+            for r in after
+        )
+    return any(r.uuid and r.uuid not in old and r.selector == change.selector for r in after)
+
+
+def statuses(plan: OrgPlan, result: ApplyResult) -> tuple[tuple[Change, str], ...]:
+    """Each change with its outcome as ``result`` knows it, in plan order."""
+    with result.lock:
+        applied = {id(c) for c in result.applied}
+        unknown = {id(c) for c in result.unknown}
+    return tuple(
+        (c, APPLIED if id(c) in applied else UNKNOWN if id(c) in unknown else NOT_APPLIED)
+        for c in plan.changes
+    )
+
+
+def settle(result: ApplyResult, before: Sequence[LiveRule], after: Sequence[LiveRule]) -> None:
+    """Decide every unknown outcome of ``result`` by what ``after`` holds."""
+    old = {rule.uuid for rule in before}
+    with result.lock:
+        pending = list(result.unknown)
+    result.done([c for c in pending if holds(c, old, after)])
+    result.not_applied([c for c in pending if not holds(c, old, after)])
+
+
+def conclude(
+    client: TriageClient,
+    plan: OrgPlan,
+    before: Sequence[LiveRule],
+    result: ApplyResult,
+    *,
+    settle_seconds: float = 0.0,
+) -> Conclusion:
+    """List the org once lost requests had time to commit; settle outcomes; check the org."""
+    result.progress = None  # the progress bar is gone by now
+    result.wait_for_lost_answers(settle_seconds)
+    try:
+        after = client.live_rules(plan.org, expected=len(expected_state(plan, before)))
+    except ApiError as exc:
+        return Conclusion(statuses(plan, result), listing_error=exc)
+    if result.listener is not None:
+        result.listener.listed(after)
+    settle(result, before, after)
+    complete = result.error is None and not result.interrupted
+    problems = differences(expected_state(plan, before), after) if complete else []
+    return Conclusion(statuses(plan, result), tuple(problems), tuple(after))
+
+
+def verify(
+    client: TriageClient, plan: OrgPlan, before: Sequence[LiveRule]
+) -> tuple[list[str], list[LiveRule]]:
+    """Re-list the org after ``plan``; return what still differs, and the fresh listing."""
+    expected = expected_state(plan, before)
+    after = client.live_rules(plan.org, expected=len(expected))
+    return differences(expected, after), after
+
+
+def expected_state(plan: OrgPlan, before: Sequence[LiveRule]) -> dict[Selector, tuple[str, str]]:
+    """What the org should hold after ``plan``: selector -> (state, human note).
+
+    Rules without a uuid are left out: no write can touch them, and ``differences`` skips them.
+    """
+    deleted = {c.uuid for c in plan.changes if c.action == "delete"}
+    kept = (r for r in before if r.uuid and r.uuid not in deleted)
+    expected = {
+        key: (rules[0].state, rules[0].human_note) for key, rules in group_live(kept).items()
+    }
+    for change in plan.changes:
+        if change.new is not None:
+            expected[change.selector] = (change.new.state, change.new.note.strip())
+    return expected
+
+
+def differences(expected: dict[Selector, tuple[str, str]], live: Sequence[LiveRule]) -> list[str]:
+    """Every way ``live`` differs from ``expected``, one line each, in a stable order."""
+    problems: list[str] = []
+    groups = group_live(r for r in live if r.uuid)
+    for key in sorted(set(expected) | set(groups), key=selector_order):
+        label = key.describe()
+        found = groups.get(key, [])
+        if key not in expected:
+            problems.extend(f"unexpected rule {label} [{r.uuid}]" for r in found)
+        elif not found:
+            problems.append(f"missing rule {label}")
+        else:
+            if len(found) > 1:
+                problems.append(
+                    f"{len(found)} live rules for {label}: another writer (a second apply?) made "
+                    "the same change at the same time, or a lost create committed late"
+                )
+            state, note = expected[key]
+            if found[0].state != state:
+                problems.append(f"rule {label} has state {found[0].state}, expected {state}")
+            elif found[0].human_note != note:
+                problems.append(f"rule {label} has a different note than expected")
+    return problems

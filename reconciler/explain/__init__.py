@@ -1,0 +1,13 @@
+"""``explain``: which rules decide one alert, in the order Socket applies them.
+
+``alert`` holds what is known about the alert, ``match`` how one selector field matches it
+(three-valued: a field the alert does not state is *unknown*, never a match), ``precedence``
+the order matching rules are applied in (legacy triage: the tool's documented model; Alert
+Policies: file order, first match wins), ``report`` the explanation of one alert against the
+files and, optionally, the org's live rules, and ``text`` how a person reads it.
+docs/matching.md describes all of it.
+"""
+
+from typing import Final
+
+FORMATS: Final = ("text", "json")  # explain's --format choices

@@ -1,0 +1,319 @@
+"""Send a PolicyPlan: ordered where placement needs it, concurrent where it does not.
+
+Two phases, so that stopping part-way leaves a rule or resolution too many, never too few:
+
+1. Writes that add or change, as independent lanes run ``concurrency`` at a time: the creates
+   and moves in plan order, as runs (``runs``: a step placed next to a rule an earlier step
+   placed follows that step in its lane; a run starts next to a rule that stays, so runs are
+   independent); each other update; each resolution create (a replace's create half).
+2. Once all of phase 1 is confirmed: every rule delete and resolution delete (a replace's
+   delete half), concurrently. Rules about to be deleted are never an anchor, so their
+   deletes do not touch the order.
+
+A move and an update of the same rule are one PUT. Updates, moves and deletes are idempotent
+and the HTTP layer retries them. A real create is not retried blindly: when its answer is lost
+(``OutcomeUnknownError``), the apply waits ``settle`` seconds (the request timeout, so that a
+request still queued at the server has committed), lists, and re-sends only what is missing
+(``recover``). A rule create is recovered at once, in its lane, because the next step may be
+placed next to it; resolution creates are recovered together after phase 1, with one listing.
+
+``apply_org`` never raises for an API failure or Ctrl-C: the ``PolicyResult`` says what was
+applied, what was not and what is unknown (``verify.conclude`` settles the rest).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from reconciler.engine.lanes import Lane, Stop, run_lanes
+from reconciler.errors import ApplyError, OutcomeUnknownError, ReconcilerError
+from reconciler.policies import recover
+from reconciler.policies.changes import ResolutionChange, RuleChange
+from reconciler.policies.client import PoliciesClient
+from reconciler.policies.model import LiveResolution
+from reconciler.policies.outcomes import Item, Listener, PolicyResult
+from reconciler.policies.plan import PolicyPlan
+from reconciler.policies.rehearse import rehearse
+from reconciler.policies.requests import (
+    PolicyChange,
+    RuleKey,
+    create_resolution,
+    delete_resolution,
+    riding_updates,
+    rule_key,
+    send_rule,
+    unaddressable,
+)
+from reconciler.policies.snapshot import Snapshot
+
+# How many times a lost create is looked for and sent again before giving up.
+MAX_RESOLVE_ROUNDS = 5
+DEFAULT_CONCURRENCY = 8
+T = TypeVar("T")
+
+
+@dataclass
+class _Run:
+    client: PoliciesClient
+    plan: PolicyPlan
+    result: PolicyResult
+    concurrency: int
+    settle: float
+    old_rules: frozenset[str]
+    old_resolutions: frozenset[str]
+    riding: dict[RuleKey, RuleChange] = field(default_factory=dict)
+    created: dict[str, dict[str, str]] = field(default_factory=dict)  # policy -> name -> id
+    replaced: dict[int, LiveResolution] = field(default_factory=dict)  # replace -> its new half
+    lost: list[ResolutionChange] = field(default_factory=list)  # creates whose answer was lost
+
+    def send(self, changes: Sequence[PolicyChange], write: Callable[[], T]) -> T:
+        """One request for ``changes``; a failure is recorded against them, then raised."""
+        self.result.sending(changes)
+        try:
+            return write()
+        except BaseException as exc:
+            for change in changes:
+                self.result.failed(change, exc)
+            raise
+
+    # --- phase 1 -------------------------------------------------------------------------------
+
+    def placements(self, changes: Sequence[RuleChange]) -> Lane:
+        def lane(stop: Stop) -> None:
+            for change in changes:
+                if stop():
+                    return
+                if change.action == "create":
+                    self.create_rule(change, stop)
+                else:
+                    self.change_rule(change)
+
+        return lane
+
+    def create_rule(self, change: RuleChange, stop: Stop) -> None:
+        ids = self.created[change.policy_id]
+        for _ in range(MAX_RESOLVE_ROUNDS):
+            try:
+                item = self.send([change], lambda: send_rule(self.client, change, ids=ids))
+            except OutcomeUnknownError:
+                self.result.wait_for_lost_answers(self.settle)
+                item = recover.find_rule(self.client, change, self.old_rules)
+                if item is None:
+                    self.result.not_applied(change)  # until it is sent again
+                    if stop():
+                        return
+                    continue
+            assert item is not None
+            ids[change.name] = item.id
+            self.result.done(change, item)
+            return
+        raise OutcomeUnknownError(
+            f"the create of rule {change.name!r} in policy {change.policy_id} is still "
+            f"unconfirmed after {MAX_RESOLVE_ROUNDS} tries"
+        )
+
+    def change_rule(self, change: RuleChange) -> None:
+        """An update, a move, or a move with the update riding on it; or a delete."""
+        update = self.riding.get(rule_key(change)) if change.action == "move" else None
+        together = [change] if update is None else [change, update]
+        ids = self.created.get(change.policy_id, {})
+        item = self.send(together, lambda: send_rule(self.client, change, update=update, ids=ids))
+        for each in together:
+            self.result.done(each, item)
+
+    def create_resolution(self, change: ResolutionChange) -> Lane:
+        def lane(stop: Stop) -> None:
+            if stop():
+                return
+            try:
+                item = self.send([change], lambda: create_resolution(self.client, change))
+            except OutcomeUnknownError:
+                with self.result.lock:
+                    self.lost.append(change)
+                return
+            self.created_resolution(change, item)
+
+        return lane
+
+    def created_resolution(self, change: ResolutionChange, item: LiveResolution) -> None:
+        if change.action == "replace":
+            self.replaced[id(change)] = item  # applied once the old one is deleted too
+        else:
+            self.result.done(change, item)
+
+    def recover_resolutions(self) -> None:
+        """Find the resolution creates whose answer was lost; send the missing ones again."""
+        for _ in range(MAX_RESOLVE_ROUNDS):
+            pending, self.lost = self.lost, []
+            if not pending:
+                return
+            self.result.wait_for_lost_answers(self.settle)
+            found = recover.find_resolutions(
+                self.client, self.plan.org, pending, self.old_resolutions
+            )
+            for change in pending:
+                if id(change) in found:
+                    self.created_resolution(change, found[id(change)])
+                else:
+                    self.result.not_applied(change)  # until it is sent again
+            missing = [c for c in pending if id(c) not in found]
+            run_lanes([self.create_resolution(c) for c in missing], self.concurrency)
+        if self.lost:
+            raise OutcomeUnknownError(
+                f"{len(self.lost)} resolution creates still unconfirmed after "
+                f"{MAX_RESOLVE_ROUNDS} tries"
+            )
+
+    # --- phase 2 -------------------------------------------------------------------------------
+
+    def delete_rule(self, change: RuleChange) -> Lane:
+        def lane(stop: Stop) -> None:
+            if not stop():
+                self.change_rule(change)  # already gone (404) is done too: it is gone, as asked
+
+        return lane
+
+    def delete_resolution(self, change: ResolutionChange) -> Lane:
+        def lane(stop: Stop) -> None:
+            if stop():
+                return
+            self.send([change], lambda: delete_resolution(self.client, change))
+            self.result.done(change, self.replaced.get(id(change)))
+
+        return lane
+
+
+def runs(changes: Sequence[RuleChange]) -> list[list[RuleChange]]:
+    """The creates and moves of a plan as independent runs, each in plan order.
+
+    Every step is placed next to its predecessor in the files (the first next to the first rule
+    that stays). A step whose neighbour is placed by an earlier step must follow it; a step
+    placed next to a rule that stays depends on nothing, and starts a run of its own. Runs
+    touch different places of the order (each rule that stays starts at most one), so they may
+    be sent side by side and still give exactly the files' order.
+
+    >>> from reconciler.policies.changes import Placement
+    >>> from reconciler.policies.model import DesiredRule
+    >>> from reconciler.policies.selectors import VigilSelector
+    >>> def step(name, after):
+    ...     rule = DesiredRule(name, VigilSelector.from_wire({"finding.alertType": name}), "warn")
+    ...     return RuleChange("create", "o", "default", None, rule, placement=Placement(after))
+    >>> steps = [step("a", "kept"), step("b", "a"), step("c", "also-kept"), step("d", "b")]
+    >>> [[c.name for c in run] for run in runs(steps)]
+    [['a', 'b', 'd'], ['c']]
+    """
+    found: list[list[RuleChange]] = []
+    lane_of: dict[RuleKey, int] = {}
+    for change in changes:
+        where = change.placement
+        anchor = (where.after or where.before) if where else None
+        lane = lane_of.get((change.policy_id, anchor)) if anchor else None
+        if lane is None:
+            lane = len(found)
+            found.append([])
+        found[lane].append(change)
+        lane_of[(change.policy_id, change.name)] = lane
+    return found
+
+
+def _phases(run: _Run) -> tuple[list[Lane], list[Lane]]:
+    plan = run.plan
+    placed = [c for c in plan.rule_changes if c.action in ("create", "move")]
+    first = [run.placements(steps) for steps in sorted(runs(placed), key=len, reverse=True)]
+    first += [
+        run.placements([c])
+        for c in plan.rule_changes
+        if c.action == "update" and rule_key(c) not in run.riding
+    ]
+    first += [run.create_resolution(c) for c in plan.resolution_changes if c.action != "delete"]
+    second = [run.delete_rule(c) for c in plan.rule_changes if c.action == "delete"]
+    second += [run.delete_resolution(c) for c in plan.resolution_changes if c.action != "create"]
+    return first, second
+
+
+def writable(plan: PolicyPlan) -> None:
+    """Refuse, before anything is sent, a change of a rule or resolution without an id."""
+    blind = unaddressable(plan)
+    if blind:
+        raise ApplyError(
+            f"refusing the plan of org {plan.org}: {', '.join(blind)}: an item without an id can "
+            "be neither changed nor deleted; nothing was written"
+        )
+
+
+def apply_org(
+    client: PoliciesClient,
+    plan: PolicyPlan,
+    *,
+    before: Snapshot | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    settle: float = 0.0,
+    listener: Listener | None = None,
+) -> PolicyResult:
+    """Send one org's policy changes; see the module docstring. Never raises for an API
+    failure or Ctrl-C: see the result.
+
+    ``before`` is the listing made right before (``snapshot.unchanged_snapshot``): what existed
+    then is never taken for the answer to a lost create. ``settle`` is how long a request whose
+    answer was lost may still commit: the client's request timeout.
+    """
+    writable(plan)
+    result = PolicyResult(plan.org, listener=listener)
+    run = _Run(
+        client,
+        plan,
+        result,
+        max(1, concurrency),
+        settle,
+        before.rule_ids() if before else frozenset(c.rule_id or "" for c in plan.rule_changes),
+        before.resolution_uuids()
+        if before
+        else frozenset(c.uuid or "" for c in plan.resolution_changes),
+        riding=riding_updates(plan),
+        created={c.policy_id: {} for c in plan.rule_changes},  # one per policy, before any lane
+    )
+    first, second = _phases(run)
+    try:
+        run_lanes(first, run.concurrency)
+        run.recover_resolutions()
+        run_lanes(second, run.concurrency)
+    except ReconcilerError as exc:
+        result.error = exc
+    except KeyboardInterrupt:
+        result.interrupted = True
+    return result
+
+
+class _Report:
+    def __init__(self, done: Callable[[PolicyChange], None]) -> None:
+        self._done = done
+
+    def applied(self, change: PolicyChange, item: Item | None) -> None:
+        self._done(change)
+
+
+def apply_plan(
+    client: PoliciesClient,
+    plan: PolicyPlan,
+    *,
+    dry_run: bool = False,
+    done: Callable[[PolicyChange], None] | None = None,
+) -> int:
+    """Send ``plan`` one request at a time and raise the first failure; the requests sent.
+
+    A library convenience (the CLI uses ``apply_org`` with a rehearsal, audit and verification
+    around it). ``dry_run`` rehearses instead and raises the first refusal.
+    """
+    if dry_run:
+        rehearsal = rehearse(client, plan, concurrency=1)
+        if rehearsal.refused:
+            raise rehearsal.refused[0].error
+        return rehearsal.sent
+    result = apply_org(client, plan, concurrency=1, listener=_Report(done) if done else None)
+    if result.interrupted:
+        raise KeyboardInterrupt
+    if result.error is not None:
+        raise result.error
+    return result.requests

@@ -1,0 +1,104 @@
+"""The audit record of a policies apply: one JSON line per change, as the server confirms it.
+
+The lines go to the same ``engine.audit.AuditLog`` file as legacy triage's, appended and
+flushed one by one, with the same fields (``time``, ``org``, ``action``, ``uuid``,
+``selector``, ``before``, ``after``, ``source``, ``owner``, ``ticket``, ``commit``, ``pr``,
+``actor``, ``repository``), plus what only this target has: ``target``, ``kind``
+(``policy_rule`` or ``resolution``), ``policy``, ``name``, ``rule_id``, the ``rank`` the server
+gave a created or moved rule, and ``from`` / ``to`` (1-based positions) and ``placement``.
+
+Unlike a legacy triage create, a policies create is answered with the new rule or resolution,
+so every line names its id at once (or, after a lost answer, the id the listing found).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from reconciler.engine.audit import AuditLog
+from reconciler.engine.provenance import Provenance
+from reconciler.policies.changes import RuleChange
+from reconciler.policies.outcomes import Item
+from reconciler.policies.plan import TARGET
+from reconciler.policies.requests import PolicyChange
+
+Clock = Callable[[], dt.datetime]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _rule_sides(data: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    before, after = data["before"], data["after"]
+    return (
+        None if before is None else {"action": before["action"], "note": before["note"]},
+        None if after is None else {"action": after["action"], "note": after["note"]},
+    )
+
+
+def _resolution_sides(
+    data: dict[str, Any],
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    before, after = data["before"], data["after"]
+    keys = ("reason", "reason_text", "comment")
+    return (
+        None if before is None else {"uuid": data["uuid"], **{k: before[k] for k in keys}},
+        None if after is None else {k: after[k] for k in keys},
+    )
+
+
+def record(
+    change: PolicyChange, item: Item | None, provenance: Provenance, *, when: dt.datetime
+) -> dict[str, Any]:
+    """The audit line for one applied change; ``item`` is what it wrote (None: a delete)."""
+    data = change.to_dict()
+    rule = isinstance(change, RuleChange)
+    before, after = _rule_sides(data) if rule else _resolution_sides(data)
+    # A rule keeps its id through every change; a resolution's create or replace makes a new one.
+    written = getattr(item, "id", None) if rule else getattr(item, "uuid", None)
+    uuid = (data["uuid"] if rule else None) or written or data["uuid"]
+    prov = provenance.to_dict()
+    line: dict[str, Any] = {
+        "time": when.isoformat(timespec="seconds"),
+        "target": TARGET,
+        "kind": data["kind"],
+        "org": change.org,
+        "action": change.action,
+        "uuid": uuid,
+        "selector": data["selector"],
+        "before": before,
+        "after": after,
+        "source": data["after"]["source"] if data["after"] else None,
+        "owner": change.new.owner if change.new else None,  # from the files; never sent
+        "ticket": change.new.ticket if change.new else None,
+        "commit": prov.get("commit"),
+        "pr": prov.get("pr"),
+        "actor": prov.get("actor"),
+        "repository": prov.get("repository"),
+    }
+    if rule:
+        line.update(
+            policy=data["policy"],
+            name=data["name"],
+            rule_id=uuid,
+            rank=getattr(item, "rank", None) or None,
+            placement=data["placement"],
+            **{"from": data["from"], "to": data["to"]},
+        )
+    return line
+
+
+class PolicyAuditTrail:
+    """A ``outcomes.Listener`` that writes one line per confirmed change (none without a log)."""
+
+    def __init__(self, log: AuditLog | None, provenance: Provenance, clock: Clock = _now) -> None:
+        self._log = log
+        self._provenance = provenance
+        self._clock = clock
+
+    def applied(self, change: PolicyChange, item: Item | None) -> None:
+        if self._log is not None:
+            self._log.append(record(change, item, self._provenance, when=self._clock()))

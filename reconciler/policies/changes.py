@@ -1,0 +1,301 @@
+"""The changes of a policies plan, and their stable dict form.
+
+Rule changes: ``create`` / ``update`` / ``delete`` / ``move``. Resolution changes: ``create`` /
+``delete`` / ``replace`` (resolutions cannot be updated: a replace is a delete and a create,
+shown as one change). Like ``engine.changes``, each holds ``existing`` (live, or None) and
+``new`` (desired, or None), and ``to_dict()`` is the only form renderers and saved plans read;
+``rule_change_from_dict`` / ``resolution_change_from_dict`` read it back.
+
+Positions are 1-based: ``from`` counts the policy's live rules in evaluation order, ``to`` the
+policy's rules in the files. A placement names its neighbour by rule *name*, the identity within
+a policy, because the neighbour may be a rule created earlier in the same apply.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from reconciler.errors import Location, PlanFileError
+from reconciler.policies.model import DesiredResolution, DesiredRule, LiveResolution, LiveRule
+from reconciler.policies.selectors import VigilSelector
+
+RuleAction = Literal["create", "update", "delete", "move"]
+ResolutionAction = Literal["create", "delete", "replace"]
+KIND_RULE = "policy_rule"
+KIND_RESOLUTION = "resolution"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a created or moved rule goes: after or before a named rule, or first/last.
+
+    ``anchor_id`` is the neighbour's live id, or None when the neighbour is itself created
+    earlier in the same apply (then its id is the one that create returned).
+    """
+
+    after: str | None = None
+    before: str | None = None
+    position: str | None = None
+    anchor_id: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {
+            "after": self.after,
+            "before": self.before,
+            "position": self.position,
+            "anchor_id": self.anchor_id,
+        }
+
+
+@dataclass(frozen=True)
+class RuleChange:
+    """One change to one policy's rules. ``api_note`` is the full note that will be sent."""
+
+    action: RuleAction
+    org: str
+    policy_id: str
+    existing: LiveRule | None
+    new: DesiredRule | None
+    api_note: str | None = None
+    reason: str = ""
+    from_position: int | None = None
+    to_position: int | None = None
+    placement: Placement | None = None
+
+    @property
+    def name(self) -> str:
+        rule = self.new or self.existing
+        assert rule is not None  # every change has at least one side
+        return rule.name
+
+    @property
+    def selector(self) -> VigilSelector:
+        rule = self.new or self.existing
+        assert rule is not None
+        return rule.selector
+
+    @property
+    def rule_id(self) -> str | None:
+        return self.existing.id if self.existing else None
+
+    def to_dict(self) -> dict[str, Any]:
+        existing, new = self.existing, self.new
+        return {
+            "action": self.action,
+            "kind": KIND_RULE,
+            "org": self.org,
+            "policy": self.policy_id,
+            "name": self.name,
+            "selector": self.selector.to_wire(),
+            "label": f"{self.name}: {self.selector.describe()}",
+            "broad": False,
+            "uuid": self.rule_id,
+            "reason": self.reason,
+            "from": self.from_position,
+            "to": self.to_position,
+            "placement": self.placement.to_dict() if self.placement else None,
+            "before": None
+            if existing is None
+            else {
+                "name": existing.name,
+                "selector": existing.selector.to_wire(),
+                "action": existing.action,
+                "note": existing.human_note,
+                "created_at": existing.created_at,
+                "updated_at": existing.updated_at,
+            },
+            "after": None
+            if new is None
+            else {
+                "name": new.name,
+                "selector": new.selector.to_wire(),
+                "action": new.action,
+                "note": new.note,
+                "api_note": self.api_note,
+                "source": str(new.location) if new.location else None,
+                **_meta(new),
+            },
+        }
+
+
+@dataclass(frozen=True)
+class ResolutionChange:
+    """One change to the org's resolutions. ``api_comment`` is the full comment to send."""
+
+    action: ResolutionAction
+    org: str
+    existing: LiveResolution | None
+    new: DesiredResolution | None
+    api_comment: str | None = None
+    reason: str = ""
+
+    @property
+    def selector(self) -> VigilSelector:
+        side = self.new or self.existing
+        assert side is not None
+        return side.selector
+
+    @property
+    def uuid(self) -> str | None:
+        return self.existing.uuid if self.existing else None
+
+    def to_dict(self) -> dict[str, Any]:
+        existing, new = self.existing, self.new
+        return {
+            "action": self.action,
+            "kind": KIND_RESOLUTION,
+            "org": self.org,
+            "selector": self.selector.to_wire(),
+            "label": self.selector.describe(),
+            "broad": False,
+            "uuid": self.uuid,
+            "reason": self.reason,
+            "before": None
+            if existing is None
+            else {
+                "reason": existing.reason,
+                "reason_text": existing.reason_text,
+                "comment": existing.human_comment,
+                "created_at": existing.created_at,
+                "updated_at": existing.updated_at,
+            },
+            "after": None
+            if new is None
+            else {
+                "reason": new.reason,
+                "reason_text": new.reason_text,
+                "comment": new.comment,
+                "api_comment": self.api_comment,
+                "source": str(new.location) if new.location else None,
+                **_meta(new),
+            },
+        }
+
+
+def _meta(new: DesiredRule | DesiredResolution) -> dict[str, str | None]:
+    """The files' owner, ticket and expiry: shown with the change, never sent."""
+    return {
+        "owner": new.owner,
+        "ticket": new.ticket,
+        "expires": new.expires.isoformat() if new.expires else None,
+    }
+
+
+def _read_meta(after: dict[str, Any]) -> dict[str, Any]:
+    expires = after.get("expires")
+    return {
+        "owner": after.get("owner"),
+        "ticket": after.get("ticket"),
+        "expires": dt.date.fromisoformat(expires) if expires else None,
+    }
+
+
+# --- reading a saved plan back -------------------------------------------------------------------
+
+
+def _location(text: str | None) -> Location | None:
+    if not text:
+        return None
+    file, _, column = text.rpartition(":")
+    file, _, line = file.rpartition(":")
+    return Location(file, int(line), int(column))
+
+
+def _placement(data: dict[str, Any] | None) -> Placement | None:
+    if data is None:
+        return None
+    return Placement(
+        data.get("after"), data.get("before"), data.get("position"), data.get("anchor_id")
+    )
+
+
+def rule_change_from_dict(data: dict[str, Any]) -> RuleChange:
+    """Rebuild a rule change from ``RuleChange.to_dict()`` output (a saved plan)."""
+    try:
+        if data["kind"] != KIND_RULE or data["action"] not in (
+            "create",
+            "update",
+            "delete",
+            "move",
+        ):
+            raise ValueError(f"not a policy rule change: {data['kind']}/{data['action']}")
+        before, after = data["before"], data["after"]
+        existing = None
+        if before is not None:
+            existing = LiveRule(
+                id=str(data["uuid"]),
+                policy_id=str(data["policy"]),
+                name=str(before["name"]),
+                selector=VigilSelector.from_wire(before["selector"]),
+                action=str(before["action"]),
+                note=str(before["note"]),
+                created_at=str(before.get("created_at") or ""),
+                updated_at=str(before.get("updated_at") or ""),
+            )
+        new = None
+        if after is not None:
+            new = DesiredRule(
+                name=str(after["name"]),
+                selector=VigilSelector.from_wire(after["selector"]),
+                action=str(after["action"]),
+                note=str(after["note"]),
+                policy=str(data["policy"]),
+                location=_location(after.get("source")),
+                **_read_meta(after),
+            )
+        return RuleChange(
+            action=data["action"],
+            org=str(data["org"]),
+            policy_id=str(data["policy"]),
+            existing=existing,
+            new=new,
+            api_note=after.get("api_note") if after else None,
+            reason=str(data.get("reason") or ""),
+            from_position=data.get("from"),
+            to_position=data.get("to"),
+            placement=_placement(data.get("placement")),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise PlanFileError(f"malformed policy rule change in plan file: {exc!r}") from None
+
+
+def resolution_change_from_dict(data: dict[str, Any]) -> ResolutionChange:
+    """Rebuild a resolution change from ``ResolutionChange.to_dict()`` output."""
+    try:
+        if data["kind"] != KIND_RESOLUTION or data["action"] not in ("create", "delete", "replace"):
+            raise ValueError(f"not a resolution change: {data['kind']}/{data['action']}")
+        selector = VigilSelector.from_wire(data["selector"])
+        before, after = data["before"], data["after"]
+        existing = None
+        if before is not None:
+            existing = LiveResolution(
+                uuid=str(data["uuid"]),
+                selector=selector,
+                reason=str(before["reason"]),
+                reason_text=before.get("reason_text"),
+                comment=before.get("comment"),
+                created_at=str(before.get("created_at") or ""),
+                updated_at=str(before.get("updated_at") or ""),
+            )
+        new = None
+        if after is not None:
+            new = DesiredResolution(
+                selector=selector,
+                reason=str(after["reason"]),
+                reason_text=after.get("reason_text"),
+                comment=str(after.get("comment") or ""),
+                location=_location(after.get("source")),
+                **_read_meta(after),
+            )
+        return ResolutionChange(
+            action=data["action"],
+            org=str(data["org"]),
+            existing=existing,
+            new=new,
+            api_comment=after.get("api_comment") if after else None,
+            reason=str(data.get("reason") or ""),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise PlanFileError(f"malformed resolution change in plan file: {exc!r}") from None

@@ -1,0 +1,305 @@
+"""diff(desired, live) -> a PolicyPlan: rule creates, updates, deletes and moves; resolution
+creates, deletes and replaces.
+
+Rules, per policy. Identity is the rule ``name`` (the files keep names unique per policy; the
+server may not: docs/alert-policies-design.md):
+
+- in the files only                               -> create, placed by ``order.plan_order``
+- both; selector, action or human note differ      -> update (the id is kept)
+- both; out of the files' relative order           -> move (fewest moves; see ``order``)
+- live only, or another live rule of the same name -> delete, if the org prunes or the note
+  carries our trailer; otherwise left alone, never moved, never an anchor. Of several live
+  rules with one name, the files' rule matches ours first, then the oldest (``keepers``)
+- live without an id                               -> left alone, and reported in ``notices``
+
+Resolutions, org-wide: see ``resolutions`` (a change is a ``replace``; the API cannot update).
+
+Safety: updates, deletes and replaces count against the threshold; moves do not (they change
+no rule's meaning on their own, and a reordered file would otherwise need --force).
+
+The plan lists changes in the order they are applied: per policy the creates and moves in file
+order (each placement needs its neighbour in place), then updates, then deletes; then the
+resolutions. Same inputs, same plan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import Final
+
+from reconciler.engine import notes
+from reconciler.engine.safety import SafetyPolicy
+from reconciler.errors import ConfigError, Diagnostic, Location
+from reconciler.policies.changes import Placement, RuleChange
+from reconciler.policies.model import (
+    DesiredResolution,
+    DesiredRule,
+    LivePolicy,
+    LiveResolution,
+    LiveRule,
+    rule_seal_parts,
+    timestamp_key,
+)
+from reconciler.policies.order import plan_order
+from reconciler.policies.plan import PolicyPlan
+from reconciler.policies.resolutions import diff_resolutions
+from reconciler.policies.trailer import TrailerFn, fit_note
+from reconciler.policies.wire import DEFAULT_POLICY_ID, RULE_NOTE_MAX
+
+# Keys for order.plan_order: a live rule by its index in the listing, a new rule by its name.
+_Key = tuple[str, int | str]
+_NOWHERE: Final = Location("<unknown>", 0, 0)
+
+
+def resolve_policies(
+    rules: Sequence[DesiredRule], policies: Sequence[LivePolicy]
+) -> dict[str, LivePolicy]:
+    """Map each ``policy:`` the files name (``default``, a name or an id) to a live policy.
+
+    A name the org does not have is a ``ConfigError`` at each rule that uses it: this tool does
+    not create policies.
+    """
+    default = next((p for p in policies if p.is_default), None)
+    by_name = {p.name: p for p in policies if p.name is not None}
+    by_id = {p.id: p for p in policies}
+    found: dict[str, LivePolicy] = {}
+    problems: list[Diagnostic] = []
+    for rule in rules:
+        ref = rule.policy
+        policy = (
+            (default if ref == DEFAULT_POLICY_ID else None) or by_name.get(ref) or by_id.get(ref)
+        )
+        if policy is None:
+            message = f"policy {ref!r} does not exist in the org (known: {_names(policies)})"
+            problems.append(Diagnostic(rule.location or _NOWHERE, message))
+        else:
+            found[ref] = policy
+    if problems:
+        raise ConfigError(problems)
+    return found
+
+
+def _names(policies: Iterable[LivePolicy]) -> str:
+    return ", ".join(DEFAULT_POLICY_ID if p.is_default else repr(p.name) for p in policies)
+
+
+def diff_rules(
+    org: str,
+    policy_id: str,
+    desired: Sequence[DesiredRule],
+    live: Sequence[LiveRule],
+    *,
+    prune: bool = True,
+    trailer: TrailerFn | None = None,
+) -> tuple[list[RuleChange], int, list[str]]:
+    """One policy: (changes in apply order, unchanged count, notices).
+
+    ``desired`` is in file order and ``live`` in evaluation order.
+    """
+    if len({rule.name for rule in desired}) != len(desired):
+        raise ValueError("desired rule names must be unique per policy; run validate first")
+    notices = [
+        f"rule {r.name!r} of policy {policy_id} has no id: it can be neither changed nor deleted"
+        for r in live
+        if not r.addressable
+    ]
+    keeper = keepers(live)
+
+    def api_note(rule: DesiredRule) -> str:
+        seal = notes.seal(org, rule_seal_parts(rule.name, rule.selector))
+        line = trailer(rule.location, seal) if trailer else None
+        return fit_note(rule.note, line, RULE_NOTE_MAX)
+
+    updates = [
+        RuleChange(
+            "update",
+            org,
+            policy_id,
+            live[keeper[rule.name]],
+            rule,
+            api_note(rule),
+            from_position=keeper[rule.name] + 1,
+            to_position=to,
+        )
+        for to, rule in enumerate(desired, start=1)
+        if rule.name in keeper and _differs(live[keeper[rule.name]], rule)
+    ]
+    updated = {c.name for c in updates}
+    placed = _placements(org, policy_id, desired, live, keeper, api_note, updated)
+    touched = {c.name for c in placed} | updated
+    unchanged = sum(1 for rule in desired if rule.name in keeper and rule.name not in touched)
+    deletes = _deletes(org, policy_id, desired, live, keeper, prune)
+    return [*placed, *updates, *deletes], unchanged, notices
+
+
+def keepers(live: Sequence[LiveRule]) -> dict[str, int]:
+    """Name -> index in ``live`` of the rule a file's rule of that name matches.
+
+    Among live rules sharing a name: ours (trailer) before others, then the oldest, then the
+    smallest id. Never the first by position: a move would then change which rule is matched,
+    and a plan applied would not be a plan converged.
+    """
+    best: dict[str, tuple[tuple[bool, tuple[int, dt.datetime, str], str], int]] = {}
+    for index, row in enumerate(live):
+        if not row.addressable:
+            continue
+        key = (not row.managed, timestamp_key(row.created_at), row.id)
+        if row.name not in best or key < best[row.name][0]:
+            best[row.name] = (key, index)
+    return {name: index for name, (_, index) in best.items()}
+
+
+def _deletes(
+    org: str,
+    policy_id: str,
+    desired: Sequence[DesiredRule],
+    live: Sequence[LiveRule],
+    keeper: Mapping[str, int],
+    prune: bool,
+) -> list[RuleChange]:
+    """Live rules the files do not keep, that this tool may delete, in evaluation order."""
+    wanted = {rule.name for rule in desired}
+    deletes: list[RuleChange] = []
+    for index, row in enumerate(live):
+        kept = row.name in wanted and keeper.get(row.name) == index
+        if kept or not row.addressable or not (prune or row.managed):
+            continue
+        reason = "duplicate" if row.name in wanted else "not in files"
+        deletes.append(
+            RuleChange("delete", org, policy_id, row, None, reason=reason, from_position=index + 1)
+        )
+    return deletes
+
+
+def _placements(
+    org: str,
+    policy_id: str,
+    desired: Sequence[DesiredRule],
+    live: Sequence[LiveRule],
+    keeper: Mapping[str, int],
+    api_note: Callable[[DesiredRule], str],
+    updated: Collection[str],
+) -> list[RuleChange]:
+    """The creates and moves, in the order they must be sent, neighbours named by rule name.
+
+    Of equally few moves, those of rules in ``updated`` are preferred: one PUT does both.
+    """
+    keys: list[_Key] = [
+        ("live", keeper[rule.name]) if rule.name in keeper else ("new", rule.name)
+        for rule in desired
+    ]
+    position = {key: i for i, key in enumerate(keys)}
+    placed: list[RuleChange] = []
+    rather_move = [key for key, rule in zip(keys, desired, strict=True) if rule.name in updated]
+    for step in plan_order([("live", i) for i in range(len(live))], keys, rather_move=rather_move):
+        i = position[step.key]
+        rule = desired[i]
+        anchor = step.after or step.before
+        placement = Placement(
+            desired[position[step.after]].name if step.after else None,
+            desired[position[step.before]].name if step.before else None,
+            step.position,
+            live[int(anchor[1])].id if anchor and anchor[0] == "live" else None,
+        )
+        if step.kind == "create":
+            placed.append(
+                RuleChange(
+                    "create",
+                    org,
+                    policy_id,
+                    None,
+                    rule,
+                    api_note(rule),
+                    to_position=i + 1,
+                    placement=placement,
+                )
+            )
+        else:
+            at = int(step.key[1])
+            placed.append(
+                RuleChange(
+                    "move",
+                    org,
+                    policy_id,
+                    live[at],
+                    rule,
+                    reason="order",
+                    from_position=at + 1,
+                    to_position=i + 1,
+                    placement=placement,
+                )
+            )
+    return placed
+
+
+def _differs(live: LiveRule, rule: DesiredRule) -> bool:
+    return (
+        live.selector != rule.selector
+        or live.action != rule.action
+        or live.human_note != rule.note.strip()
+    )
+
+
+def fingerprint(
+    rules: Mapping[str, Sequence[LiveRule]], resolutions: Iterable[LiveResolution]
+) -> str:
+    """A digest of the live state a plan was made against (rule order included)."""
+    rows: list[object] = [
+        [policy, [[r.id, r.name, r.selector.text, r.action, r.note, r.updated_at] for r in live]]
+        for policy, live in sorted(rules.items())
+    ]
+    rows.append(
+        sorted(
+            [r.uuid, r.selector.text, r.reason, r.reason_text, r.comment, r.updated_at]
+            for r in resolutions
+        )
+    )
+    digest = hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode())
+    return "sha256:" + digest.hexdigest()
+
+
+def diff(
+    org: str,
+    *,
+    rules: Sequence[DesiredRule],
+    resolutions: Sequence[DesiredResolution],
+    policies: Sequence[LivePolicy],
+    live_rules: Mapping[str, Sequence[LiveRule]],
+    live_resolutions: Sequence[LiveResolution],
+    prune: bool = True,
+    safety: SafetyPolicy | None = None,
+    trailer: TrailerFn | None = None,
+) -> PolicyPlan:
+    """Compare an org's files with its live policies. ``live_rules`` is keyed by policy id and
+    holds every policy of ``policies`` (in the API's order: the default first)."""
+    where = resolve_policies(rules, policies)
+    changes: list[RuleChange] = []
+    unchanged = 0
+    notices: list[str] = []
+    for policy in policies:
+        mine = [r for r in rules if where[r.policy].id == policy.id]
+        found, same, notes_ = diff_rules(
+            org, policy.id, mine, live_rules.get(policy.id, ()), prune=prune, trailer=trailer
+        )
+        changes += found
+        unchanged += same
+        notices += notes_
+    res_changes, res_unchanged = diff_resolutions(
+        org, resolutions, live_resolutions, prune=prune, trailer=trailer
+    )
+    existing = sum(1 for live in live_rules.values() for r in live if r.addressable)
+    existing += sum(1 for r in live_resolutions if r.addressable)
+    return PolicyPlan(
+        org=org,
+        rule_changes=tuple(changes),
+        resolution_changes=tuple(res_changes),
+        unchanged=unchanged + res_unchanged,
+        existing=existing,
+        fingerprint=fingerprint(live_rules, live_resolutions),
+        prune=prune,
+        safety=safety or SafetyPolicy(),
+        notices=tuple(notices),
+    )

@@ -1,0 +1,109 @@
+"""What one org's policies apply did, change by change: applied, not applied, outcome unknown.
+
+A change is *not applied* until sent, *outcome unknown* from the moment its request leaves until
+the server confirms it (its answer, or a listing that shows it), and *applied* after. A refusal
+(a 4xx other than 429) changed nothing, so it puts the change back to *not applied*; any other
+failure (5xx, a lost answer) leaves it unknown, and records when, so that a listing made to find
+out can first wait for a late commit.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from reconciler.engine.apply import refused
+from reconciler.engine.verify import APPLIED, NOT_APPLIED, UNKNOWN
+from reconciler.errors import ReconcilerError
+from reconciler.policies.model import LiveResolution, LiveRule
+from reconciler.policies.plan import PolicyPlan
+from reconciler.policies.requests import PolicyChange
+
+Item = LiveRule | LiveResolution
+
+
+class Listener(Protocol):
+    """Told of each change once, as the server confirms it (the audit trail is one).
+
+    ``item`` is the rule or resolution the change wrote, as the server or a listing showed it;
+    None for a delete.
+    """
+
+    def applied(self, change: PolicyChange, item: Item | None) -> None: ...
+
+
+@dataclass
+class PolicyResult:
+    """The outcome of every change so far. ``error`` is set when the apply stopped part-way."""
+
+    org: str
+    listener: Listener | None = field(default=None, repr=False)
+    applied: list[PolicyChange] = field(default_factory=list)
+    _unknown: dict[int, PolicyChange] = field(default_factory=dict, repr=False)  # by id(), in order
+    error: ReconcilerError | None = None
+    interrupted: bool = False
+    requests: int = 0  # requests sent, retries aside
+    last_uncertain: float | None = None  # time.monotonic() of the last failure that may commit
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _done: set[int] = field(default_factory=set, repr=False)
+
+    def sending(self, changes: Sequence[PolicyChange]) -> None:
+        """One request for ``changes`` leaves (a move and the update riding on it share one)."""
+        with self.lock:
+            self.requests += 1
+            for change in changes:
+                if id(change) not in self._done:
+                    self._unknown.setdefault(id(change), change)
+
+    @property
+    def unknown(self) -> list[PolicyChange]:
+        """The changes whose outcome is unknown now, in the order they were sent."""
+        with self.lock:
+            return list(self._unknown.values())
+
+    def done(self, change: PolicyChange, item: Item | None = None) -> None:
+        """The server holds ``change``; the listener hears of it exactly once."""
+        with self.lock:
+            if id(change) in self._done:
+                return
+            self._done.add(id(change))
+            self._unknown.pop(id(change), None)
+            self.applied.append(change)
+            if self.listener is not None:
+                self.listener.applied(change, item)
+
+    def not_applied(self, change: PolicyChange) -> None:
+        """The server does not hold ``change`` (a refusal, or a listing, says so)."""
+        with self.lock:
+            self._unknown.pop(id(change), None)
+
+    def failed(self, change: PolicyChange, error: BaseException) -> None:
+        if refused(error):
+            self.not_applied(change)
+            return
+        self.uncertain()
+
+    def uncertain(self) -> None:
+        """A request failed in a way that may still commit at the server."""
+        with self.lock:
+            self.last_uncertain = time.monotonic()
+
+    def wait_for_lost_answers(self, seconds: float) -> None:
+        """Sleep until ``seconds`` have passed since the last request whose answer was lost."""
+        with self.lock:
+            last = self.last_uncertain
+        if last is not None:
+            time.sleep(max(0.0, last + seconds - time.monotonic()))
+
+    def statuses(self, plan: PolicyPlan) -> tuple[tuple[PolicyChange, str], ...]:
+        """Each change of ``plan`` with its outcome, in plan order."""
+        with self.lock:
+            unknown = set(self._unknown)
+            done = set(self._done)
+        return tuple(
+            (c, APPLIED if id(c) in done else UNKNOWN if id(c) in unknown else NOT_APPLIED)
+            for c in plan.changes
+        )

@@ -1,0 +1,130 @@
+"""The dry run: every write of a plan sent with ``dry_run=true`` before the first real write.
+
+The server checks each request as it would the real one and writes nothing, so a rule or
+resolution it would refuse (a selector it does not accept, a name too long for it) is found
+while the org is still untouched, and reported at the place in the files that asks for it
+(FILE:LINE:COL). Everything the API can rehearse is rehearsed: rule creates, updates, moves and
+deletes, and resolution creates (a replace rehearses its create). A resolution delete has no
+dry run and is skipped.
+
+The rehearsals are independent (a placement next to a rule that is itself only rehearsed is
+left out, see ``requests``), so they run ``concurrency`` at a time. Dry runs are not gated by
+the migration in the emulator, as Socket's docs suggest, which is what lets ``apply --dry-run``
+preview an org that has not moved yet.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from reconciler.engine.lanes import Lane, Stop, run_lanes
+from reconciler.errors import ApiError, BadRequestError, Diagnostic, Location, ReadOnlyError
+from reconciler.policies.changes import ResolutionChange, RuleChange
+from reconciler.policies.client import PoliciesClient
+from reconciler.policies.plan import PolicyPlan
+from reconciler.policies.requests import (
+    PolicyChange,
+    create_resolution,
+    riding_updates,
+    rule_key,
+    send_rule,
+)
+
+# Refusals that are about what the files ask for. A 401, 403, 404 or the migration gate is about
+# the token or the org: it is raised as it is, and the rehearsal stops.
+_ABOUT_THE_FILES = (400, 409, 422)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A write the server refused in the dry run, and why."""
+
+    change: PolicyChange
+    error: ApiError
+
+    def diagnostic(self) -> Diagnostic:
+        """FILE:LINE:COL of the rule or resolution that asks for it, and the server's reason."""
+        new = self.change.new
+        where = new.location if new is not None else None
+        if where is None:
+            where = Location(_describe(self.change), 0, 0)
+        return Diagnostic(where, f"the server refused this in a dry run: {self.error}")
+
+
+@dataclass
+class Rehearsal:
+    """What the dry run sent (requests) and what the server refused."""
+
+    sent: int = 0
+    refused: list[Refused] = field(default_factory=list)
+    skipped: int = 0  # resolution deletes: no dry run exists
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def diagnostics(self) -> list[Diagnostic]:
+        return sorted(r.diagnostic() for r in self.refused)
+
+
+def rehearse(client: PoliciesClient, plan: PolicyPlan, *, concurrency: int = 8) -> Rehearsal:
+    """Send every write of ``plan`` as a dry run; collect the refusals about the files.
+
+    Any other failure (the token, the gate, the server down) is raised at once.
+    """
+    rehearsal = Rehearsal()
+    riding = riding_updates(plan)
+    lanes: list[Lane] = []
+    for rule in plan.rule_changes:
+        if rule.action == "update" and rule_key(rule) in riding:
+            continue  # rehearsed with its move
+        update = riding.get(rule_key(rule)) if rule.action == "move" else None
+        lanes.append(_rule_lane(client, rehearsal, rule, update))
+    for res in plan.resolution_changes:
+        if res.action == "delete":
+            rehearsal.skipped += 1
+            continue
+        lanes.append(_resolution_lane(client, rehearsal, res))
+    run_lanes(lanes, concurrency)
+    return rehearsal
+
+
+def _rule_lane(
+    client: PoliciesClient, rehearsal: Rehearsal, change: RuleChange, update: RuleChange | None
+) -> Lane:
+    return _lane(rehearsal, change, lambda: send_rule(client, change, update=update, dry_run=True))
+
+
+def _resolution_lane(
+    client: PoliciesClient, rehearsal: Rehearsal, change: ResolutionChange
+) -> Lane:
+    return _lane(rehearsal, change, lambda: create_resolution(client, change, dry_run=True))
+
+
+def _lane(rehearsal: Rehearsal, change: PolicyChange, send: Callable[[], object]) -> Lane:
+    def lane(stop: Stop) -> None:
+        if stop():
+            return
+        with rehearsal.lock:
+            rehearsal.sent += 1
+        try:
+            send()
+        except ApiError as exc:
+            if not _about_the_files(exc):
+                raise
+            with rehearsal.lock:
+                rehearsal.refused.append(Refused(change, exc))
+
+    return lane
+
+
+def _about_the_files(error: ApiError) -> bool:
+    if isinstance(error, ReadOnlyError):
+        return False
+    return isinstance(error, BadRequestError) or error.status in _ABOUT_THE_FILES
+
+
+def _describe(change: PolicyChange) -> str:
+    if isinstance(change, RuleChange):
+        rule = f"rule {change.name!r} of policy {change.policy_id}"
+        return f"org {change.org}: {change.action} {rule}"
+    return f"org {change.org}: {change.action} resolution {change.selector.describe()}"

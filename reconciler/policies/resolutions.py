@@ -1,0 +1,87 @@
+"""The org's alert resolutions: desired vs live -> creates, replaces and deletes.
+
+Identity is the canonical selector (resolutions are org-wide). The API cannot update a
+resolution, so a changed reason, reason_text or human comment is a ``replace``: a create and a
+delete, shown as one change. Of live duplicates of one selector, the one that already says what
+the files say is kept, else the oldest; the others are deleted when the tool may (prune, or
+sealed as ours).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from reconciler.engine import notes
+from reconciler.policies.changes import ResolutionChange
+from reconciler.policies.model import (
+    DesiredResolution,
+    LiveResolution,
+    resolution_seal_parts,
+    timestamp_key,
+)
+from reconciler.policies.trailer import TrailerFn, fit_note
+from reconciler.policies.wire import COMMENT_MAX
+
+
+def diff_resolutions(
+    org: str,
+    desired: Sequence[DesiredResolution],
+    live: Sequence[LiveResolution],
+    *,
+    prune: bool = True,
+    trailer: TrailerFn | None = None,
+) -> tuple[list[ResolutionChange], int]:
+    """The org's resolutions: (changes, unchanged count). Creates, replaces, then deletes."""
+    groups: dict[str, list[LiveResolution]] = {}
+    for item in live:
+        if item.addressable:
+            groups.setdefault(item.selector.text, []).append(item)
+    for found in groups.values():
+        found.sort(key=lambda r: (timestamp_key(r.created_at), r.uuid))
+    wanted: dict[str, DesiredResolution] = {}
+    for res in desired:
+        wanted.setdefault(res.selector.text, res)  # checks report a repeated selector
+
+    def comment(res: DesiredResolution) -> str | None:
+        seal = notes.seal(org, resolution_seal_parts(res.selector))
+        line = trailer(res.location, seal) if trailer else None
+        return fit_note(res.comment, line, COMMENT_MAX) or None
+
+    creates: list[ResolutionChange] = []
+    replaces: list[ResolutionChange] = []
+    deletes: list[ResolutionChange] = []
+    unchanged = 0
+    for key, res in sorted(wanted.items()):
+        found = groups.get(key, [])
+        if not found:
+            creates.append(ResolutionChange("create", org, None, res, comment(res)))
+            continue
+        # One that already says what the files say wins: after a replace whose delete failed,
+        # the next plan keeps the new resolution and deletes the old one.
+        first = next((r for r in found if not _resolution_differs(r, res)), found[0])
+        extras = [r for r in found if r is not first]
+        if _resolution_differs(first, res):
+            replaces.append(ResolutionChange("replace", org, first, res, comment(res), "changed"))
+        else:
+            unchanged += 1
+        deletes += [
+            ResolutionChange("delete", org, extra, None, reason="duplicate")
+            for extra in extras
+            if prune or extra.managed
+        ]
+    for key, found in sorted(groups.items()):
+        if key not in wanted:
+            deletes += [
+                ResolutionChange("delete", org, item, None, reason="not in files")
+                for item in found
+                if prune or item.managed
+            ]
+    return [*creates, *replaces, *deletes], unchanged
+
+
+def _resolution_differs(live: LiveResolution, res: DesiredResolution) -> bool:
+    return (live.reason, live.reason_text or None, live.human_comment) != (
+        res.reason,
+        res.reason_text or None,
+        res.comment.strip(),
+    )

@@ -1,0 +1,285 @@
+"""After a policies apply: settle every outcome from a final listing, and check the org.
+
+The final listing (each policy's rules in rank order, and the resolutions) is made once every
+request whose answer was lost has had ``settle`` seconds to commit. It decides each change that
+is still *outcome unknown* by what the server holds (``holds``), and, when the apply ran to the
+end, it is compared with what the plan should have produced (``differences``): the same rules
+with the same content **in exactly the expected order**, and the same resolutions.
+
+The expected order is the live order before the apply, less the deleted rules, with the plan's
+creates and moves replayed on it the way the server places rules (``order.apply_steps``). Rules
+the files do not mention therefore keep their places, and the files' rules must stand in the
+files' order. A rule is known by its id when it existed before, and by its name when the apply
+created it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from reconciler.errors import ApiError
+from reconciler.policies.changes import Placement, ResolutionChange, RuleChange
+from reconciler.policies.client import PoliciesClient
+from reconciler.policies.model import DesiredResolution, DesiredRule, LiveResolution, LiveRule
+from reconciler.policies.order import Step, apply_steps
+from reconciler.policies.outcomes import Item, PolicyResult
+from reconciler.policies.plan import PolicyPlan
+from reconciler.policies.requests import PolicyChange
+from reconciler.policies.snapshot import Snapshot, read_snapshot
+from reconciler.policies.wire import CREATE_DEFAULT_POSITION, POSITION_FIRST
+
+Key = tuple[str, str]  # ("id", rule id) for a rule that existed before, ("new", name) otherwise
+Content = tuple[str, str, str, str]  # name, canonical selector, action, human note
+ResContent = tuple[str, str, str | None, str]  # selector, reason, reason_text, human comment
+
+
+@dataclass(frozen=True)
+class Conclusion:
+    """How one org's apply ended: every change's outcome in plan order, how the org still
+    differs from the plan (checked only after a complete apply), the final listing."""
+
+    statuses: tuple[tuple[PolicyChange, str], ...]
+    problems: tuple[str, ...] = ()
+    after: Snapshot | None = None
+    listing_error: ApiError | None = None
+
+
+def conclude(
+    client: PoliciesClient,
+    plan: PolicyPlan,
+    before: Snapshot,
+    result: PolicyResult,
+    *,
+    settle_seconds: float = 0.0,
+) -> Conclusion:
+    """List the org once lost requests had time to commit; settle outcomes; check the org."""
+    result.wait_for_lost_answers(settle_seconds)
+    try:
+        after = read_snapshot(client, plan.org, before.policies)
+    except ApiError as exc:
+        return Conclusion(result.statuses(plan), listing_error=exc)
+    for change in result.unknown:
+        found, item = holds(change, before, after)
+        if found:
+            result.done(change, item)
+        else:
+            result.not_applied(change)
+    complete = result.error is None and not result.interrupted
+    problems = differences(plan, before, after) if complete else []
+    return Conclusion(result.statuses(plan), tuple(problems), after)
+
+
+# --- what the org should hold ---------------------------------------------------------------
+
+
+def _live(rule: LiveRule) -> Content:
+    return (rule.name, rule.selector.text, rule.action, rule.human_note)
+
+
+def _desired(rule: DesiredRule) -> Content:
+    return (rule.name, rule.selector.text, rule.action, rule.note.strip())
+
+
+def _key(change: RuleChange) -> Key:
+    return ("id", change.existing.id) if change.existing else ("new", change.name)
+
+
+def _anchor(name: str, anchor_id: str | None) -> Key:
+    return ("id", anchor_id) if anchor_id else ("new", name)
+
+
+def _step(change: RuleChange) -> Step[Key] | None:
+    where = change.placement or Placement(position=CREATE_DEFAULT_POSITION)
+    kind: Literal["create", "move"] = "create" if change.action == "create" else "move"
+    if where.position is not None:
+        return Step(_key(change), kind, position=where.position)
+    if where.after is not None:
+        return Step(_key(change), kind, after=_anchor(where.after, where.anchor_id))
+    if where.before is not None:
+        return Step(_key(change), kind, before=_anchor(where.before, where.anchor_id))
+    return None
+
+
+def expected_rules(plan: PolicyPlan, before: Snapshot, policy: str) -> list[tuple[Key, Content]]:
+    """One policy's rules after ``plan``, in order. ``ValueError``: the plan's placements
+    name a rule that is not there (a hand-edited plan)."""
+    live = [r for r in before.rules.get(policy, ()) if r.id]
+    changes = [c for c in plan.rule_changes if c.policy_id == policy]
+    deleted = {c.existing.id for c in changes if c.action == "delete" and c.existing}
+    content = {("id", r.id): _live(r) for r in live if r.id not in deleted}
+    steps: list[Step[Key]] = []
+    for change in changes:
+        if change.new is not None:
+            content[_key(change)] = _desired(change.new)
+        step = _step(change) if change.action in ("create", "move") else None
+        if step is not None:
+            steps.append(step)
+    order = apply_steps([("id", r.id) for r in live if r.id not in deleted], steps)
+    return [(key, content[key]) for key in order]
+
+
+def _actual(rules: Sequence[LiveRule], old: frozenset[str]) -> list[tuple[Key, Content, str]]:
+    """Each addressable rule as (key, content, id), in order."""
+    return [
+        (("id", r.id) if r.id in old else ("new", r.name), _live(r), r.id) for r in rules if r.id
+    ]
+
+
+def _resolution(item: LiveResolution) -> ResContent:
+    return (item.selector.text, item.reason, item.reason_text or None, item.human_comment)
+
+
+def _wanted(res: DesiredResolution) -> ResContent:
+    return (res.selector.text, res.reason, res.reason_text or None, res.comment.strip())
+
+
+def expected_resolutions(plan: PolicyPlan, before: Snapshot) -> dict[Key, ResContent]:
+    gone = {c.existing.uuid for c in plan.resolution_changes if c.existing and c.action != "create"}
+    found = {("uuid", r.uuid): _resolution(r) for r in before.resolutions if r.uuid not in gone}
+    for change in plan.resolution_changes:
+        if change.new is not None:
+            found[("new", change.selector.text)] = _wanted(change.new)
+    found.pop(("uuid", ""), None)
+    return found
+
+
+# --- how it differs ---------------------------------------------------------------------------
+
+
+def differences(plan: PolicyPlan, before: Snapshot, after: Snapshot) -> list[str]:
+    """Every way ``after`` differs from what ``plan`` should have made of ``before``."""
+    problems: list[str] = []
+    old = before.rule_ids()
+    for policy in sorted(before.rules):
+        try:
+            expected = expected_rules(plan, before, policy)
+        except ValueError as exc:
+            problems.append(f"policy {policy}: the plan's placements do not add up: {exc}")
+            continue
+        problems += _rule_differences(policy, expected, _actual(after.rules.get(policy, ()), old))
+    problems += _resolution_differences(plan, before, after)
+    return problems
+
+
+def _rule_differences(
+    policy: str, expected: list[tuple[Key, Content]], actual: list[tuple[Key, Content, str]]
+) -> list[str]:
+    want = dict(expected)
+    copies = Counter(key for key, _, _ in actual)
+    problems = [
+        f"missing rule {rule[0]!r} in policy {policy}" for k, rule in expected if not copies[k]
+    ]
+    said: set[Key] = set()
+    for key, rule, rule_id in actual:
+        if key not in want:
+            problems.append(f"unexpected rule {rule[0]!r} [{rule_id}] in policy {policy}")
+        elif key not in said:
+            said.add(key)
+            if copies[key] > 1:
+                problems.append(_duplicates(f"rule {rule[0]!r} in policy {policy}", copies[key]))
+            elif rule != want[key]:
+                problems.append(f"rule {rule[0]!r} in policy {policy} {_unlike(rule, want[key])}")
+    kept = [key for key, _ in expected if copies[key]]
+    seen = list(dict.fromkeys(key for key, _, _ in actual if key in want))
+    if kept != seen:
+        problems.append(
+            f"the rules of policy {policy} are out of order: expected "
+            f"{', '.join(want[k][0] for k in kept)}; found {', '.join(want[k][0] for k in seen)}"
+        )
+    return problems
+
+
+def _unlike(rule: Content, want: Content) -> str:
+    if rule[2] != want[2]:
+        return f"has action {rule[2]}, expected {want[2]}"
+    if rule[1] != want[1]:
+        return f"has selector {rule[1]}, expected {want[1]}"
+    return "has a different note than expected"
+
+
+def _duplicates(what: str, count: int) -> str:
+    return (
+        f"{count} copies of {what}: another writer (a second apply?) made the same change at "
+        "the same time, or a lost create committed late"
+    )
+
+
+def _resolution_differences(plan: PolicyPlan, before: Snapshot, after: Snapshot) -> list[str]:
+    want = expected_resolutions(plan, before)
+    old = before.resolution_uuids()
+    have: dict[Key, list[LiveResolution]] = {}
+    for item in after.resolutions:
+        if item.uuid:
+            key = ("uuid", item.uuid) if item.uuid in old else ("new", item.selector.text)
+            have.setdefault(key, []).append(item)
+    problems: list[str] = []
+    for key in sorted(set(want) | set(have)):
+        found = have.get(key, [])
+        label = f"resolution {found[0].selector.describe() if found else want[key][0]}"
+        if key not in want:
+            problems.extend(f"unexpected {label} [{r.uuid}]" for r in found)
+        elif not found:
+            problems.append(f"missing {label}")
+        elif len(found) > 1:
+            problems.append(_duplicates(label, len(found)))
+        elif _resolution(found[0]) != want[key]:
+            problems.append(f"{label} has a different reason or comment than expected")
+    return problems
+
+
+# --- whether one change holds ---------------------------------------------------------------
+
+
+def holds(change: PolicyChange, before: Snapshot, after: Snapshot) -> tuple[bool, Item | None]:
+    """Whether the org, as listed in ``after``, holds ``change``; and the item it wrote."""
+    if isinstance(change, ResolutionChange):
+        return _resolution_holds(change, before, after)
+    rules = list(after.rules.get(change.policy_id, ()))
+    by_id = {r.id: r for r in rules if r.id}
+    if change.action == "create":
+        old = before.rule_ids()
+        new = [r for r in rules if r.id and r.id not in old and r.name == change.name]
+        return (bool(new), new[0] if new else None)
+    assert change.existing is not None
+    rule = by_id.get(change.existing.id)
+    if change.action == "delete":
+        return (rule is None, None)
+    if rule is None:
+        return (False, None)
+    if change.action == "update":
+        assert change.new is not None
+        return (_live(rule) == _desired(change.new), rule)
+    return (_placed(change, rule, rules, before.rule_ids()), rule)
+
+
+def _placed(change: RuleChange, rule: LiveRule, rules: list[LiveRule], old: frozenset[str]) -> bool:
+    """Whether a moved rule stands where its placement put it."""
+    where = change.placement
+    keys = [k for k, _, _ in _actual(rules, old)]
+    at = keys.index(("id", rule.id))
+    if where is None or where.position is not None:
+        last = len(keys) - 1
+        return at == (0 if where is None or where.position == POSITION_FIRST else last)
+    name = where.after if where.after is not None else where.before
+    anchor = _anchor(name or "", where.anchor_id)
+    if anchor not in keys:
+        return False
+    return keys.index(anchor) == (at - 1 if where.after is not None else at + 1)
+
+
+def _resolution_holds(
+    change: ResolutionChange, before: Snapshot, after: Snapshot
+) -> tuple[bool, Item | None]:
+    uuids: Mapping[str, LiveResolution] = {r.uuid: r for r in after.resolutions if r.uuid}
+    old = before.resolution_uuids()
+    new = [r for u, r in uuids.items() if u not in old and r.selector == change.selector]
+    created = new[0] if new else None
+    gone = change.existing is None or change.existing.uuid not in uuids
+    if change.action == "create":
+        return (created is not None, created)
+    if change.action == "delete":
+        return (gone, None)
+    return (created is not None and gone, created)

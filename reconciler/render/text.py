@@ -1,0 +1,90 @@
+"""The text plan, Terraform-like: ``+`` create, ``~`` update with before → after, ``-`` delete.
+
+Every value from the server or the files goes through ``terminal_safe``: this is the text the
+apply confirmation shows, and a control sequence in a package name must not rewrite it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Final, TextIO
+
+import click
+
+from reconciler.render import policyrows
+from reconciler.render.common import (
+    SYMBOLS,
+    count,
+    facts,
+    field_changes,
+    org_summary,
+    summary_line,
+)
+from reconciler.render.escape import one_line, terminal_safe
+
+if TYPE_CHECKING:  # annotations only: --version and validate need not load the engine
+    from reconciler.engine.plan import Plan
+
+COLOURS: Final = {"create": "green", "update": "yellow", "delete": "red"}
+
+
+def _quoted(text: Any, limit: int) -> str:
+    return f'"{terminal_safe(one_line(None if text is None else str(text), limit))}"'
+
+
+def _head(change: dict[str, Any]) -> str:
+    head = f"  {SYMBOLS[change['action']]} {terminal_safe(change['label'])}"
+    if change["uuid"]:
+        head += f"  [{terminal_safe(change['uuid'])}]"
+    if change["broad"]:
+        head += "  (broad)"
+    return head
+
+
+def _details(change: dict[str, Any]) -> Iterator[str]:
+    action, after = change["action"], change["after"]
+    if action == "create":
+        yield f"      state: {terminal_safe(after['state'])}"
+        yield f"      note:  {_quoted(after['note'], 120)}"
+    elif action == "update":
+        for name, old, new in field_changes(change):
+            yield f"      {name}: {_quoted(old, 60)} → {_quoted(new, 60)}"
+    else:
+        yield f"      reason: {terminal_safe(change['reason'])}"
+    where = [f"from {after['source']}"] if after and after.get("source") else []
+    where += [f"{label}: {value}" for label, value in facts(change)]
+    if where:
+        yield terminal_safe("      " + "  ".join(where))
+
+
+def change_lines(change: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(line, colour) pairs for one change in its ``to_dict()`` form; colour "" for none."""
+    if policyrows.is_policy_change(change):  # an Alert Policies rule or resolution
+        yield from policyrows.text_lines(change)
+        return
+    yield _head(change), COLOURS[change["action"]]
+    for line in _details(change):
+        yield line, ""
+
+
+def render_text(plan: Plan, out: TextIO, *, colour: bool = False) -> None:
+    """Each org's changes and summary line; unsafe plans flagged. Colour only when asked."""
+    for org in plan.to_dict()["orgs"]:
+        head = f"Org {org['org']} ({count(org['existing'], 'live rule')}):"
+        click.echo(head, file=out, color=colour)
+        for line in policyrows.target_lines(org):  # which API, and why
+            click.echo(terminal_safe(f"  {line}"), file=out, color=colour)
+        for change in org["changes"]:
+            for line, fg in change_lines(change):
+                styled = click.style(line, fg=fg) if fg and colour else line
+                click.echo(styled, file=out, color=colour)
+        for rule in org.get("unmanaged", []):  # prune: false; see mdtable._left_alone
+            line = f"  = {rule['label']}  [{rule['uuid']}]  unmanaged, left alone"
+            click.echo(terminal_safe(line), file=out, color=colour)
+        for reason in org["unsafe"]:
+            warning = f"  ! UNSAFE: {reason}; apply needs --force"
+            styled = click.style(warning, fg="red", bold=True) if colour else warning
+            click.echo(styled, file=out, color=colour)
+        for warning in org.get("warnings", ()):  # e.g. a live rule without a uuid
+            click.echo(terminal_safe(f"  ! {warning}"), file=out, color=colour)
+        click.echo(summary_line(org_summary(org)), file=out, color=colour)

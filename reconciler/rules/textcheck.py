@@ -1,0 +1,63 @@
+"""Checks on the text of rule-file values that a JSON Schema cannot word well.
+
+Every string in a rule file reaches a terminal, a PR comment or Socket's dashboard. A control
+character (NUL, ESC, BEL, ...) or a bidirectional override there can hide or redraw text, so none
+is allowed: not in names, selectors, owners or tickets. Notes are prose and may hold tabs and line
+breaks (YAML block scalars make them), nothing else. A note may not contain the marker that
+starts the trailer this tool appends, or say only what ``export`` writes for a missing note.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from reconciler.engine.export import MISSING_NOTE
+from reconciler.engine.notes import TRAILER_PREFIX
+
+# C0 and C1 controls, DEL, the bidirectional marks, embeddings, overrides and isolates, and the
+# Unicode line and paragraph separators.
+_INVISIBLE: Final = r"\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029"
+_IN_NAME: Final = re.compile(rf"[\x00-\x1f{_INVISIBLE}]")
+_IN_NOTE: Final = re.compile(rf"[\x00-\x08\x0b-\x1f{_INVISIBLE}]")  # tab and \n are prose
+
+
+def clean(value: str, *, note: bool = False) -> bool:
+    """Whether ``value`` holds no control character (tabs and line breaks are fine in a note)."""
+    return (_IN_NOTE if note else _IN_NAME).search(value) is None
+
+
+def control_character(label: str, value: str, *, note: bool = False) -> str | None:
+    """Why ``value`` is refused for holding a control character, or ``None``.
+
+    >>> control_character("package_name", "lodash\\x1b[2J")
+    'package_name: contains the control character U+001B; remove it'
+    >>> control_character("note", "line one\\n\\tline two", note=True) is None
+    True
+    """
+    found = (_IN_NOTE if note else _IN_NAME).search(value)
+    if found is None:
+        return None
+    allowed = " (a note may hold tabs and line breaks)" if note else ""
+    return f"{label}: contains the control character U+{ord(found.group()):04X}; remove it{allowed}"
+
+
+def reserved_marker(value: str) -> str | None:
+    """Why a note is refused for holding the trailer's marker, or ``None``.
+
+    A note that held it could end up looking like a trailer, which is how this tool recognises
+    the rules it wrote.
+    """
+    if TRAILER_PREFIX not in value:
+        return None
+    return (
+        f"note: contains {TRAILER_PREFIX}, which socket-triage reserves for the trailer it "
+        "appends to every note; reword the note"
+    )
+
+
+def placeholder(value: str) -> str | None:
+    """A warning for a note that is still ``export``'s TODO placeholder, or ``None``."""
+    if value.strip() != MISSING_NOTE:
+        return None
+    return "note: still the TODO placeholder from export; say why this rule exists"

@@ -1,0 +1,276 @@
+"""The legacy Triage API: list, upsert and delete an org's triage rules.
+
+This module knows the endpoints, their paging (``page``/``nextPage``, 100 a page, oldest first),
+which calls may be retried, and how refusals are worded (``statuses``); the HTTP layer below it
+knows none of that. Every call names its org, so each carries that org's token
+(``connect.Credentials``): one client serves a run over several orgs, with one connection pool,
+one backoff gate and one pacer. ``open_client`` checks ``--api-url`` and finds the tokens and the
+pacing; the transport for ``local:PATH`` comes from the caller (``engine.orgs.open_client``
+supplies the embedded emulator).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from types import TracebackType
+from typing import Any, Final, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from reconciler.errors import ApiError, UsageError
+from reconciler.http.body import read_json, short_repr
+from reconciler.http.client import HttpClient
+from reconciler.http.connect import Credential, Credentials, LocalTransport, resolve
+from reconciler.http.pacing import Pacer, Rate
+from reconciler.http.paginate import OnPage, Page, by_number
+from reconciler.http.retry import RetryPolicy
+from reconciler.triage.selector import LiveRule
+from reconciler.triage.statuses import names_org, refusal_error
+from reconciler.triage.wire import MAX_BATCH, MAX_PER_PAGE, TRIAGE_ITEM_PATH, TRIAGE_PATH
+
+T = TypeVar("T")
+
+# Pages in flight while listing, and threads apply may run: the connection pool is this large.
+# Eight calls of 0.1-0.3 s each in flight spend the pacer's burst (60) in a second or two, then
+# the pacer, not the thread count, sets the pace; more threads buy nothing against Socket.
+DEFAULT_CONCURRENCY: Final = 8
+_SCALARS: Final = (str, int, float, bool, type(None))
+
+
+class TriageClient:
+    """A thread-safe Triage API client for one base URL.
+
+    ``token`` is one token for every org, ``None`` for none (the embedded emulator needs none),
+    or ``Credentials`` choosing each org's token. ``rate`` paces every thread's requests. Use
+    ``open_client`` to check a URL and find the tokens and pacing the way the CLI does.
+
+    >>> from reconciler.emulator import EmulatorTransport, embedded
+    >>> with TriageClient("http://emulator.local/v0", None,
+    ...                   transport=EmulatorTransport(embedded(":memory:"))) as client:
+    ...     client.list_rules("acme")
+    []
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | Credentials | None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing the default is safe
+        concurrency: int = DEFAULT_CONCURRENCY,
+        rate: Rate | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.concurrency = max(1, concurrency)
+        self.rate = rate
+        self.credentials = token if isinstance(token, Credentials) else Credentials.fixed(token)
+        self.http = HttpClient(
+            base_url,
+            None,  # each call carries its org's token
+            transport=transport,
+            retry=retry,
+            pool_size=self.concurrency,
+            pacer=None if rate is None else Pacer(rate, sleep, clock),
+            sleep=sleep,
+            clock=clock,
+        )
+
+    @property
+    def calls(self) -> Mapping[str, int]:
+        """Requests sent so far by method, retries included."""
+        return self.http.calls
+
+    @property
+    def total_calls(self) -> int:
+        """Requests sent so far, retries included."""
+        return self.http.total_calls
+
+    def list_rules(
+        self,
+        org: str,
+        on_page: OnPage | None = None,
+        *,
+        expected: int | None = None,
+        confirm: bool = True,
+    ) -> list[dict[str, Any]]:
+        """Every triage rule of ``org`` as the API's snake_case dicts, oldest first.
+
+        The listing is consistent: read again until two passes agree if the org changed while
+        it was read, and refused if it keeps changing (see ``http.paginate``). ``expected`` is
+        how many rules the caller believes there are (say, after an apply): then exactly the
+        pages needed are fetched. ``confirm=False`` takes one pass as it is, for a caller that
+        reads again before acting. ``on_page`` gets the number of rules read so far.
+        """
+        return self._list(org, dict, on_page, expected, confirm)
+
+    def live_rules(
+        self,
+        org: str,
+        on_page: OnPage | None = None,
+        *,
+        expected: int | None = None,
+        confirm: bool = True,
+    ) -> list[LiveRule]:
+        """``list_rules`` as ``LiveRule`` values, each page converted as it arrives."""
+        convert = partial(LiveRule.from_get, org=org)
+        return self._list(org, convert, on_page, expected, confirm)
+
+    def upsert(
+        self, org: str, entries: Sequence[Mapping[str, Any]], *, force: bool = False
+    ) -> None:
+        """Send one POST of 1 to 100 camelCase ``alertTriage`` entries (``force`` for broad ones).
+
+        Entries with a ``uuid`` update that rule; the rest create rules. A batch of pure updates
+        is retried freely; one that creates is not (see ``http.client``).
+        """
+        if not 1 <= len(entries) <= MAX_BATCH:
+            raise UsageError(f"a POST carries 1 to {MAX_BATCH} entries, not {len(entries)}")
+        credential = self.credentials.for_org(org)
+        self.http.send(
+            "POST",
+            TRIAGE_PATH.format(org=_segment(org)),
+            params={"force": "true"} if force else None,
+            body={"alertTriage": [dict(entry) for entry in entries]},
+            idempotent=all(entry.get("uuid") for entry in entries),
+            refuse=partial(refusal_error, org=org, entries=entries, credential=credential),
+            token=_token(credential),
+        )
+
+    def delete(self, org: str, uuid: str) -> bool:
+        """Delete one rule. ``False`` if it was already gone (404).
+
+        A 404 after an attempt that may have reached the server counts as ours: ``True``. A 404
+        that names the org (unknown org, or another org's token) is an error, not "gone".
+        """
+        if not uuid:
+            raise UsageError(f"a rule of org {org!r} without a uuid cannot be deleted")
+        path = TRIAGE_ITEM_PATH.format(org=_segment(org), uuid=_segment(uuid))
+        credential = self.credentials.for_org(org)
+        refuse = partial(refusal_error, org=org, credential=credential)
+        reply = self.http.send(
+            "DELETE", path, accept=(404,), refuse=refuse, token=_token(credential)
+        )
+        if reply.response.status_code != 404:
+            return True
+        refusal = self.http.refusal(reply.response, "DELETE", path)
+        if names_org(refusal):
+            raise refuse(refusal)
+        return reply.after_uncertain
+
+    def close(self) -> None:
+        """Close connections (and whatever the transport owns, such as an embedded emulator)."""
+        self.http.close()
+
+    def __enter__(self) -> TriageClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _list(
+        self,
+        org: str,
+        convert: Callable[[dict[str, Any]], T],
+        on_page: OnPage | None,
+        expected: int | None,
+        confirm: bool = True,
+    ) -> list[T]:
+        path = TRIAGE_PATH.format(org=_segment(org))
+        credential = self.credentials.for_org(org)
+        refuse = partial(refusal_error, org=org, credential=credential)
+        token = _token(credential)
+
+        def fetch(number: int) -> Page[T]:
+            params = {"per_page": MAX_PER_PAGE, "sort": "created_at", "direction": "asc"}
+            params["page"] = number
+            reply = self.http.send("GET", path, params=params, refuse=refuse, token=token)
+            what = f"page {number} of the rules of org {org!r}"
+            results, next_page = _results(reply.response, what)
+            return Page(tuple(map(convert, results)), tuple(map(_key, results)), next_page)
+
+        return by_number(
+            fetch,
+            what=f"org {org!r}",
+            per_page=MAX_PER_PAGE,
+            concurrency=self.concurrency,
+            expected=expected,
+            confirm=confirm,
+            on_page=on_page,
+        )
+
+
+# The name the engine and commands used before the client was split into layers.
+SocketClient = TriageClient
+
+
+def open_client(
+    api_url: str,
+    *,
+    local: LocalTransport | None,
+    env: Mapping[str, str] | None = None,
+    retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen
+    concurrency: int = DEFAULT_CONCURRENCY,
+) -> TriageClient:
+    """A client for ``--api-url``: https, http to loopback, or ``local:PATH`` through ``local``.
+
+    For a remote URL the tokens come from the environment: ``SOCKET_API_TOKEN_<ORG>`` for that
+    org, else the first non-empty of ``api.TOKEN_ENV_VARS``. No token at all, or a malformed
+    one, is an ``AuthError`` before any request; so is an org without a token, before its
+    first request. ``SOCKET_TRIAGE_RATE`` sets the pacing (``http.pacing``).
+    """
+    target = resolve(api_url, os.environ if env is None else env, local)
+    return TriageClient(
+        target.base_url,
+        target.credentials,
+        transport=target.transport,
+        retry=retry,
+        concurrency=concurrency,
+        rate=target.rate,
+    )
+
+
+def _token(credential: Credential | None) -> str | None:
+    return None if credential is None else credential.token
+
+
+def _segment(value: str) -> str:
+    # An org slug or uuid is one path segment: "/" or "?" in it must not change the route.
+    return quote(value, safe="")
+
+
+def _results(response: httpx.Response, what: str) -> tuple[list[dict[str, Any]], object]:
+    """The ``results`` and ``nextPage`` of one page, each result a flat object."""
+    payload = read_json(response.content, what, response.status_code)
+    results = payload.get("results") if isinstance(payload, dict) else None
+    if not isinstance(results, list):
+        raise ApiError(f"{what} has no results list", response.status_code)
+    for index, item in enumerate(results):
+        if not isinstance(item, dict):
+            raise ApiError(f"rule {index} on {what} is not an object", response.status_code)
+        for field, value in item.items():
+            if not isinstance(value, _SCALARS):
+                raise ApiError(
+                    f"rule {index} on {what} has a nested value in {short_repr(field)}",
+                    response.status_code,
+                )
+    return results, payload.get("nextPage")
+
+
+def _key(item: Mapping[str, Any]) -> str:
+    """A rule's identity while paging: its uuid, or, as the spec allows none, its content."""
+    uuid = item.get("uuid")
+    if isinstance(uuid, str) and uuid:
+        return uuid
+    return "content:" + json.dumps(item, sort_keys=True, default=str)

@@ -1,0 +1,72 @@
+"""Ctrl-C and SIGTERM in a real ``socket-triage apply`` process: stop cleanly, report, exit 130.
+
+The CLI runs as a child process against the emulator on a loopback socket, slowed down so that
+the signal arrives mid-apply. Whatever was applied by then has exactly one audit line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import TEST_ORG, TEST_TOKEN
+
+from reconciler.emulator import Emulator, Faults
+
+ROOT = Path(__file__).resolve().parent.parent
+KEEP, DELETE = 5, 120
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_mid_apply_reports_audits_and_exits_130(
+    emulator: Emulator, http_emulator: str, tmp_path: Path, sig: signal.Signals
+) -> None:
+    emulator.seed_rules(
+        TEST_ORG,
+        [
+            {"package_type": "npm", "package_name": f"p{i}", "state": "warn", "note": "n"}
+            for i in range(KEEP + DELETE)
+        ],
+    )
+    files = tmp_path / "acme.yaml"
+    files.write_text(
+        "org: acme\nrules:\n"
+        + "".join(
+            f"  - {{package_type: npm, package_name: p{i}, state: warn, note: n}}\n"
+            for i in range(KEEP)
+        )
+    )
+    log = tmp_path / "audit.jsonl"
+    emulator.set_faults(Faults(latency=0.01))
+    command = ["apply", str(files), "--api-url", http_emulator, "--yes", "--force"]
+    command += ["--concurrency", "2", "--audit-log", str(log)]
+    child = subprocess.Popen(
+        [sys.executable, "-c", "from reconciler.cli import main; main()", *command],
+        cwd=ROOT,
+        env={**os.environ, "SOCKET_API_TOKEN": TEST_TOKEN, "NO_COLOR": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while emulator.counters()["calls"]["DELETE"] < 10 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    child.send_signal(sig)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 130, stderr
+    lines = stderr.splitlines()
+    assert lines[-1] == "Interrupted.", stderr
+    applied = [line for line in lines if line.startswith("  applied: delete ")]
+    assert applied and len(applied) < DELETE, stderr
+    assert any(line.startswith("  not applied: delete ") for line in lines), stderr
+    assert "Running apply again converges." in stderr
+    live = {r["uuid"] for r in emulator.rules(TEST_ORG)}
+    audit = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(audit) == len(applied) == KEEP + DELETE - len(live)
+    assert all(line["action"] == "delete" and line["uuid"] not in live for line in audit)

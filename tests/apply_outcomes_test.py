@@ -1,0 +1,353 @@
+"""Every change ends applied, not applied or outcome unknown, as the server holds it.
+
+Lost answers (late commits included), retries that fail after a first try committed, Ctrl-C,
+a failed final listing, two applies at once, and rules without a uuid: what is sent, what is
+reported line by line, and what the audit log says.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from apply_scripted import INTERRUPT, LOSE, REFUSE, Script, Scripted
+from apply_test import TODAY, make_client, rule, seed
+from conftest import TEST_ORG
+
+from reconciler.commands import apply as command
+from reconciler.emulator import Emulator, Faults
+from reconciler.engine.apply import ApplyResult, apply_org
+from reconciler.engine.audit import AuditLog, AuditTrail
+from reconciler.engine.changes import Delete, Update
+from reconciler.engine.plan import OrgPlan, diff
+from reconciler.engine.provenance import Provenance
+from reconciler.engine.verify import APPLIED, NOT_APPLIED, UNKNOWN, conclude, statuses
+from reconciler.errors import (
+    ApiError,
+    ApplyError,
+    AuthError,
+    BadRequestError,
+    OutcomeUnknownError,
+    RateLimitError,
+    ReadOnlyError,
+    ReconcilerError,
+    ScopeError,
+    ServerError,
+    VerificationError,
+)
+from reconciler.http.retry import RetryPolicy
+from reconciler.rules.model import Rule
+from reconciler.triage.client import TriageClient
+from reconciler.triage.selector import LiveRule
+
+# Three tries, no waiting: a lost answer and two refused connections exhaust a call.
+THREE_TRIES = RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=0.0, retry_after_cap=0.0)
+SEALED = Provenance(repository="acme/rules")
+
+
+def planned(client: TriageClient, desired: list[Rule]) -> tuple[OrgPlan, list[LiveRule]]:
+    """A plan as the CLI makes it: notes carry our sealed trailer."""
+    live = client.live_rules(TEST_ORG)
+    return diff(TEST_ORG, desired, live, today=TODAY, trailer=SEALED.trailer), live
+
+
+def outcome(plan: OrgPlan, result: ApplyResult) -> list[tuple[str, str, str]]:
+    return [(c.action, c.selector.describe(), s) for c, s in statuses(plan, result)]
+
+
+def report_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("  ") and ": " in line]
+
+
+# --- lost answers ---------------------------------------------------------------------------
+
+
+def test_a_lost_create_that_commits_late_is_waited_for_not_sent_again(
+    emulator: Emulator,
+) -> None:
+    emulator.set_faults(Faults(rate_late_commit=1.0, late_commit_delay=0.05))
+    with make_client(emulator) as client:
+        plan, _ = planned(client, [rule("a"), rule("b")])
+        result = apply_org(client, plan, settle=0.4)
+        emulator.set_faults(Faults())
+        time.sleep(0.1)  # a second POST's late commit, if one was sent, has landed by now
+    assert result.error is None
+    assert result.unknown == []  # confirmed by the re-list: no longer unknown
+    assert [c.action for c in result.applied] == ["create", "create"]
+    assert emulator.counters()["calls"]["POST"] == 1
+    assert sorted(r["package_name"] for r in emulator.rules(TEST_ORG)) == ["a", "b"]
+
+
+def test_the_final_listing_waits_until_a_lost_create_could_have_committed(
+    emulator: Emulator,
+) -> None:
+    """Ctrl-C right after a create's answer was lost: the outcome is settled after the wait."""
+    emulator.set_faults(Faults(rate_late_commit=1.0, late_commit_delay=0.1))
+    transport = Scripted(emulator)
+    with make_client(emulator, transport=transport) as client:
+        plan, before = planned(client, [rule("a")])
+        transport.script[("GET", transport.seen["GET"] + 1)] = INTERRUPT  # the re-list
+        result = apply_org(client, plan)
+        assert result.interrupted
+        assert outcome(plan, result) == [("create", "npm/a", UNKNOWN)]
+        conclusion = conclude(client, plan, before, result, settle_seconds=0.5)
+    assert [s for _, s in conclusion.statuses] == [APPLIED]
+    assert len(emulator.rules(TEST_ORG)) == 1
+
+
+@pytest.mark.parametrize(
+    ("live", "desired", "method"),
+    [
+        (["gone"], [], "DELETE"),
+        (["changed"], [rule("changed", state="block")], "POST"),
+    ],
+)
+def test_a_write_whose_first_try_committed_is_applied_though_its_retries_failed(
+    emulator: Emulator, live: list[str], desired: list[Rule], method: str
+) -> None:
+    seed(emulator, live)
+    transport = Scripted(emulator, {(method, 1): LOSE, (method, 2): REFUSE, (method, 3): REFUSE})
+    with make_client(emulator, THREE_TRIES, transport=transport) as client:
+        plan, before = planned(client, desired)
+        result = apply_org(client, plan)
+        assert isinstance(result.error, ServerError)
+        assert [s for _, s in statuses(plan, result)] == [UNKNOWN]
+        conclusion = conclude(client, plan, before, result)
+    assert [s for _, s in conclusion.statuses] == [APPLIED]
+
+
+def test_a_refused_write_is_not_applied_without_a_listing(emulator: Emulator) -> None:
+    seed(emulator, ["gone"])
+    emulator.add_org(TEST_ORG, migrated=True)  # DELETE answers 405: certainly not applied
+    with make_client(emulator) as client:
+        plan, _ = planned(client, [])
+        result = apply_org(client, plan)
+    assert isinstance(result.error, ReadOnlyError)
+    assert outcome(plan, result) == [("delete", "npm/gone", NOT_APPLIED)]
+
+
+# --- the report, line by line ---------------------------------------------------------------
+
+
+def test_the_report_says_applied_unknown_and_not_applied_line_by_line(
+    emulator: Emulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The update lands; the create's answer is lost and no listing can settle it (the API is
+    unreachable from then on); the delete is never sent."""
+    seed(emulator, ["upd", "gone"])
+    transport = Scripted(emulator)
+    transport.script[("POST", 2)] = (LOSE, transport.refuse_from_now("GET"))
+    with make_client(emulator, THREE_TRIES, transport=transport) as client:
+        plan, _ = planned(client, [rule("upd", state="block"), rule("new")])
+        with pytest.raises(ApplyError) as raised:
+            command.apply_one(client, plan, None, concurrency=1, settle=0.0)
+    assert report_lines(capsys.readouterr().err) == [
+        "  not applied: delete npm/gone",
+        "  outcome unknown: create npm/new",
+        "  applied: update npm/upd",
+    ]
+    assert str(raised.value).endswith(
+        "Applied 1 of 3 changes to org acme (0 created, 1 updated, 0 deleted); 1 not applied; "
+        "1 with an unknown outcome. Running apply again converges."
+    )
+    assert transport.sent("DELETE") == []
+
+
+def test_a_create_confirmed_by_the_relist_is_reported_applied_and_audited_once(
+    emulator: Emulator, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The create's answer is lost (it committed); then the org moves to Alert Policies, so the
+    delete is refused: no promise that a rerun converges."""
+    seed(emulator, ["gone"])
+
+    def migrate() -> None:
+        emulator.add_org(TEST_ORG, migrated=True)
+
+    script: Script = {("POST", 1): LOSE, ("DELETE", 1): migrate}
+    log_path = tmp_path / "audit.jsonl"
+    log = AuditLog.open(str(log_path), SEALED)
+    with make_client(emulator, transport=Scripted(emulator, script)) as client:
+        plan, _ = planned(client, [rule("new")])
+        with pytest.raises(ApplyError) as raised:
+            command.apply_one(client, plan, log, concurrency=1, settle=0.0)
+    log.close()
+    assert report_lines(capsys.readouterr().err) == [
+        "  not applied: delete npm/gone",
+        "  applied: create npm/new",
+    ]
+    assert "Alert Policies" in str(raised.value)
+    assert "converges" not in str(raised.value)
+    lines = [json.loads(line) for line in log_path.read_text().splitlines()]
+    new_uuid = next(r["uuid"] for r in emulator.rules(TEST_ORG) if r["package_name"] == "new")
+    assert [(line["action"], line["uuid"]) for line in lines] == [("create", new_uuid)]
+
+
+@pytest.mark.parametrize(
+    ("error", "converges"),
+    [
+        (ServerError("502 again"), True),
+        (RateLimitError("429 again", 429), True),
+        (OutcomeUnknownError("lost"), True),
+        (None, True),  # Ctrl-C
+        (ScopeError("missing scope triage:alerts-update", 403), False),
+        (AuthError("bad token", 401), False),
+        (BadRequestError("alertTriage[0].state", 400), False),
+        (ReadOnlyError("moved to Alert Policies", 409), False),
+        (ApiError("page 2 is not JSON", 200), False),
+    ],
+)
+def test_a_rerun_is_promised_to_converge_only_when_it_can(
+    error: ReconcilerError | None, converges: bool
+) -> None:
+    assert ("converges" in command.advice(error)) is converges
+
+
+# --- the audit log --------------------------------------------------------------------------
+
+
+def test_each_audit_line_is_on_disk_as_soon_as_its_change_is_confirmed(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    seed(emulator, [f"old{i}" for i in range(6)])
+    log_path = tmp_path / "audit.jsonl"
+    log = AuditLog.open(str(log_path), SEALED)
+    on_disk: list[int] = []
+
+    def progress(count: int) -> None:
+        on_disk.append(len(log_path.read_text().splitlines()))
+
+    with make_client(emulator) as client:
+        plan, before = planned(client, [rule(f"old{i}", state="block") for i in range(3)])
+        trail = AuditTrail(log, before)
+        result = apply_org(client, plan, concurrency=1, progress=progress, listener=trail)
+    log.close()
+    assert result.error is None
+    assert on_disk == [3, 4, 5, 6]  # the update batch of 3, then each delete
+
+
+def test_a_failed_final_listing_still_reports_and_audits_every_applied_change(
+    emulator: Emulator, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    seed(emulator, ["gone1", "gone2", "kept"])
+    transport = Scripted(emulator)
+    log_path = tmp_path / "audit.jsonl"
+    log = AuditLog.open(str(log_path), SEALED)
+    with make_client(emulator, THREE_TRIES, transport=transport) as client:
+        plan, _ = planned(client, [rule("kept"), rule("new")])
+        transport.script[("DELETE", 2)] = transport.refuse_from_now("GET")
+        with pytest.raises(ApplyError, match="the listing to check them failed"):
+            command.apply_one(client, plan, log, concurrency=1, settle=0.0)
+    log.close()
+    assert report_lines(capsys.readouterr().err) == [
+        "  applied: delete npm/gone1",
+        "  applied: delete npm/gone2",
+        "  applied: create npm/new",
+    ]
+    lines = [json.loads(line) for line in log_path.read_text().splitlines()]
+    assert sorted((line["action"], line["uuid"] is None) for line in lines) == [
+        ("create", True),  # no listing named the new rule
+        ("delete", False),
+        ("delete", False),
+    ]
+
+
+# --- verification and concurrent writers ----------------------------------------------------
+
+
+def test_two_applies_at_once_are_caught_and_the_clean_up_needs_no_force(
+    emulator: Emulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(emulator, [f"old{i}" for i in range(10)])
+    desired = [rule(f"old{i}") for i in range(10)] + [rule(f"new{i}") for i in range(10)]
+    both_checked = threading.Barrier(2, timeout=10)  # both pass the check before either writes
+    failures: list[ReconcilerError] = []
+
+    def one_apply() -> None:
+        def wait_for_the_other() -> None:
+            both_checked.wait()
+
+        transport = Scripted(emulator, {("POST", 1): wait_for_the_other})
+        with make_client(emulator, transport=transport) as client:
+            plan, _ = planned(client, desired)
+            try:
+                command.apply_one(client, plan, None, concurrency=1, settle=0.0)
+            except ReconcilerError as exc:
+                failures.append(exc)
+
+    threads = [threading.Thread(target=one_apply) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures and all(isinstance(f, VerificationError) for f in failures)
+    assert "another writer (a second apply?)" in capsys.readouterr().err
+    assert len(emulator.rules(TEST_ORG)) == 30
+    with make_client(emulator) as client:
+        cleanup, _ = planned(client, desired)
+        # 10 deletes of 30 live rules is over 30%, but deleting copies of our own rules is safe.
+        assert [c.reason for c in cleanup.changes] == ["duplicate"] * 10
+        assert cleanup.unsafe_reasons() == []
+        command.apply_one(client, cleanup, None, concurrency=4, settle=0.0)
+    assert sorted(r["package_name"] for r in emulator.rules(TEST_ORG)) == sorted(
+        [f"old{i}" for i in range(10)] + [f"new{i}" for i in range(10)]
+    )
+
+
+def test_a_change_made_after_the_plan_stops_the_apply_before_any_write(
+    emulator: Emulator,
+) -> None:
+    seed(emulator, ["gone"])
+    with make_client(emulator) as client:
+        plan, _ = planned(client, [rule("new")])
+        seed(emulator, ["meanwhile"])  # another apply, or the dashboard
+        with pytest.raises(ReconcilerError, match="changed since the plan was made"):
+            command.apply_one(client, plan, None, concurrency=1, settle=0.0)
+    calls = emulator.counters()["calls"]
+    assert (calls["POST"], calls["DELETE"]) == (0, 0)
+
+
+# --- rules without a uuid -------------------------------------------------------------------
+
+
+def test_rules_without_a_uuid_are_never_written_and_the_plan_says_so(
+    emulator: Emulator,
+) -> None:
+    seed(emulator, ["ghost", "phantom", "kept"])
+    transport = Scripted(emulator, blank_uuids={"ghost", "phantom"})
+    desired = [rule("ghost", state="block"), rule("kept"), rule("fresh")]
+    with make_client(emulator, transport=transport) as client:
+        plan, _ = planned(client, desired)
+        assert [(c.action, c.selector.package_name) for c in plan.changes] == [("create", "fresh")]
+        warnings = plan.to_dict()["warnings"]
+        assert [w.split(" (")[0] for w in warnings] == [
+            "live rule npm/ghost",
+            "live rule npm/phantom",
+        ]
+        assert all(
+            "has no uuid, so socket-triage can neither update nor delete it" in w for w in warnings
+        )
+        command.apply_one(client, plan, None, concurrency=4, settle=0.0)
+        again, _ = planned(client, desired)
+    assert again.changes == ()  # converges: the ghost is not "created" again on every run
+    assert again.warnings == plan.warnings
+    assert transport.sent("DELETE") == []
+    entries = [e for r in transport.sent("POST") for e in json.loads(r.content)["alertTriage"]]
+    assert [(e.get("uuid"), e["packageName"]) for e in entries] == [(None, "fresh")]
+
+
+@pytest.mark.parametrize("action", [Update, Delete])
+def test_the_engine_refuses_to_write_a_rule_without_a_uuid(
+    emulator: Emulator, action: type[Update] | type[Delete]
+) -> None:
+    """However the plan was made (a hand-edited plan file): nothing is sent."""
+    ghost = LiveRule("", rule("ghost").selector, "warn", "why")
+    new = rule("ghost", state="block") if action is Update else None
+    change = action(TEST_ORG, ghost, new, "block it" if new else None)
+    plan = OrgPlan(TEST_ORG, (change,), unchanged=0, existing=1, fingerprint="sha256:x")
+    with make_client(emulator) as client, pytest.raises(ApplyError, match="without a uuid"):
+        apply_org(client, plan)
+    calls = emulator.counters()["calls"]
+    assert (calls["POST"], calls["DELETE"]) == (0, 0)

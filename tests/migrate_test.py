@@ -1,0 +1,203 @@
+"""``socket-triage migrate`` end to end on the emulator: legacy rules (from the org or from
+files) -> native rule files that validate -> the org moves -> apply -> plan shows no changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+from conftest import TEST_ORG
+
+from reconciler.cli import cli
+from reconciler.emulator import Emulator
+from reconciler.engine.migrate import Legacy, Migration, _unique, most_specific_first
+from reconciler.rules import loader
+from reconciler.triage.selector import Selector
+
+LEGACY: list[dict[str, Any]] = [
+    {"package_type": "npm", "package_name": "lodash", "state": "ignore", "note": "build only"},
+    {"package_type": "npm", "alert_type": "criticalCVE", "state": "block", "note": "no critical"},
+    {
+        "package_type": "npm",
+        "package_name": "left-pad",
+        "package_version": "1.0.0",
+        "state": "ignore",
+        "note": "one version",
+    },
+    {"alert_key": "abc", "state": "ignore", "note": "one alert"},
+    {"package_type": "npm", "package_name": "x", "state": "inherit", "note": "baseline"},
+    {
+        "package_type": "npm",
+        "package_name": "lodash",
+        "alert_type": "cve",
+        "state": "warn",
+        "note": "the specific one",
+    },
+]
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), env={"NO_COLOR": "1"})
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "state.db"
+    emulator = Emulator(str(path))
+    emulator.add_org(TEST_ORG)
+    emulator.seed_rules(TEST_ORG, LEGACY)
+    emulator.close()
+    return path
+
+
+def move(db: Path) -> None:
+    emulator = Emulator(str(db))
+    emulator.set_migration_state(TEST_ORG, "accepted")
+    emulator.close()
+
+
+def migrate(db: Path, out: Path, *paths: str) -> Result:
+    result = run(
+        "migrate", "--org", TEST_ORG, "--out", str(out), "--api-url", f"local:{db}", *paths
+    )
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_migrate_from_the_org_writes_files_that_validate(db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = migrate(db, out)
+    assert result.stdout == (
+        f"Wrote 3 policy rules and 1 resolution of org acme to {out}/acme.yaml; 2 legacy rules "
+        f"could not be translated; see {out}/acme-migration.md.\n"
+    )
+    text = (out / "acme.yaml").read_text()
+    assert text.startswith("# yaml-language-server: $schema=https://")
+    org = loader.load([str(out)]).orgs[TEST_ORG]  # validates, or raises ConfigError
+    assert org.target == "alert-policies"
+    # Most specific first: three selector fields, then two (in the org's order).
+    assert [(r.name, r.action, r.note) for r in org.policy_rules] == [
+        ("cve in npm/lodash", "warn", "the specific one"),
+        ("any alert in npm/lodash", "ignore", "build only"),
+        ("criticalCVE in npm", "error", "no critical"),
+    ]
+    (resolution,) = org.resolutions
+    assert resolution.comment == "one version"
+    summary = (out / "acme-migration.md").read_text()
+    emulator = Emulator(str(db))
+    uuids = {r["alert_key"] or r["package_name"]: r["uuid"] for r in emulator.rules(TEST_ORG)}
+    emulator.close()
+    assert (
+        f"| `*/* alert_key=abc (state ignore)` | `uuid {uuids['abc']}` | "
+        "`alert_key_not_translatable` | `Alert keys have no selector." in summary
+    )
+    assert f"| `npm/x (state inherit)` | `uuid {uuids['x']}` | `inherit_not_translatable` |" in (
+        summary
+    )
+
+
+FILES = """\
+org: acme
+prune: false
+rules:
+  - package_type: npm
+    package_name: lodash
+    state: ignore
+    note: build only
+    owner: web-team
+    ticket: SEC-12
+  - package_type: npm
+    alert_type: criticalCVE
+    state: block
+    note: {long}
+    broad: true
+  - package_type: npm
+    package_name: old
+    state: warn
+    note: gone soon
+    expires: "2020-01-01"
+  - alert_key: abc
+    state: ignore
+    note: one alert
+"""
+
+
+def test_migrate_from_files_carries_notes_owner_ticket_and_places(db: Path, tmp_path: Path) -> None:
+    source = tmp_path / "triage" / "acme.yaml"
+    source.parent.mkdir()
+    long_note = "l" * 240  # fits a legacy note (256), not a policy note with its trailer (222)
+    source.write_text(FILES.format(long=long_note))
+    out = tmp_path / "out"
+    migrate(db, out, str(source))
+    org = loader.load([str(out)]).orgs[TEST_ORG]
+    assert org.prune is False
+    first, second = org.policy_rules
+    assert (first.name, first.owner, first.ticket) == (
+        "any alert in npm/lodash",
+        "web-team",
+        "SEC-12",
+    )
+    assert len(second.note) == 222 and second.note.endswith("…")
+    summary = (out / "acme-migration.md").read_text()
+    assert f"- `{source}:10:5`: `{long_note}`" in summary  # the whole note, where it was
+    assert f"| `*/* alert_key=abc (state ignore)` | `{source}:20:5` |" in summary
+    assert "## Expired, left out (1)" in summary and f"- `{source}:15:5`: `npm/old`" in summary
+
+
+def test_after_the_move_apply_converges_and_a_reorder_is_only_moves(
+    db: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    migrate(db, out)
+    assert run("validate", str(out)).exit_code == 0
+    local = f"local:{db}"
+    move(db)
+    applied = run("apply", str(out), "--api-url", local, "--yes")
+    assert applied.exit_code == 0, applied.output
+    again = run("plan", str(out), "--api-url", local, "--detailed-exitcode")
+    assert again.exit_code == 0, again.output
+    # Reverse the rules in the file: the plan moves rules and creates or deletes nothing.
+    path = out / "acme.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["policy_rules"].reverse()
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    reordered = run("plan", str(path), "--api-url", local, "--detailed-exitcode")
+    assert reordered.exit_code == 2
+    assert (
+        "Plan: 0 to create, 0 to update, 2 to move, 0 to replace, 0 to delete, 2 unchanged."
+        in reordered.stdout
+    )
+    assert run("apply", str(path), "--api-url", local, "--yes").exit_code == 0
+    assert run("plan", str(path), "--api-url", local, "--detailed-exitcode").exit_code == 0
+    emulator = Emulator(str(db))
+    names = [r["name"] for r in emulator.policy_rules(TEST_ORG)]
+    emulator.close()
+    assert names == [r["name"] for r in document["policy_rules"]]
+
+
+def test_an_out_that_is_a_file_fails_before_any_call(tmp_path: Path) -> None:
+    blocker = tmp_path / "taken"
+    blocker.write_text("")
+    result = run("migrate", "--org", TEST_ORG, "--out", str(blocker), "--api-url", "local:")
+    assert result.exit_code == 1
+    assert "--out" in result.stderr
+
+
+def test_most_specific_first_is_stable() -> None:
+    items = [
+        Legacy(Selector(alert_type="cve"), "warn", "", "broad"),
+        Legacy(Selector(package_name="a", package_version="1.*"), "warn", "", "prefix"),
+        Legacy(Selector(alert_type="x"), "warn", "", "broad-2"),
+        Legacy(Selector(package_name="a", package_version="1.2.3"), "warn", "", "exact"),
+    ]
+    assert [i.origin for i in most_specific_first(items)] == ["exact", "prefix", "broad", "broad-2"]
+
+
+def test_a_name_taken_gets_the_next_free_suffix() -> None:
+    assert _unique("x", set()) == "x"
+    assert _unique("x", {"x", "x (2)"}) == "x (3)"
+    assert len(_unique("n" * 128, {"n" * 128})) == 128
+    assert Migration().rules == []
