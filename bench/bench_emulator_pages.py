@@ -2,11 +2,13 @@
 
 Times ``TriageRules.page`` itself (no HTTP, no client), 100 rules a page, newest first, on a
 store built once in ``$TMPDIR/socket-triage-bench/pages-1m.sqlite``. By default it lists as a
-client does, every page in order (three passes), so pages after the first are read by key;
-``--jump`` asks for the three pages alone (five times), which is what the old ``OFFSET`` paging
-cost at any order.
+client does, every page in order (three passes), so each page ends on the key the next starts
+from; ``--jump`` asks for the three pages alone (five times); ``--shuffle`` asks for all 10,000
+pages in a random order (three passes), as parallel clients do, and also prints each pass's
+total. The first page past the known keys walks them (one seek per 100 rules): that cost is in
+the first ``--jump`` and ``--shuffle`` pass.
 
-    .venv/bin/python bench/bench_emulator_pages.py [--jump]
+    .venv/bin/python bench/bench_emulator_pages.py [--jump | --shuffle]
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import random
 import statistics
 import tempfile
 import time
@@ -46,8 +49,10 @@ def timed(triage: TriageRules, org: Org, page: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jump", action="store_true", help="time the three pages alone")
-    jump = parser.parse_args().jump
+    order = parser.add_mutually_exclusive_group()
+    order.add_argument("--jump", action="store_true", help="time the three pages alone")
+    order.add_argument("--shuffle", action="store_true", help="every page, in a random order")
+    args = parser.parse_args()
     if not DB.exists():
         build(DB)
     store = Store(str(DB))
@@ -55,13 +60,22 @@ def main() -> None:
     assert org is not None
     triage = TriageRules(store)
     times: dict[int, list[float]] = {page: [] for page in PAGES}
-    for _ in range(5 if jump else 3):
-        for page in PAGES if jump else range(1, max(PAGES) + 1):
+    pages = list(PAGES) if args.jump else list(range(1, RULES // PER_PAGE + 1))
+    shuffle = random.Random(12)
+    for run in range(5 if args.jump else 3):
+        if args.shuffle:
+            shuffle.shuffle(pages)
+        began = time.perf_counter()
+        for page in pages:
             took = timed(triage, org, page)
             if page in times:
                 times[page].append(took)
+        if args.shuffle:
+            whole = time.perf_counter() - began
+            print(f"pass {run + 1}: {len(pages):,} pages in {whole:.2f} s")
     for page, ms in times.items():
-        print(f"page {page:>6,}: {min(ms):6.2f} ms min, {statistics.median(ms):6.2f} ms median")
+        low, mid, high = min(ms), statistics.median(ms), max(ms)
+        print(f"page {page:>6,}: {low:6.2f} ms min, {mid:6.2f} ms median, {high:6.2f} ms max")
     print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 

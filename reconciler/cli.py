@@ -23,7 +23,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from reconciler import __version__
-from reconciler.api import API_URL_ENV, DEFAULT_API_URL, TARGETS
+from reconciler.api import API_URL_ENV, DEFAULT_API_URL, DEFAULT_CONCURRENCY, TARGETS
 from reconciler.commands import check_org
 from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.exits import EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK
@@ -266,9 +266,10 @@ def plan(
     "--concurrency",
     "concurrency",
     type=click.IntRange(1, 64),
-    default=8,
+    default=DEFAULT_CONCURRENCY,
     show_default=True,
-    help="DELETE requests in flight at once.",
+    help="Requests in flight at once: pages while listing, POSTs and DELETEs while writing. "
+    "Against Socket the run paces itself to the 600-a-minute rate limit whatever this is.",
 )
 @click.option(
     "--dry-run",

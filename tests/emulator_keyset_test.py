@@ -1,7 +1,12 @@
-"""Triage pages by key: each answer is what LIMIT/OFFSET gives, whatever happens between pages."""
+"""Triage pages by key: each answer is what LIMIT/OFFSET gives, whatever happens between pages.
+
+Most tests use a stride of a few rows (a key every few rows, as ``STRIDE`` is at 100), so that
+small listings cross many strides.
+"""
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -40,7 +45,7 @@ def served(
     triage: TriageRules, org: Org, sort: str, direction: str, limit: int, offset: int
 ) -> tuple[list[str], bool]:
     rules, more = triage.page(org, sort=sort, direction=direction, limit=limit, offset=offset)
-    return [rule["uuid"] for rule in rules], more
+    return [json.loads(rule)["uuid"] for rule in rules], more
 
 
 def add(triage: TriageRules, names: Sequence[str], stamp: str) -> None:
@@ -54,6 +59,7 @@ steps = st.lists(
     st.one_of(
         st.tuples(st.just("page"), st.integers(0, 3), st.integers(1, 9)),  # order, page
         st.tuples(st.just("walk"), st.integers(0, 3), st.integers(1, 4)),  # order, per_page
+        st.tuples(st.just("shuffle"), st.integers(0, 3), st.integers(1, 4)),  # order, per_page
         st.tuples(st.sampled_from(["insert", "update", "delete"]), st.integers(0, 99), st.just(0)),
         st.tuples(st.sampled_from(["freeze", "thaw"]), st.just(0), st.just(0)),
     ),
@@ -61,23 +67,27 @@ steps = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None)
-@given(steps=steps, per_page=st.integers(1, 4), seed=st.integers(0, 2**16))
+@settings(max_examples=250, deadline=None)
+@given(
+    steps=steps, per_page=st.integers(1, 4), stride=st.integers(1, 5), seed=st.integers(0, 2**16)
+)
 def test_every_page_equals_offset_paging_with_writes_in_between(
-    steps: list[Step], per_page: int, seed: int
+    steps: list[Step], per_page: int, stride: int, seed: int
 ) -> None:
     store = Store()
     store.add_org("acme")
-    triage = TriageRules(store)
+    triage = TriageRules(store, stride=stride)
     rng = random.Random(seed)
     add(triage, [f"u{i}" for i in range(rng.randrange(12))], STAMPS[0])
     org, made = LIVE_ORG, 100
     for kind, a, b in steps:
         uuids = [u for (u,) in store.read("SELECT uuid FROM triage_rules ORDER BY seq")]
-        if kind in ("page", "walk"):
+        if kind in ("page", "walk", "shuffle"):
             sort, direction = ORDERS[a]
             size = per_page if kind == "page" else b
-            pages = [b] if kind == "page" else range(1, len(uuids) // size + 3)
+            pages = [b] if kind == "page" else list(range(1, len(uuids) // size + 3))
+            if kind == "shuffle":  # as parallel clients ask: any order
+                rng.shuffle(pages)
             for page in pages:  # a walk goes one past the end
                 args = (org, sort, direction, size, (page - 1) * size)
                 assert served(triage, *args) == by_offset(store, *args)
@@ -99,25 +109,23 @@ def test_every_page_equals_offset_paging_with_writes_in_between(
 def test_a_walk_pages_by_key_after_page_one_and_a_write_forgets_the_keys() -> None:
     store = Store()
     store.add_org("acme")
-    triage = TriageRules(store)
+    triage = TriageRules(store, stride=3)
     add(triage, [f"u{i:02d}" for i in range(10)], STAMPS[0])
-    for page in range(4):  # 3, 3, 3, 1 rules
+    for page in range(4):  # 3, 3, 3, 1 rules; each page ends on the key the next starts from
         served(triage, LIVE_ORG, "created_at", "desc", 3, page * 3)
     assert triage.keysets.paths == {"offset": 1, "keyset": 3}
     triage.delete(LIVE_ORG, "u05")
-    args = (LIVE_ORG, "created_at", "desc", 3, 3)
+    args = (LIVE_ORG, "created_at", "desc", 3, 6)
     assert served(triage, *args) == by_offset(store, *args)  # shifted by the delete
-    assert triage.keysets.paths["offset"] == 2
+    assert triage.keysets.paths == {"offset": 1, "keyset": 4, "walked": 2}  # keys found anew
 
 
 def test_parallel_pages_out_of_order_equal_offset_pages() -> None:
     store = Store()
     store.add_org("acme")
-    triage = TriageRules(store)
+    triage = TriageRules(store, stride=5)
     add(triage, [f"u{i:03d}" for i in range(250)], STAMPS[1])
     offsets = [page * 7 for page in range(40)]  # up to 6 pages past the end
-    for offset in offsets:  # remember every page's end
-        served(triage, LIVE_ORG, "updated_at", "asc", 7, offset)
     for _ in range(3):
         random.shuffle(offsets)
         with ThreadPoolExecutor(8) as pool:
@@ -125,7 +133,8 @@ def test_parallel_pages_out_of_order_equal_offset_pages() -> None:
                 pool.map(lambda o: served(triage, LIVE_ORG, "updated_at", "asc", 7, o), offsets)
             )
         assert got == [by_offset(store, LIVE_ORG, "updated_at", "asc", 7, o) for o in offsets]
-    assert triage.keysets.paths["keyset"] >= 3 * 35
+    assert triage.keysets.paths["keyset"] == 3 * 39  # all but page 1, by key from the first
+    assert triage.keysets.paths["walked"] <= 50  # each stride found once at most
 
 
 class RacingStore(Store):
@@ -144,7 +153,7 @@ class RacingStore(Store):
 def test_a_write_during_a_keyset_read_gives_the_offset_answer_after_the_write() -> None:
     store = RacingStore()
     store.add_org("acme")
-    triage = TriageRules(store)
+    triage = TriageRules(store, stride=3)
     add(triage, [f"u{i}" for i in range(9)], STAMPS[0])
     served(triage, LIVE_ORG, "created_at", "desc", 3, 0)
     store.race = lambda: triage.delete(LIVE_ORG, "u8")  # the newest: on page 1
@@ -172,6 +181,7 @@ def test_over_http_markers_and_pages_past_the_end_are_unchanged(
     emulator: Emulator, emulator_client: httpx.Client, zero: bool, last: int | None
 ) -> None:
     emulator.next_page_zero = zero
+    emulator.triage.keysets.stride = 3
     emulator.seed_rules("acme", [{"package_name": f"p{i}", "state": "ignore"} for i in range(7)])
     path = "/orgs/acme/triage/alerts"
     query: dict[str, Any] = {"per_page": 3, "direction": "asc"}
@@ -179,7 +189,7 @@ def test_over_http_markers_and_pages_past_the_end_are_unchanged(
     names = [[r["package_name"] for r in body["results"]] for body in bodies]
     assert names == [["p0", "p1", "p2"], ["p3", "p4", "p5"], ["p6"], [], []]
     assert [body["nextPage"] for body in bodies] == [2, 3, last, last, last]
-    assert emulator.triage.keysets.paths["keyset"] == 2  # pages 2 and 3; 4 and 5 by offset
+    assert emulator.triage.keysets.paths["keyset"] == 4  # past the end too: no OFFSET walk
     emulator.set_migration_state("acme", "accepted")
     emulator.seed_rules("acme", [{"package_name": "late", "state": "ignore"}])  # not frozen
     again = [emulator_client.get(path, params={**query, "page": p}).json() for p in range(1, 6)]

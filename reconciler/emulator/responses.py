@@ -44,7 +44,12 @@ class ApiFailure(Exception):
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
     """A JSON answer with Content-Type and Content-Length set."""
-    body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+    return json_text_response(status, json.dumps(payload, separators=(",", ":")), headers)
+
+
+def json_text_response(status: int, text: str, headers: dict[str, str] | None = None) -> Response:
+    """``json_response`` for a payload already encoded as JSON ``text``."""
+    body = text.encode("utf-8")
     all_headers = {"Content-Type": "application/json; charset=utf-8"}
     all_headers.update(headers or {})
     all_headers["Content-Length"] = str(len(body))

@@ -14,11 +14,12 @@ Choices where the spec is silent:
 
 from __future__ import annotations
 
+import json
 import uuid as uuidlib
 from typing import TYPE_CHECKING, Any
 
 from reconciler.emulator import params as query
-from reconciler.emulator.responses import ApiFailure, Response, json_response
+from reconciler.emulator.responses import ApiFailure, Response, json_response, json_text_response
 from reconciler.emulator.routing import GATE_LEGACY_WRITE, Operation, Request, route
 from reconciler.emulator.triage_entries import parse_body
 from reconciler.emulator.triage_store import UnknownUuidError
@@ -40,7 +41,9 @@ def list_rules(emulator: Emulator, request: Request) -> Response:
         request.org, sort=sort, direction=direction, limit=per_page, offset=(page - 1) * per_page
     )
     next_page = page + 1 if more else (0 if emulator.next_page_zero else None)
-    return json_response(200, {"results": results, "nextPage": next_page})
+    # The rules come as JSON texts (``TriageRules.page``): spliced in, not decoded and encoded.
+    body = f'{{"results":[{",".join(results)}],"nextPage":{json.dumps(next_page)}}}'
+    return json_text_response(200, body)
 
 
 def _entries(request: Request) -> list[dict[str, Any]]:

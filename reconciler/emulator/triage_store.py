@@ -5,113 +5,31 @@ legacy reads "with a frozen copy". ``freeze`` takes that copy; reads of a moved 
 so nothing done to the live table afterwards (seeding, a rollback's writes) shows through until
 the org evaluates legacy triage again and ``thaw`` drops the copy.
 
-Listing pages by number (``LIMIT/OFFSET``) costs time in proportion to the offset: 61 ms at page
-10,000 of a 1M-rule org. So ``page`` remembers where each page it served ended (``Keysets``) and
-starts the next one from there by key, which costs the same at any depth; any write to the org
-forgets them, so a write between pages shifts the pages exactly as ``OFFSET`` does.
+Pages are read by key at any depth and in any order (``triage_keysets``); every write here runs
+inside ``Keysets.changing``, so a write between pages shifts them exactly as ``OFFSET`` does.
 """
 
 from __future__ import annotations
 
-import contextlib
+import json
 import sqlite3
-import threading
-from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from reconciler.emulator.database import Org, Store
 from reconciler.emulator.database_schema import TRIAGE_COLUMNS
+from reconciler.emulator.triage_keysets import STRIDE, Columns, Keysets, Listing
 from reconciler.triage.wire import GET_FIELDS
 
 LIVE = "triage_rules"
 FROZEN = "triage_frozen"
-_SORTS = {"created_at": "created_at", "updated_at": "updated_at"}
-_DIRECTIONS = {"asc": "ASC", "desc": "DESC"}
-# How a row that sorts after (sort value, seq) compares, per direction.
-_AFTER = {"asc": ">", "desc": "<"}
 _ALL_COLUMNS = ", ".join(("uuid", "org", *TRIAGE_COLUMNS, "created_at", "updated_at"))
-# SQLite's OFFSET is a signed 64-bit integer; any page beyond that is past the end anyway.
-_MAX_OFFSET = 2**62
-# Page ends remembered per listing; a walk past this starts over (one OFFSET page), bounding memory.
-_MAX_KEYS = 100_000
-
-Key = tuple[str, int]  # a row's (sort value, seq)
-# What must not have changed for a remembered key to hold: the org's write version, the
-# all-orgs (wipe) version, how many writes are under way, and SQLite's data_version (which
-# moves when another connection, say another process on the same file, commits).
-Snapshot = tuple[int, int, int, int]
-
-
-@dataclass(frozen=True)
-class Listing:
-    """One order of one org's rules: every page request of it shares the remembered keys."""
-
-    org: str
-    table: str
-    sort: str
-    direction: str
-
-
-class Keysets:
-    """Where served pages ended, per listing, forgotten at any write to the org.
-
-    A seqlock: a write bumps the org's version as it starts and again as it ends, and a read
-    takes a snapshot before and after its query. Only a read that saw no write under way and
-    the same snapshot on both sides may use or record a key, so a key never outlives the data
-    it was read from, whatever the interleaving of threads.
-    """
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._lock = threading.Lock()
-        self._version: Counter[str | None] = Counter()
-        self._writing: Counter[str | None] = Counter()
-        self._keys: dict[str, tuple[Snapshot, dict[Listing, dict[int, Key]]]] = {}
-        self.paths: Counter[str] = Counter()  # "keyset" or "offset": how pages were read
-
-    @contextlib.contextmanager
-    def changing(self, org: str | None) -> Iterator[None]:
-        """Around a write to ``org`` (``None``: every org)."""
-        self._mark(org, 1)
-        try:
-            yield
-        finally:
-            self._mark(org, -1)
-
-    def _mark(self, org: str | None, step: int) -> None:
-        with self._lock:
-            self._version[org] += 1
-            self._writing[org] += step
-            if org is None:
-                self._keys.clear()
-            else:
-                self._keys.pop(org, None)
-
-    def snapshot(self, org: str) -> Snapshot:
-        data_version = int(self._store.read("PRAGMA data_version")[0][0])
-        with self._lock:
-            writing = self._writing[org] + self._writing[None]
-            return self._version[org], self._version[None], writing, data_version
-
-    def key_before(self, listing: Listing, snapshot: Snapshot, offset: int) -> Key | None:
-        """The key of the row just before ``offset``, if served since ``snapshot`` began."""
-        with self._lock:
-            held = self._keys.get(listing.org)
-            if snapshot[2] or held is None or held[0] != snapshot:
-                return None
-            return held[1].get(listing, {}).get(offset)
-
-    def remember(self, listing: Listing, snapshot: Snapshot, offset: int, key: Key) -> None:
-        with self._lock:
-            held = self._keys.get(listing.org)
-            if held is None or held[0] != snapshot:
-                held = self._keys[listing.org] = (snapshot, {})
-            ends = held[1].setdefault(listing, {})
-            if len(ends) >= _MAX_KEYS:
-                ends.clear()
-            ends[offset] = key
+# A rule in GET form, as JSON text built by SQLite: encoding it in Python (a dict per row, then
+# ``json.dumps``) was three quarters of a page's cost. Every column is TEXT, so every value is a
+# string or null either way. The org id is not a column: it is the one ``?``.
+_GET_JSON = "json_object({}) AS item, created_at, updated_at, seq".format(
+    ", ".join(f"'{name}', {'?' if name == 'organization_id' else name}" for name in GET_FIELDS)
+)
 
 
 class UnknownUuidError(Exception):
@@ -126,54 +44,30 @@ class UnknownUuidError(Exception):
 class TriageRules:
     """Triage rules per org. Every public method is atomic and thread-safe."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, stride: int = STRIDE) -> None:
         self.store = store
-        self.keysets = Keysets(store)
+        self.keysets = Keysets(store, stride)
 
     def page(
         self, org: Org, *, sort: str, direction: str, limit: int, offset: int
-    ) -> tuple[list[dict[str, Any]], bool]:
-        """One page of rules in GET form (frozen once the org moved), and whether more follow.
+    ) -> tuple[list[str], bool]:
+        """One page of rules as GET-form JSON texts (frozen once the org moved), and whether
+        more follow.
 
         The insertion sequence breaks ties, in the same direction, so the order is total and a
         rule never appears on two pages while nothing changes.
         """
         listing = Listing(org.slug, FROZEN if org.migrated else LIVE, sort, direction)
-        rows = self._rows(listing, limit, offset)
-        return [_to_get(row, org) for row in rows[:limit]], len(rows) > limit
-
-    def _rows(self, listing: Listing, limit: int, offset: int) -> list[sqlite3.Row]:
-        """``limit + 1`` rows from ``offset``: by key after the previous page's end if known."""
-        column, order = _SORTS[listing.sort], _DIRECTIONS[listing.direction]
-        select = f"SELECT * FROM {listing.table} WHERE org = ?"
-        tail = f"ORDER BY {column} {order}, seq {order} LIMIT ?"
-        by_offset = (
-            f"{select} {tail} OFFSET ?",
-            (listing.org, limit + 1, min(offset, _MAX_OFFSET)),
-        )
-        before = self.keysets.snapshot(listing.org)
-        key = self.keysets.key_before(listing, before, offset) if offset else None
-        if key is None:
-            rows = self.store.read(*by_offset)
-        else:
-            (value, seq), count = key, limit + 1
-            args = (listing.org, value, seq, count, listing.org, value, count, count)
-            rows = self.store.read(_after_key(listing), args)
-        quiet = not before[2] and self.keysets.snapshot(listing.org) == before
-        if key is not None and not quiet:  # a write overlapped the key: answer as OFFSET does
-            return self.store.read(*by_offset)
-        self.keysets.paths["offset" if key is None else "keyset"] += 1
-        if quiet and len(rows) > limit:
-            last = rows[limit - 1]
-            self.keysets.remember(listing, before, offset + limit, (last[column], last["seq"]))
-        return rows
+        rows = self.keysets.rows(listing, Columns(_GET_JSON, (org.id,)), offset, limit + 1)
+        return [row[0] for row in rows[:limit]], len(rows) > limit
 
     def everything(self, org: Org) -> list[dict[str, Any]]:
         """Every live rule of ``org``, oldest first (what the org holds, frozen or not)."""
         rows = self.store.read(
-            f"SELECT * FROM {LIVE} WHERE org = ? ORDER BY created_at, seq", (org.slug,)
+            f"SELECT {_GET_JSON} FROM {LIVE} WHERE org = ? ORDER BY created_at, seq",
+            (org.id, org.slug),
         )
-        return [_to_get(row, org) for row in rows]
+        return [json.loads(row[0]) for row in rows]
 
     def write(
         self, org: Org, entries: Sequence[Mapping[str, Any]], new_uuids: Iterable[str]
@@ -239,24 +133,6 @@ class TriageRules:
             conn.execute(f"DELETE FROM {FROZEN}")
 
 
-def _after_key(listing: Listing) -> str:
-    """The rows after a key (sort value, seq), best first, up to ``?`` of them.
-
-    One statement, so it reads one state. The rows that tie on the sort value and the rows past
-    it are two index seeks; the row value ``(column, seq) > (?, ?)`` seeks on the column alone and
-    then walks every tie, which is the cost of ``OFFSET`` again when many rules share a time.
-    """
-    column, order, after = (
-        _SORTS[listing.sort],
-        _DIRECTIONS[listing.direction],
-        _AFTER[listing.direction],
-    )
-    where = f"SELECT * FROM {listing.table} WHERE org = ? AND {column}"
-    by = f"ORDER BY {column} {order}, seq {order} LIMIT ?"
-    ties = f"{where} = ? AND seq {after} ? ORDER BY seq {order} LIMIT ?"
-    return f"SELECT * FROM ({ties}) UNION ALL SELECT * FROM ({where} {after} ? {by}) {by}"
-
-
 def _insert(
     conn: sqlite3.Connection,
     table: str,
@@ -271,9 +147,3 @@ def _insert(
         f"INSERT INTO {table} ({_ALL_COLUMNS}) VALUES ({marks})",
         (uuid, org, *values, created_at, updated_at or created_at),
     )
-
-
-def _to_get(row: sqlite3.Row, org: Org) -> dict[str, Any]:
-    item = {name: row[name] for name in GET_FIELDS if name != "organization_id"}
-    item["organization_id"] = org.id
-    return {name: item[name] for name in GET_FIELDS}

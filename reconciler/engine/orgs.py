@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from reconciler.api import ALERT_POLICIES
+from reconciler.api import ALERT_POLICIES, DEFAULT_CONCURRENCY
 from reconciler.engine.plan import OrgPlan, Plan, diff
 from reconciler.engine.progress import rules_progress
 from reconciler.engine.provenance import Provenance
@@ -32,7 +32,7 @@ def open_client(
     api_url: str,
     *,
     retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen
-    concurrency: int = triage.DEFAULT_CONCURRENCY,
+    concurrency: int = DEFAULT_CONCURRENCY,
     env: Mapping[str, str] | None = None,
 ) -> TriageClient:
     """The triage client for ``--api-url``; ``concurrency`` sizes its pool and paging.

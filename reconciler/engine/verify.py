@@ -1,5 +1,8 @@
 """After apply: settle every change's outcome from a final listing, and check the org.
 
+When every outcome is known, the final listing is read from the rules changed since the apply's
+first listing plus one page that counts them (``engine.recent``), else from every page.
+
 The final listing is made only once every request whose answer was lost has had ``settle``
 seconds (the request timeout) to commit, so that a late commit is seen. It decides each change
 that is still *outcome unknown* by what the server holds: a create whose selector now has a new
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 from reconciler.engine.apply import ApplyResult
 from reconciler.engine.changes import Change
 from reconciler.engine.plan import OrgPlan, group_live, selector_order
+from reconciler.engine.recent import after_apply
 from reconciler.errors import ApiError
 from reconciler.triage.client import TriageClient
 from reconciler.triage.selector import LiveRule, Selector
@@ -86,7 +90,9 @@ def conclude(
     result.progress = None  # the progress bar is gone by now
     result.wait_for_lost_answers(settle_seconds)
     try:
-        after = client.live_rules(plan.org, expected=len(expected_state(plan, before)))
+        after = after_apply(client, plan.org, before, result)
+        if after is None:
+            after = client.live_rules(plan.org, expected=len(expected_state(plan, before)))
     except ApiError as exc:
         return Conclusion(statuses(plan, result), listing_error=exc)
     if result.listener is not None:

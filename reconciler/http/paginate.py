@@ -15,9 +15,10 @@ Guarantees, in both modes:
 Page numbers (``by_number``) address the list by offset, so a delete made while the list is read
 shifts an item from a page not yet read onto one already read, and it is missed. A listing of
 more than one page is therefore read again until two passes agree page for page; a listing that
-keeps changing is refused. After page 1, up to ``concurrency`` pages are in flight; reading past
-the end costs at most ``concurrency - 1`` requests, and none when the number of pages is known
-(a second pass, or an ``expected`` count).
+keeps changing is refused. After page 1, up to ``concurrency`` pages are in flight, in waves
+that double up to that width; reading past the end costs at most ``concurrency - 1`` requests,
+fewer for a small listing, and none when the number of pages is known (a second pass, or an
+``expected`` count).
 
 Cursors (``by_cursor``) name the last item read, so concurrent deletes shift nothing; the pages
 are read one after the other, as each cursor comes from the page before.
@@ -213,20 +214,26 @@ def _in_order(
 ) -> Generator[tuple[int, Page[T]]]:
     """Pages 1, 2, ... in order, with up to ``width`` requests in flight.
 
-    Pages 1..``hint`` are known to exist and are requested at once; beyond them a page is
-    requested ``width - 1`` pages ahead of the one being read. The caller stops by leaving the
-    loop; the requests already submitted are then waited for. They are the overshoot: exactly
-    ``width - 1`` requests past an end found beyond the hint, none within it. (Cancelling those
-    not yet started would save little, as threads start long before an answer arrives, and
-    would make the count depend on timing.)
+    Pages 1..``hint`` are known to exist and are requested at once. Beyond them the window
+    opens in waves that double (1, 2, 4, ... pages, each requested once the wave before was
+    read and none of it was the end) until it is ``width`` wide, and then slides: a page is
+    requested ``width - 1`` pages ahead of the one being read. A small org is so read with
+    few requests past its end, a large one with the full width. The caller stops by leaving the
+    loop; the requests already submitted are then waited for. They are the overshoot, at most
+    ``width - 1`` requests and fixed by where the end is, never by timing (cancelling those not
+    yet started would save little, as threads start long before an answer arrives).
     """
     pool = ThreadPoolExecutor(max_workers=width, thread_name_prefix="page")
     inflight: dict[int, Future[Page[T]]] = {}
-    submitted = 0
+    submitted, ceiling, wave = 0, hint, 1
     try:
         number = 1
         while True:
-            ceiling = hint if number <= hint else number + width - 1
+            if number > ceiling:  # the last wave was read, and the listing goes on
+                wave = min(width, 2 * wave)
+                ceiling += wave
+            elif wave == width:
+                ceiling = max(ceiling, number + width - 1)
             while len(inflight) < width and submitted < ceiling:
                 submitted += 1
                 inflight[submitted] = pool.submit(fetch, submitted)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import sys
 from dataclasses import dataclass, field
 from itertools import repeat
 from typing import TYPE_CHECKING, Any, Final
@@ -39,6 +40,10 @@ _KNOWN_FIELDS: Final = frozenset(ruleschema.rule_fields())
 _DATE_RE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # the schema's pattern, in ASCII
 # Free text that may hold tabs and line breaks; every other string may not.
 _PROSE: Final = frozenset({"note", "comment", "reason_text"})
+_SELECTOR_SET: Final = frozenset(SELECTOR_FIELDS)
+_CVSS: Final = "cvss_score_cmp"
+_STATES: Final = {state: state for state in STATES}  # one copy of each state for all rules
+_SHARED_MAX: Final = 40  # longer text (notes, names) rarely repeats
 
 
 @dataclass
@@ -60,6 +65,11 @@ class _Context:
     file: str
     today: dt.date
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    shared: dict[str, str | None] = field(default_factory=dict)
+    # Catalogue entries as the file spelt them, found known: most rules repeat a few.
+    known: dict[str, set[str]] = field(
+        default_factory=lambda: {"alert_type": set(), "package_type": set()}
+    )
 
     def at(self, pos: int) -> Location:
         line, column = yamlnodes.unpack(pos)
@@ -71,12 +81,23 @@ class _Context:
     def warn(self, pos: int, message: str) -> None:
         self.diagnostics.append(Diagnostic(self.at(pos), message, "warning"))
 
+    def share(self, name: str, value: str | None) -> str | None:
+        """``value`` normalised as a selector field, one copy of each short text: types,
+        states and versions repeat across 100k rules. Cached in ``shared`` by what the file
+        wrote (except for ``cvss_score_cmp``, whose normal form differs)."""
+        result = normalise(name, value)
+        if result is not None and len(result) <= _SHARED_MAX:
+            result = sys.intern(result)
+        if name != _CVSS and value is not None:
+            self.shared[value] = result
+        return result
+
 
 def parse(file: str, text: str, today: dt.date) -> tuple[FileRules, list[Diagnostic]]:
     """Read one rule file's text. Returns what it contributes and every diagnostic."""
     ctx = _Context(file, today)
     result = FileRules(file)
-    doc = yamlnodes.read(text)
+    doc = yamlnodes.read(text, _PROSE)
     for problem in doc.problems:
         ctx.error(problem.pos, problem.message)
     root = doc.root
@@ -96,7 +117,9 @@ def parse(file: str, text: str, today: dt.date) -> tuple[FileRules, list[Diagnos
         if finding.pos not in faulted:
             ctx.error(finding.pos, finding.message)
         faulted.add(finding.pos)
-    _check_strings(ctx, root)
+    # The common case costs one search over all of the file's names, and one over its prose.
+    if not (textcheck.clean("".join(doc.names)) and textcheck.clean("".join(doc.prose), note=True)):
+        _check_strings(ctx, root)
     _read_policy(ctx, root, result)
     _read_policy_entries(ctx, root, result, faulted)
     rules = root.get("rules")
@@ -189,32 +212,55 @@ def _report_control_characters(ctx: _Context, node: YMap | YList) -> None:
                 ctx.error(pos, problem)
 
 
-def _merged(raw: YMap, defaults: YMap) -> dict[str, tuple[Any, int]]:
-    """Rule fields over default fields, each with the position of its value."""
-    fields = {key: (value, defaults.value_pos(key)) for key, value in defaults.items()}
-    if "package" in raw:  # the purl stands for all four package fields
-        for name in PACKAGE_FIELDS:
-            fields.pop(name, None)
-    fields.update((key, (value, raw.value_pos(key))) for key, value in raw.items())
+class _Fields(dict[str, Any]):
+    """A rule's fields over the defaults' fields; ``pos`` says where a value is written.
+
+    Positions are looked up only for a finding: most rules have none to report.
+    """
+
+    __slots__ = ("defaults", "raw")
+    raw: YMap
+    defaults: YMap
+
+    def pos(self, name: str) -> int:
+        raw = self.raw
+        if name in raw:
+            return raw.value_pos(name)
+        if name in PACKAGE_FIELDS and "package" in raw:  # expanded from the purl
+            return raw.value_pos("package")
+        return self.defaults.value_pos(name)
+
+
+def _fields(raw: YMap, defaults: YMap) -> _Fields:
+    if not defaults:
+        fields = _Fields(raw)
+    else:
+        fields = _Fields(defaults)
+        if "package" in raw:  # the purl stands for all four package fields
+            for name in PACKAGE_FIELDS:
+                fields.pop(name, None)
+        fields.update(raw)
+    fields.raw, fields.defaults = raw, defaults
     return fields
 
 
 def _build_rule(ctx: _Context, org: str, raw: YMap, defaults: YMap) -> Rule | None:
-    fields = _merged(raw, defaults)
+    fields = _fields(raw, defaults)
     # An unknown field may be a misspelt selector field: check the rest, but build no rule.
     complete = _KNOWN_FIELDS.issuperset(raw)
     if "package" in raw:
-        complete = _expand_purl(ctx, raw, fields) and complete
-    valid, expires = _expires(ctx, fields)
+        complete = _expand_purl(ctx, fields) and complete
+    valid, expires = _expires(ctx, fields) if "expires" in fields else (True, None)
     _check_note(ctx, raw)
     _warn_catalogue(ctx, fields)
-    values = {name: fields[name][0] for name in SELECTOR_FIELDS if name in fields}
+    selector = _selector(ctx, fields)
     state, note = raw.get("state"), raw.get("note")
-    meta = [fields.get(name, (None, 0))[0] for name in ("owner", "ticket")]
-    typed = all(v is None or type(v) is str for v in (*values.values(), *meta))
-    if not (complete and valid and typed and state in STATES and type(note) is str):
+    owner, ticket = fields.get("owner"), fields.get("ticket")
+    typed = _text_or_none(owner) and _text_or_none(ticket)
+    if selector is None or not (complete and valid and typed):
         return None  # the schema or a check above has said why
-    selector = Selector.from_snake(values)
+    if state not in STATES or type(note) is not str:
+        return None
     broad = raw.get("broad") is True
     if selector.is_broad and not broad:
         ctx.error(
@@ -222,24 +268,48 @@ def _build_rule(ctx: _Context, org: str, raw: YMap, defaults: YMap) -> Rule | No
             "broad rule: no alert_key and no package_name, so it applies across packages; "
             "add 'broad: true' to confirm",
         )
+    pos = raw.pos
     rule = Rule(
         org=org,
         selector=selector,
-        state=state,
+        state=_STATES[state],
         note=note,
         expires=expires,
-        owner=meta[0],
-        ticket=meta[1],
+        owner=owner if owner is None or len(owner) > _SHARED_MAX else sys.intern(owner),
+        ticket=ticket,
         broad=broad,
-        location=ctx.at(raw.pos),
+        location=Location(ctx.file, pos >> 16, pos & 0xFFFF),  # yamlnodes.unpack, inlined
     )
-    _warn_expiry(ctx, rule)
+    if expires is not None:
+        _warn_expiry(ctx, rule)
     return rule
 
 
-def _expand_purl(ctx: _Context, raw: YMap, fields: dict[str, tuple[Any, int]]) -> bool:
+def _text_or_none(value: Any) -> bool:
+    return value is None or type(value) is str
+
+
+def _selector(ctx: _Context, fields: _Fields) -> Selector | None:
+    """The rule's selector, or ``None`` if a selector field is not text (the schema says so).
+
+    Absent fields are "any" (``None``) already; text the file repeats is normalised once.
+    """
+    shared, share = ctx.shared, ctx.share
+    values: dict[str, str | None] = {}
+    for name, value in fields.items():
+        if name in _SELECTOR_SET:
+            if type(value) is str:
+                cached = value in shared and name != _CVSS
+                values[name] = shared[value] if cached else share(name, value)
+            elif value is not None:
+                return None
+    return Selector(**values)
+
+
+def _expand_purl(ctx: _Context, fields: _Fields) -> bool:
     """Replace ``package`` with the four package fields, as written; ``False`` if it cannot."""
-    text, pos = fields.pop("package")
+    raw = fields.raw
+    text, pos = fields.pop("package"), raw.value_pos("package")
     mixed = [name for name in PACKAGE_FIELDS if name in raw]
     if mixed:
         ctx.error(
@@ -264,8 +334,7 @@ def _expand_purl(ctx: _Context, raw: YMap, fields: dict[str, tuple[Any, int]]) -
     for problem in problems:
         if problem is not None:
             ctx.error(pos, problem)
-    for name, value in zip(PACKAGE_FIELDS, parts, strict=True):
-        fields[name] = (value, pos)
+    fields.update(zip(PACKAGE_FIELDS, parts, strict=True))
     return not any(problems)
 
 
@@ -281,27 +350,33 @@ def _check_note(ctx: _Context, raw: YMap) -> None:
         ctx.warn(raw.value_pos("note"), placeholder)
 
 
-def _expires(ctx: _Context, fields: dict[str, tuple[Any, int]]) -> tuple[bool, dt.date | None]:
-    """(valid?, the parsed ``expires`` date or ``None`` when absent)."""
-    if "expires" not in fields:
-        return True, None
-    text, pos = fields["expires"]
+def _expires(ctx: _Context, fields: _Fields) -> tuple[bool, dt.date | None]:
+    """(valid?, the parsed ``expires`` date); ``fields`` has one."""
+    text = fields["expires"]
     if type(text) is not str or not _DATE_RE.fullmatch(text):
         return False, None  # reported by the schema
     try:
         return True, dt.date.fromisoformat(text)
     except ValueError:
-        ctx.error(pos, f"expires: {text!r} is not a valid date")
+        ctx.error(fields.pos("expires"), f"expires: {text!r} is not a valid date")
         return False, None
 
 
-def _warn_catalogue(ctx: _Context, fields: dict[str, tuple[Any, int]]) -> None:
+def _warn_catalogue(ctx: _Context, fields: _Fields) -> None:
     for name in ("alert_type", "package_type"):
-        written, pos = fields.get(name, (None, 0))
-        value = normalise(name, written) if type(written) is str else None
-        message = catalogue.unknown_message(name, value) if value is not None else None
-        if message is not None:
-            ctx.warn(pos, message)
+        written = fields.get(name)
+        if type(written) is str and written not in ctx.known[name]:
+            message = _unknown_message(name, written)
+            if message is None:
+                ctx.known[name].add(written)
+            else:
+                ctx.warn(fields.pos(name), message)
+
+
+def _unknown_message(name: str, written: str) -> str | None:
+    """``catalogue.unknown_message`` for what a file wrote."""
+    value = normalise(name, written)
+    return catalogue.unknown_message(name, value) if value is not None else None
 
 
 def _warn_expiry(ctx: _Context, rule: Rule) -> None:

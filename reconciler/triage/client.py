@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 import httpx
 
+from reconciler.api import DEFAULT_CONCURRENCY
 from reconciler.errors import ApiError, UsageError
 from reconciler.http.body import read_json, short_repr
 from reconciler.http.client import HttpClient
@@ -35,11 +36,14 @@ from reconciler.triage.wire import MAX_BATCH, MAX_PER_PAGE, TRIAGE_ITEM_PATH, TR
 
 T = TypeVar("T")
 
-# Pages in flight while listing, and threads apply may run: the connection pool is this large.
-# Eight calls of 0.1-0.3 s each in flight spend the pacer's burst (60) in a second or two, then
-# the pacer, not the thread count, sets the pace; more threads buy nothing against Socket.
-DEFAULT_CONCURRENCY: Final = 8
-_SCALARS: Final = (str, int, float, bool, type(None))
+_SCALARS: Final = frozenset((str, int, float, bool, type(None)))
+
+# A listing order: the API's (sort, direction). Listings read the oldest first, by creation,
+# so that rules created meanwhile land after the pages read; the most recently updated first
+# is how a verification finds what changed since a listing (``engine.recent``).
+Order = tuple[str, str]
+OLDEST_FIRST: Final[Order] = ("created_at", "asc")
+RECENT_FIRST: Final[Order] = ("updated_at", "desc")
 
 
 class TriageClient:
@@ -122,6 +126,10 @@ class TriageClient:
         convert = partial(LiveRule.from_get, org=org)
         return self._list(org, convert, on_page, expected, confirm)
 
+    def page(self, org: str, number: int, *, order: Order = OLDEST_FIRST) -> Page[LiveRule]:
+        """Page ``number`` of ``org``'s rules alone, in ``order`` (the listing reads them all)."""
+        return self._page(org, partial(LiveRule.from_get, org=org), order, number)
+
     def upsert(
         self, org: str, entries: Sequence[Mapping[str, Any]], *, force: bool = False
     ) -> None:
@@ -187,21 +195,8 @@ class TriageClient:
         expected: int | None,
         confirm: bool = True,
     ) -> list[T]:
-        path = TRIAGE_PATH.format(org=_segment(org))
-        credential = self.credentials.for_org(org)
-        refuse = partial(refusal_error, org=org, credential=credential)
-        token = _token(credential)
-
-        def fetch(number: int) -> Page[T]:
-            params = {"per_page": MAX_PER_PAGE, "sort": "created_at", "direction": "asc"}
-            params["page"] = number
-            reply = self.http.send("GET", path, params=params, refuse=refuse, token=token)
-            what = f"page {number} of the rules of org {org!r}"
-            results, next_page = _results(reply.response, what)
-            return Page(tuple(map(convert, results)), tuple(map(_key, results)), next_page)
-
         return by_number(
-            fetch,
+            partial(self._page, org, convert, OLDEST_FIRST),
             what=f"org {org!r}",
             per_page=MAX_PER_PAGE,
             concurrency=self.concurrency,
@@ -209,6 +204,23 @@ class TriageClient:
             confirm=confirm,
             on_page=on_page,
         )
+
+    def _page(
+        self, org: str, convert: Callable[[dict[str, Any]], T], order: Order, number: int
+    ) -> Page[T]:
+        credential = self.credentials.for_org(org)
+        params = {"per_page": MAX_PER_PAGE, "sort": order[0], "direction": order[1]}
+        params["page"] = number
+        reply = self.http.send(
+            "GET",
+            TRIAGE_PATH.format(org=_segment(org)),
+            params=params,
+            refuse=partial(refusal_error, org=org, credential=credential),
+            token=_token(credential),
+        )
+        what = f"page {number} of the rules of org {org!r}"
+        results, next_page = _results(reply.response, what)
+        return Page(tuple(map(convert, results)), tuple(map(_key, results)), next_page)
 
 
 # The name the engine and commands used before the client was split into layers.
@@ -257,10 +269,10 @@ def _results(response: httpx.Response, what: str) -> tuple[list[dict[str, Any]],
     if not isinstance(results, list):
         raise ApiError(f"{what} has no results list", response.status_code)
     for index, item in enumerate(results):
-        if not isinstance(item, dict):
+        if type(item) is not dict:
             raise ApiError(f"rule {index} on {what} is not an object", response.status_code)
         for field, value in item.items():
-            if not isinstance(value, _SCALARS):
+            if type(value) not in _SCALARS:  # JSON decodes to these exact types: no isinstance
                 raise ApiError(
                     f"rule {index} on {what} has a nested value in {short_repr(field)}",
                     response.status_code,

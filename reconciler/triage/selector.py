@@ -100,7 +100,7 @@ class Selector(NamedTuple):
         return {k: v for k, v in zip(SELECTOR_FIELDS, self, strict=True) if v is not None}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: an org may list 100k of them
 class LiveRule:
     """An existing rule of ``org``, as the API's GET returns it."""
 
