@@ -384,3 +384,57 @@ def test_a_plan_reads_one_pass_and_apply_rereads_before_writing(
         unchanged_live(client, org_plan)
     writes_after = sum(emulator.counters()["calls"].get(m, 0) for m in ("POST", "DELETE"))
     assert writes_after == writes_before  # the dashboard's delete came earlier; none of ours
+
+
+# --- the confirmation before writing: the same bytes on every page ------------------------
+
+
+def test_the_confirmation_reads_each_page_once_and_decodes_none(emulator: Emulator) -> None:
+    seed(emulator, 250)
+    client = client_for(emulator, concurrency=4)
+    listing = client.listing(TEST_ORG)
+    assert len(listing.rules) == 250 and len(listing.pages) == 3
+    before = gets(emulator)
+    assert client.unchanged(TEST_ORG, listing.pages)
+    assert gets(emulator) - before == 3
+
+
+def test_an_edit_that_shifts_nothing_still_changes_the_bytes(
+    emulator: Emulator, dashboard: httpx.Client
+) -> None:
+    rules = seed(emulator, 250)
+    client = client_for(emulator, concurrency=4)
+    listing = client.listing(TEST_ORG)
+    entry = {"uuid": rules[150], "packageType": "npm", "packageName": "pkg-150"}
+    edited = dashboard.post(
+        f"/orgs/{TEST_ORG}/triage/alerts",
+        json={"alertTriage": [entry | {"state": "block", "note": "edited on page 2"}]},
+    )
+    assert edited.status_code == 200
+    assert not client.unchanged(TEST_ORG, listing.pages)
+
+
+def test_answers_that_differ_each_time_cost_one_request_then_the_full_listing(
+    emulator: Emulator,
+) -> None:
+    """An API that stamps every answer (a request id) never repeats its bytes: the check gives
+    up after page 1, and apply's usual second reading, compared rule by rule, decides."""
+    from reconciler.engine.orgs import plan_org
+    from reconciler.engine.planfile import unchanged_live
+    from reconciler.engine.provenance import Provenance
+    from reconciler.rules.ruleset import OrgRules
+
+    seed(emulator, 250)
+    served = iter(range(1_000_000))
+
+    def stamp(request: httpx.Request, forward: Forward) -> httpx.Response:
+        response = forward(request)
+        if request.method == "GET" and "/triage/alerts" in request.url.path:
+            return with_json(response, request_id=next(served))
+        return response
+
+    client = client_for(emulator, stamp, concurrency=4)
+    org_plan, live = plan_org(client, OrgRules(TEST_ORG, ()), Provenance())
+    before = gets(emulator)
+    assert unchanged_live(client, org_plan) == live
+    assert gets(emulator) - before == 1 + 3  # page 1 differs; then the 3 pages, expected

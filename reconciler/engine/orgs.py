@@ -8,6 +8,7 @@ emulator; it is imported only when such a URL is used).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from reconciler.api import ALERT_POLICIES, DEFAULT_CONCURRENCY
@@ -85,11 +86,14 @@ def plan_org(
 ) -> tuple[OrgPlan, list[LiveRule]]:
     """One org's plan and the live rules it was made against.
 
-    The listing is one pass: a plan writes nothing, and apply lists the org again before its
-    first write and refuses if the two listings differ, which is the second pass that makes a
+    The listing is one pass: a plan writes nothing, and apply reads the org again before its
+    first write and refuses if the two readings differ, which is the second pass that makes a
     listing trustworthy (a dashboard delete while pages are read shifts a rule off a page).
+    The plan carries the reading (``OrgPlan.listing``) for that comparison.
     """
-    live = list_live(client, rules.org, confirm=False)
+    with paused_gc(), rules_progress(f"Listing {rules.org}") as on_page:
+        listing = client.listing(rules.org, on_page)
+    live = list(listing.rules)
     with paused_gc():
         org_plan = diff(
             rules.org,
@@ -100,7 +104,7 @@ def plan_org(
             safety=rules.safety,
             trailer=provenance.trailer,
         )
-    return org_plan, live
+    return replace(org_plan, listing=listing), live
 
 
 def make_plan(

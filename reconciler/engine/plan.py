@@ -35,7 +35,7 @@ from reconciler.engine.safety import (
 )
 from reconciler.errors import PlanFileError
 from reconciler.rules.model import Rule
-from reconciler.triage.selector import LiveRule, Selector
+from reconciler.triage.selector import Listing, LiveRule, Selector
 
 if TYPE_CHECKING:
     from reconciler.engine.targets import TargetChoice
@@ -92,6 +92,9 @@ class OrgPlan:
     safety: SafetyPolicy = field(default_factory=SafetyPolicy)
     warnings: tuple[str, ...] = ()
     unmanaged: tuple[LeftAlone, ...] = ()
+    # The reading the plan was made from, when made in this process: apply confirms it by
+    # reading the pages again (never saved to a plan file).
+    listing: Listing | None = field(default=None, repr=False, compare=False)
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -262,9 +265,16 @@ class Plan:
 
 def fingerprint(live: Iterable[LiveRule]) -> str:
     """A digest of the live state a plan was made against, to detect a stale saved plan."""
-    rows = sorted((r.uuid, list(r.selector), r.state, r.note, r.updated_at) for r in live)
+    # Sorted by uuid alone (stable, so rules without one keep the listing's order): comparing
+    # whole rows would compare selectors, whose None and text do not order. A selector is a
+    # tuple, which JSON writes as the array it was before.
+    rows = sorted(((r.uuid, r.selector, r.state, r.note, r.updated_at) for r in live), key=_uuid)
     digest = hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode())
     return "sha256:" + digest.hexdigest()
+
+
+def _uuid(row: tuple[str, Selector, str, str, str]) -> str:
+    return row[0]
 
 
 def parse_time(text: str) -> dt.datetime | None:
@@ -297,7 +307,11 @@ def group_live(live: Iterable[LiveRule]) -> dict[Selector, list[LiveRule]]:
     groups: dict[Selector, list[LiveRule]] = {}
     for rule in live:
         groups.setdefault(rule.selector, []).append(rule)
-    return {key: sorted(rules, key=created_order) for key, rules in groups.items()}
+    # Nearly every selector has one rule: sorting (and parsing its stamp) is for the others.
+    return {
+        key: sorted(rules, key=created_order) if len(rules) > 1 else rules
+        for key, rules in groups.items()
+    }
 
 
 def selector_order(selector: Selector) -> tuple[str, ...]:

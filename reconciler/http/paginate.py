@@ -51,11 +51,16 @@ OnPage = Callable[[int], None]
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
-    """One answer: converted items, their keys (same order), and the API's next marker."""
+    """One answer: converted items, their keys (same order), and the API's next marker.
+
+    ``digest`` identifies the answer's bytes, so that a later read of the same page can be
+    compared without decoding it (``b""`` when the fetcher has none).
+    """
 
     items: tuple[T, ...]
     keys: tuple[str, ...]
     next: object
+    digest: bytes = b""
 
 
 def next_page_number(value: object) -> int | None:
@@ -101,6 +106,7 @@ class _Collect(Generic[T]):
         self.items: list[T] = []
         self.seen: set[str] = set()
         self.pages: list[tuple[str, ...]] = []
+        self.digests: list[bytes] = []
         self._page_sets: set[frozenset[str]] = set()
 
     def add(self, number: int, page: Page[T]) -> None:
@@ -110,6 +116,7 @@ class _Collect(Generic[T]):
                 raise PaginationError(f"the API sent page {number} of {self.what} twice (a loop)")
             self._page_sets.add(keys)
         self.pages.append(page.keys)
+        self.digests.append(page.digest)
         for key, item in zip(page.keys, page.items, strict=True):
             if key not in self.seen:
                 self.seen.add(key)
@@ -133,6 +140,7 @@ def by_number(
     expected: int | None = None,
     confirm: bool = True,
     on_page: OnPage | None = None,
+    digests: list[bytes] | None = None,
 ) -> list[T]:
     """Every item of a listing addressed by page numbers 1, 2, ..., consistent as a whole.
 
@@ -141,7 +149,8 @@ def by_number(
     a first pass that finds that many items is accepted; otherwise a listing of more than one
     page is read until two passes agree. ``confirm=False`` accepts the first complete pass: for
     a caller that reads the listing again before acting on it (apply re-lists before writing
-    and compares), so the second pass here would be paid twice.
+    and compares), so the second pass here would be paid twice. ``digests``, if given, is
+    filled with the pages' digests, in order, of the pass returned.
     """
     hint = 1 if expected is None else max(1, -(-expected // per_page))
     previous: list[tuple[str, ...]] | None = None
@@ -153,11 +162,15 @@ def by_number(
         except _Unstable as exc:
             previous, trouble = None, str(exc)
             continue
-        if not confirm or len(run.pages) == 1:
-            return run.items  # one page is one answer: a single instant of the listing
-        if previous is None and len(run.items) == expected:
-            return run.items  # one page is one answer: a single instant of the listing
-        if run.pages == previous:
+        accepted = (
+            not confirm
+            or len(run.pages) == 1  # one page is one answer: a single instant of the listing
+            or (previous is None and len(run.items) == expected)
+            or run.pages == previous
+        )
+        if accepted:
+            if digests is not None:
+                digests[:] = run.digests
             return run.items
         previous, hint = run.pages, len(run.pages)
         trouble = "two passes disagreed"

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Final, TypeVar
 from reconciler.engine.safety import SafetyPolicy
 from reconciler.errors import ConfigError, Diagnostic, Location
 from reconciler.gcpause import paused_gc
-from reconciler.rules import policyfile, purl, rulefile
+from reconciler.rules import policyfile, purl
 from reconciler.rules.model import Rule, utc_today
+from reconciler.rules.parsing import parse_files, whole
 from reconciler.rules.rulefile import FileRules
 from reconciler.rules.ruleset import OrgRules, RuleSet
 from reconciler.triage.selector import Selector
@@ -48,12 +49,10 @@ def load(paths: Sequence[str], today: dt.date | None = None) -> RuleSet:
     files = find_files(paths, diagnostics)
     contributions: list[FileRules] = []
     with paused_gc():
-        for file in files:
-            text = _read(file, diagnostics)
-            if text is not None:
-                result, found = rulefile.parse(file, text, today)
+        for result, found in parse_files(files, today):
+            if result is not None:
                 contributions.append(result)
-                diagnostics.extend(found)
+            diagnostics.extend(found)
     orgs = _join_orgs(contributions, diagnostics)
     for draft in orgs.values():
         diagnostics += policyfile.cross_file_problems(draft.policy_rules, draft.resolutions, today)
@@ -76,11 +75,11 @@ def find_files(paths: Sequence[str], diagnostics: list[Diagnostic]) -> list[str]
             before = len(diagnostics)
             matches = _walk(path, diagnostics)
             if not matches and len(diagnostics) == before:
-                diagnostics.append(_whole(path, "no *.yaml or *.yml rule files in directory"))
+                diagnostics.append(whole(path, "no *.yaml or *.yml rule files in directory"))
         elif os.path.exists(path):
             matches = [path]
         else:
-            diagnostics.append(_whole(path, _missing(path)))
+            diagnostics.append(whole(path, _missing(path)))
             continue
         for match in matches:
             key = os.path.realpath(match)
@@ -90,7 +89,7 @@ def find_files(paths: Sequence[str], diagnostics: list[Diagnostic]) -> list[str]
             if _utf8(match):
                 found.append(match)
             else:
-                diagnostics.append(_whole(match, "file name is not valid UTF-8; rename the file"))
+                diagnostics.append(whole(match, "file name is not valid UTF-8; rename the file"))
     return found
 
 
@@ -106,7 +105,7 @@ def _walk(directory: str, diagnostics: list[Diagnostic]) -> list[str]:
 
     def unreadable(exc: OSError) -> None:
         where = exc.filename if isinstance(exc.filename, str) else directory
-        diagnostics.append(_whole(where, f"cannot read directory: {exc.strerror or exc}"))
+        diagnostics.append(whole(where, f"cannot read directory: {exc.strerror or exc}"))
 
     for root, dirs, names in os.walk(directory, onerror=unreadable, followlinks=True):
         kept = []
@@ -123,7 +122,7 @@ def _walk(directory: str, diagnostics: list[Diagnostic]) -> list[str]:
             if name.endswith(SUFFIXES):
                 matches.append(path)
             elif os.path.islink(path) and not os.path.exists(path):
-                diagnostics.append(_whole(path, _missing(path)))
+                diagnostics.append(whole(path, _missing(path)))
     return sorted(matches)
 
 
@@ -140,29 +139,6 @@ def _utf8(path: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def _whole(path: str, message: str) -> Diagnostic:
-    """A finding about a whole file or directory (no line), its name shown escaped if not UTF-8."""
-    shown = os.fsencode(path).decode("utf-8", "backslashreplace")
-    return Diagnostic(Location(shown, 0, 0), message)
-
-
-def _read(file: str, diagnostics: list[Diagnostic]) -> str | None:
-    try:
-        with open(file, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        diagnostics.append(_whole(file, f"cannot read: {exc.strerror or exc}"))
-        return None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        where = Location(file, line, column)
-        diagnostics.append(Diagnostic(where, "not UTF-8 text"))
-        return None
 
 
 @dataclass

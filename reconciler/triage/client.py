@@ -11,10 +11,12 @@ supplies the embedded emulator).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from types import TracebackType
 from typing import Any, Final, TypeVar
@@ -30,7 +32,7 @@ from reconciler.http.connect import Credential, Credentials, LocalTransport, res
 from reconciler.http.pacing import Pacer, Rate
 from reconciler.http.paginate import OnPage, Page, by_number
 from reconciler.http.retry import RetryPolicy
-from reconciler.triage.selector import LiveRule
+from reconciler.triage.selector import Listing, LiveRule
 from reconciler.triage.statuses import names_org, refusal_error
 from reconciler.triage.wire import MAX_BATCH, MAX_PER_PAGE, TRIAGE_ITEM_PATH, TRIAGE_PATH
 
@@ -126,6 +128,29 @@ class TriageClient:
         convert = partial(LiveRule.from_get, org=org)
         return self._list(org, convert, on_page, expected, confirm)
 
+    def listing(self, org: str, on_page: OnPage | None = None) -> Listing:
+        """One pass over ``org``'s rules, not confirmed, with each page's digest.
+
+        For a caller that confirms it later with ``unchanged`` (apply, right before writing).
+        """
+        digests: list[bytes] = []
+        convert = partial(LiveRule.from_get, org=org)
+        rules = self._list(org, convert, on_page, None, confirm=False, digests=digests)
+        return Listing(tuple(rules), tuple(digests))
+
+    def unchanged(self, org: str, pages: Sequence[bytes]) -> bool:
+        """Whether every page of ``org``'s rules reads as the same bytes as ``pages`` did.
+
+        Page 1 first, so that an API whose answers carry something that changes each time
+        (a request id, a clock) costs one request, not a pass; then the rest at once.
+        """
+        if not pages or self._digest(org, 1) != pages[0]:
+            return False
+        numbers = range(2, len(pages) + 1)
+        with ThreadPoolExecutor(max_workers=max(1, min(self.concurrency, len(numbers)))) as pool:
+            read = pool.map(partial(self._digest, org), numbers)
+            return all(now == then for now, then in zip(read, pages[1:], strict=True))
+
     def page(self, org: str, number: int, *, order: Order = OLDEST_FIRST) -> Page[LiveRule]:
         """Page ``number`` of ``org``'s rules alone, in ``order`` (the listing reads them all)."""
         return self._page(org, partial(LiveRule.from_get, org=org), order, number)
@@ -194,6 +219,7 @@ class TriageClient:
         on_page: OnPage | None,
         expected: int | None,
         confirm: bool = True,
+        digests: list[bytes] | None = None,
     ) -> list[T]:
         return by_number(
             partial(self._page, org, convert, OLDEST_FIRST),
@@ -203,11 +229,22 @@ class TriageClient:
             expected=expected,
             confirm=confirm,
             on_page=on_page,
+            digests=digests,
         )
 
     def _page(
         self, org: str, convert: Callable[[dict[str, Any]], T], order: Order, number: int
     ) -> Page[T]:
+        response = self._get_page(org, order, number)
+        what = f"page {number} of the rules of org {org!r}"
+        results, next_page = _results(response, what)
+        keys = tuple(map(_key, results))
+        return Page(tuple(map(convert, results)), keys, next_page, _digest(response.content))
+
+    def _digest(self, org: str, number: int) -> bytes:
+        return _digest(self._get_page(org, OLDEST_FIRST, number).content)
+
+    def _get_page(self, org: str, order: Order, number: int) -> httpx.Response:
         credential = self.credentials.for_org(org)
         params = {"per_page": MAX_PER_PAGE, "sort": order[0], "direction": order[1]}
         params["page"] = number
@@ -218,9 +255,7 @@ class TriageClient:
             refuse=partial(refusal_error, org=org, credential=credential),
             token=_token(credential),
         )
-        what = f"page {number} of the rules of org {org!r}"
-        results, next_page = _results(reply.response, what)
-        return Page(tuple(map(convert, results)), tuple(map(_key, results)), next_page)
+        return reply.response
 
 
 # The name the engine and commands used before the client was split into layers.
@@ -251,6 +286,10 @@ def open_client(
         concurrency=concurrency,
         rate=target.rate,
     )
+
+
+def _digest(content: bytes) -> bytes:
+    return hashlib.blake2b(content, digest_size=16).digest()
 
 
 def _token(credential: Credential | None) -> str | None:

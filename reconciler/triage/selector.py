@@ -8,9 +8,10 @@ how they say "any" are the same rule. The wire spellings (camelCase for POST, sn
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from reconciler.engine import notes
 from reconciler.triage.wire import CAMEL_TO_SNAKE, SELECTOR, SELECTOR_FIELDS, WILDCARD
@@ -26,12 +27,26 @@ def normalise(field: str, value: object) -> str | None:
     """
     if value is None:
         return None
-    text = str(value).strip()
-    if text in ("", WILDCARD):
+    text = (value if value.__class__ is str else str(value)).strip()
+    if not text or text == WILDCARD:
         return None
     if field == "cvss_score_cmp":
         return "".join(text.split())
     return text
+
+
+# Short values are the repeated ones (npm, cve, "1.*"); names and ids are longer and unique.
+_SHORT: Final = 16
+# Short text as sent -> its normal form, shared by every rule that sends it: most fields of a
+# listing repeat a few values, and a lookup is cheaper than normalising again. Bounded, as
+# short package names are many and need no cache.
+_SEEN: dict[str, str | None] = {}
+_SEEN_MAX: Final = 4096
+_CVSS: Final = "cvss_score_cmp"  # the one field whose normal form is not its stripped text
+
+
+def _shared(text: str | None) -> str | None:
+    return text if text is None or len(text) > _SHORT else sys.intern(text)
 
 
 class Selector(NamedTuple):
@@ -56,8 +71,27 @@ class Selector(NamedTuple):
 
     @classmethod
     def from_snake(cls, fields: Mapping[str, object]) -> Selector:
-        """Build from snake_case fields (a rule file or a GET result), normalising each."""
-        return cls(**{name: normalise(name, fields.get(name)) for name in SELECTOR_FIELDS})
+        """Build from snake_case fields (a rule file or a GET result), normalising each.
+
+        Values that repeat across rules (types, enum values, versions) are interned: a listing
+        of 100k rules would otherwise hold a copy of each per rule.
+        """
+        get = fields.get
+        values: list[str | None] = []
+        for name in SELECTOR_FIELDS:
+            value = get(name)
+            if value is None:
+                values.append(None)
+            elif value.__class__ is str and name != _CVSS and len(value) <= _SHORT:
+                found = _SEEN.get(value, "")  # "" is never a normal form: it means "any"
+                if found == "":
+                    found = _shared(normalise(name, value))
+                    if len(_SEEN) < _SEEN_MAX:
+                        _SEEN[value] = found
+                values.append(found)
+            else:
+                values.append(_shared(normalise(name, value)))
+        return tuple.__new__(cls, values)  # positional, in field order: 3x faster than keywords
 
     @property
     def is_broad(self) -> bool:
@@ -118,7 +152,7 @@ class LiveRule:
         return cls(
             uuid=str(item.get("uuid") or ""),
             selector=Selector.from_snake(item),
-            state=str(item.get("state") or "inherit"),
+            state=sys.intern(str(item.get("state") or "inherit")),
             note=str(item.get("note") or ""),
             created_at=str(item.get("created_at") or ""),
             updated_at=str(item.get("updated_at") or ""),
@@ -143,3 +177,15 @@ class LiveRule:
 def post_to_snake(entry: Mapping[str, Any]) -> dict[str, Any]:
     """Rename a camelCase POST entry's keys to the snake_case GET spelling."""
     return {CAMEL_TO_SNAKE.get(key, key): value for key, value in entry.items()}
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One reading of an org's live rules, with a digest of each page as the API sent it.
+
+    Reading the same pages again and finding the same bytes proves, without decoding them, that
+    the org did not change and that this reading was consistent (``TriageClient.unchanged``).
+    """
+
+    rules: tuple[LiveRule, ...]
+    pages: tuple[bytes, ...]
