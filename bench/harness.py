@@ -59,6 +59,9 @@ class Call:
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The caller's environment without any Socket token, plus the benchmark's token."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOCKET_", "NO_COLOR"))}
+    # An installed package has its bytecode compiled; a machine that sets this (some CI images
+    # do) would make every run compile the source again, and measure that instead.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["SOCKET_API_TOKEN"] = TOKEN
     # Keep a PYTHONPATH the caller set: it may point at another source tree to compare.
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(BENCH), env.get("PYTHONPATH")) if p)
