@@ -438,3 +438,23 @@ def test_answers_that_differ_each_time_cost_one_request_then_the_full_listing(
     before = gets(emulator)
     assert unchanged_live(client, org_plan) == live
     assert gets(emulator) - before == 1 + 3  # page 1 differs; then the 3 pages, expected
+
+
+def test_a_confirmed_listing_is_one_pass_and_the_same_bytes_again(emulator: Emulator) -> None:
+    from reconciler.engine.orgs import list_live
+
+    expected = seed(emulator, 250)
+    live = list_live(client_for(emulator, concurrency=4), TEST_ORG)
+    assert [r.uuid for r in live] == expected
+    assert gets(emulator) == 3 + 3  # waves 1 | 2-3 end on page 3: nothing past it
+
+
+def test_a_confirmed_listing_that_changed_while_read_is_read_again(
+    emulator: Emulator, dashboard: httpx.Client
+) -> None:
+    from reconciler.engine.orgs import list_live
+
+    before = seed(emulator, 250)
+    hook = delete_after_page_1(dashboard, [before[0]])
+    live = list_live(client_for(emulator, hook, concurrency=4), TEST_ORG)
+    assert [r.uuid for r in live] == before[1:] == uuids(emulator.rules(TEST_ORG))

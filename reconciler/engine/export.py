@@ -27,6 +27,8 @@ HEADER: Final = (
 # export's 35 s. Both write YAML that loads back to the same document; only line folding differs.
 _DUMPER: Final = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 MISSING_NOTE: Final = "TODO: say why this rule exists (it had no note in Socket)"
+# Rules written per call to the emitter (see ``render_rule_file``).
+_CHUNK: Final = 1000
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,15 @@ def render_rule_file(org: str, live: Sequence[LiveRule]) -> RuleFile:
     if missing:
         text += f"# {_plural(missing, 'rule', 'rules')} had no note in Socket: replace each "
         text += "TODO with the reason.\n"
-    document = {"org": org, "rules": [rule_document(rule) for rule in kept]}
-    text += yaml.dump(document, Dumper=_DUMPER, sort_keys=False, allow_unicode=True, width=100)
-    return RuleFile(text, rules=len(kept), duplicates=duplicates, missing_notes=missing)
+    parts = [text, _dump({"org": org})]
+    # The rules in chunks, so that libyaml's node tree never holds 1M rules at once: a list
+    # under a key is written at the key's own indent, so "rules:" and the chunks, each dumped as
+    # a list, are the same text as the whole document dumped at once.
+    parts.append("rules:\n" if kept else "rules: []\n")
+    for start in range(0, len(kept), _CHUNK):
+        parts.append(_dump([rule_document(rule) for rule in kept[start : start + _CHUNK]]))
+    return RuleFile("".join(parts), rules=len(kept), duplicates=duplicates, missing_notes=missing)
+
+
+def _dump(data: object) -> str:
+    return yaml.dump(data, Dumper=_DUMPER, sort_keys=False, allow_unicode=True, width=100)

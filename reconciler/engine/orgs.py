@@ -75,9 +75,15 @@ def list_live(
     """Every live rule of ``org``, with a progress bar on a terminal.
 
     Consistent as a whole unless ``confirm=False`` (see ``TriageClient.list_rules``); with
-    ``expected``, exactly the pages that many rules need are read.
+    ``expected``, exactly the pages that many rules need are read. A confirmed listing is one
+    pass and the same pages read again as bytes (``TriageClient.unchanged``), not decoded twice;
+    pages that differ fall back to passes until two agree.
     """
     with paused_gc(), rules_progress(f"Listing {org}") as on_page:
+        if confirm and expected is None:
+            listing = client.listing(org, on_page)
+            if len(listing.pages) == 1 or client.unchanged(org, listing.pages):
+                return list(listing.rules)
         return client.live_rules(org, on_page=on_page, expected=expected, confirm=confirm)
 
 
