@@ -13,7 +13,7 @@ request log; CPU seconds of the client process and of the server process during 
 the server's CPU nears the wall time, the emulator, not the client, sets the pace); API calls
 against the minimum; the client process's own peak RSS (``os.wait4``).
 
-    .venv/bin/python bench/bench_scale.py [--repeat 3] [--large-repeat 1] [SIZES ...]
+    .venv/bin/python bench/bench_scale.py [--repeat 3] [--large-repeat 1] [--phases] [SIZES ...]
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench_e2e import prepare
-from harness import SOCKET_TRIAGE, Call, check, load_average, run, server, summary
+from harness import SOCKET_TRIAGE, Call, check, load_average, phases, run, server, summary
 from scenario import ORG, Scenario
 
 LARGE = 1_000_000
@@ -61,7 +61,9 @@ def minimum(scenario: Scenario, command: str) -> int:
     return scenario.list_pages
 
 
-def measure(scenario: Scenario, repeat: int, latency: float, only: Sequence[str]) -> None:
+def measure(
+    scenario: Scenario, repeat: int, latency: float, only: Sequence[str], show_phases: bool
+) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as directory:
         work = Path(directory)
         store = prepare(scenario, work)
@@ -78,7 +80,8 @@ def measure(scenario: Scenario, repeat: int, latency: float, only: Sequence[str]
                     check(finished, f"{command} at {scenario.label}")
                     cpus.append((finished.cpu, api.cpu() - before))
                     calls = sum(api.counters()["calls"].values())
-                    listings.append(listing(api.log()))
+                    log = api.log()
+                    listings.append(listing(log))
                 walls.append(finished.seconds)
                 rss.append(finished.rss_mb)
             client_cpu, server_cpu = (statistics.median(c) for c in zip(*cpus, strict=True))
@@ -89,6 +92,9 @@ def measure(scenario: Scenario, repeat: int, latency: float, only: Sequence[str]
                 f"| {load_average()} |",
                 flush=True,
             )
+            if show_phases:  # of the last run, from the server's request log
+                for phase, seconds, count in phases(finished, log):
+                    print(f"|   | {phase} | {seconds:.3f} |  |  | {count} |  |  |", flush=True)
 
 
 def main() -> None:
@@ -98,6 +104,7 @@ def main() -> None:
     parser.add_argument("--large-repeat", type=int, default=1, help=f"runs at {LARGE:,} and up")
     parser.add_argument("--latency", type=float, default=0.02)
     parser.add_argument("--only", nargs="+", choices=("list", "plan", "apply"))
+    parser.add_argument("--phases", action="store_true", help="where the last run's time went")
     args = parser.parse_args()
     only = args.only or ["list", "plan", "apply"]
     print(f"{args.latency * 1000:.0f} ms per call; load average before: {load_average()}")
@@ -108,7 +115,7 @@ def main() -> None:
     print("|---:|---|---:|---:|---:|---:|---:|---|")
     for size in args.sizes:
         repeat = args.large_repeat if size >= LARGE else args.repeat
-        measure(Scenario.one_percent(size), repeat, args.latency, only)
+        measure(Scenario.one_percent(size), repeat, args.latency, only, args.phases)
 
 
 if __name__ == "__main__":
