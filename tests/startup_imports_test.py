@@ -78,3 +78,21 @@ def test_the_fast_check_never_passes_what_jsonschema_rejects(path: str) -> None:
     if fast_file(root):
         assert ruleschema.full_findings(root) == []
     assert ruleschema.findings(root) == ruleschema.full_findings(root)
+
+
+def test_version_is_answered_before_the_cli_is_imported_and_says_what_click_says() -> None:
+    from click.testing import CliRunner
+
+    from reconciler.cli import cli
+
+    probe = (
+        "import sys; sys.argv = ['socket-triage', '--version']\n"
+        "from reconciler.entry import main; main()\n"
+        "print(sorted(m for m in sys.modules if m == 'click' or m.startswith('reconciler.c')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    answer, loaded = result.stdout.splitlines()
+    assert loaded == "[]"  # neither click nor the CLI, nor any command
+    assert answer + "\n" == CliRunner().invoke(cli, ["--version"]).output
