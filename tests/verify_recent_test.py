@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 import pytest
 from apply_test import TODAY, make_client, rule, seed
-from conftest import TEST_ORG, TEST_TOKEN, TRANSPORT_BASE_URL
+from conftest import TEST_ORG
 
-from reconciler.emulator import Emulator, EmulatorTransport
-from reconciler.engine.apply import apply_org
+from reconciler.emulator import Emulator
+from reconciler.engine.apply import ApplyResult, apply_org
 from reconciler.engine.plan import OrgPlan, diff
 from reconciler.engine.recent import after_apply
 from reconciler.engine.verify import Conclusion, conclude
@@ -29,15 +29,22 @@ from reconciler.triage.selector import LiveRule
 NAMES = [f"pkg-{i:04d}" for i in range(1050)]
 
 
+@dataclasses.dataclass(frozen=True)
+class Applied:
+    """The org of 1,050 rules after ``desired()`` was applied, before the final listing."""
+
+    client: TriageClient
+    plan: OrgPlan
+    before: list[LiveRule]
+    result: ApplyResult
+
+
 @pytest.fixture
-def dashboard(emulator: Emulator) -> Iterator[httpx.Client]:
-    """Someone else writing to the org through the emulator's API."""
-    with httpx.Client(
-        transport=EmulatorTransport(emulator),
-        base_url=TRANSPORT_BASE_URL,
-        headers={"Authorization": f"Bearer {TEST_TOKEN}"},
-    ) as client:
-        yield client
+def applied(emulator: Emulator) -> Iterator[Applied]:
+    seed(emulator, NAMES)
+    with make_client(emulator) as client:
+        plan, before = planned(client)
+        yield Applied(client, plan, before, apply_org(client, plan))
 
 
 def desired() -> list[Rule]:
@@ -85,16 +92,13 @@ def test_the_final_listing_reads_the_changed_rules_and_one_count_page(emulator: 
 
 
 def test_someone_elses_delete_changes_the_count_and_every_page_is_read(
-    emulator: Emulator, dashboard: httpx.Client
+    emulator: Emulator, applied: Applied, emulator_client: httpx.Client
 ) -> None:
-    seed(emulator, NAMES)
-    with make_client(emulator) as client:
-        plan, before = planned(client)
-        result = apply_org(client, plan)
-        victim = before[700].uuid  # untouched by the plan, so no stamp of ours moves
-        assert dashboard.delete(f"/orgs/{TEST_ORG}/triage/alerts/{victim}").status_code == 200
-        listed = gets(emulator)
-        conclusion = conclude(client, plan, before, result)
+    before = applied.before
+    victim = before[700].uuid  # untouched by the plan, so no stamp of ours moves
+    assert emulator_client.delete(f"/orgs/{TEST_ORG}/triage/alerts/{victim}").status_code == 200
+    listed = gets(emulator)
+    conclusion = conclude(applied.client, applied.plan, before, applied.result)
     # The 2 pages of the shortcut, which sees the count is off; then every page, twice, as the
     # listing does not hold the number of rules expected either.
     assert gets(emulator) - listed == 2 + 11 + 11
@@ -103,21 +107,17 @@ def test_someone_elses_delete_changes_the_count_and_every_page_is_read(
 
 
 def test_someone_elses_update_is_among_the_changed_rules(
-    emulator: Emulator, dashboard: httpx.Client
+    emulator: Emulator, applied: Applied, emulator_client: httpx.Client
 ) -> None:
-    seed(emulator, NAMES)
-    with make_client(emulator) as client:
-        plan, before = planned(client)
-        result = apply_org(client, plan)
-        other = before[900]
-        entry = {"uuid": other.uuid, "packageType": "npm", "packageName": NAMES[900]}
-        posted = dashboard.post(
-            f"/orgs/{TEST_ORG}/triage/alerts",
-            json={"alertTriage": [entry | {"state": "block", "note": "dashboard"}]},
-        )
-        assert posted.status_code == 200
-        listed = gets(emulator)
-        conclusion = conclude(client, plan, before, result)
+    other = applied.before[900]
+    entry = {"uuid": other.uuid, "packageType": "npm", "packageName": NAMES[900]}
+    posted = emulator_client.post(
+        f"/orgs/{TEST_ORG}/triage/alerts",
+        json={"alertTriage": [entry | {"state": "block", "note": "dashboard"}]},
+    )
+    assert posted.status_code == 200
+    listed = gets(emulator)
+    conclusion = conclude(applied.client, applied.plan, applied.before, applied.result)
     assert gets(emulator) - listed == 2
     assert concluded(conclusion) == held(emulator)
     assert conclusion.problems == (
@@ -125,22 +125,15 @@ def test_someone_elses_update_is_among_the_changed_rules(
     )
 
 
-def test_a_rule_without_a_stamp_makes_the_shortcut_step_aside(emulator: Emulator) -> None:
-    seed(emulator, NAMES)
-    with make_client(emulator) as client:
-        plan, before = planned(client)
-        result = apply_org(client, plan)
-        unstamped = [dataclasses.replace(before[0], updated_at=""), *before[1:]]
-        assert after_apply(client, TEST_ORG, unstamped, result) is None
+def test_a_rule_without_a_stamp_makes_the_shortcut_step_aside(applied: Applied) -> None:
+    before = applied.before
+    unstamped = [dataclasses.replace(before[0], updated_at=""), *before[1:]]
+    assert after_apply(applied.client, TEST_ORG, unstamped, applied.result) is None
 
 
-def test_a_lost_answer_needs_the_full_listing(emulator: Emulator) -> None:
-    seed(emulator, NAMES)
-    with make_client(emulator) as client:
-        plan, before = planned(client)
-        result = apply_org(client, plan)
-        result.sending(plan.changes[:1])  # as if its answer had been lost
-        assert after_apply(client, TEST_ORG, before, result) is None
+def test_a_lost_answer_needs_the_full_listing(applied: Applied) -> None:
+    applied.result.sending(applied.plan.changes[:1])  # as if its answer had been lost
+    assert after_apply(applied.client, TEST_ORG, applied.before, applied.result) is None
 
 
 def test_a_small_org_is_listed_whole(emulator: Emulator) -> None:
@@ -154,16 +147,12 @@ def test_a_small_org_is_listed_whole(emulator: Emulator) -> None:
 
 
 def test_a_rule_changed_without_its_stamp_moving_makes_the_shortcut_step_aside(
-    emulator: Emulator,
+    emulator: Emulator, applied: Applied
 ) -> None:
-    seed(emulator, NAMES)
-    with make_client(emulator) as client:
-        plan, before = planned(client)
-        result = apply_org(client, plan)
-        # The first rule older than the listing's newest stamp is where the shortcut stops; a
-        # server that changed it in place without a new stamp breaks the reasoning.
-        with emulator.store.transaction() as conn:
-            conn.execute(
-                "UPDATE triage_rules SET state = 'block' WHERE uuid = ?", (before[-2].uuid,)
-            )
-        assert after_apply(client, TEST_ORG, before, result) is None
+    # The first rule older than the listing's newest stamp is where the shortcut stops; a
+    # server that changed it in place without a new stamp breaks the reasoning.
+    with emulator.store.transaction() as conn:
+        conn.execute(
+            "UPDATE triage_rules SET state = 'block' WHERE uuid = ?", (applied.before[-2].uuid,)
+        )
+    assert after_apply(applied.client, TEST_ORG, applied.before, applied.result) is None
