@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import random
+import sys
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -194,3 +196,39 @@ def test_over_http_markers_and_pages_past_the_end_are_unchanged(
     emulator.seed_rules("acme", [{"package_name": "late", "state": "ignore"}])  # not frozen
     again = [emulator_client.get(path, params={**query, "page": p}).json() for p in range(1, 6)]
     assert again == bodies
+
+
+def test_a_page_served_while_another_walks_the_strides_does_not_shift_them() -> None:
+    """Reproduces a race: a request for the next page notes its stride key just as another
+    request starts walking from the known keys. The walk must start from the keys it counted;
+    starting from the newest key put every key found one stride too far, until the next write.
+    """
+    store = Store()
+    triage = TriageRules(store, stride=4)
+    add(triage, [f"p{i:03d}" for i in range(40)], "2025-01-01T00:00:00.000000Z")
+
+    def read(offset: int) -> Any:
+        return served(triage, LIVE_ORG, sort="created_at", direction="asc", limit=4, offset=offset)
+
+    read(0)  # notes the first stride's key
+    (strides,) = triage.keysets._held[LIVE_ORG.slug][1].values()
+
+    class Interleaved(list[Any]):
+        fired = False
+
+        def __len__(self) -> int:
+            counted = list.__len__(self)
+            if not Interleaved.fired and sys._getframe(1).f_code.co_name == "_walk":
+                Interleaved.fired = True
+                # Another client's request for page 2, on its own thread, at this moment.
+                other = threading.Thread(target=read, args=(4,))
+                other.start()
+                other.join(timeout=0.5)  # it may have to wait for the walk's lock
+            return counted
+
+    strides.keys = Interleaved(strides.keys)
+    read(20)  # beyond the known keys: a walk
+    assert Interleaved.fired
+    for offset in range(0, 40, 4):
+        want = by_offset(store, LIVE_ORG, "created_at", "asc", 4, offset)
+        assert read(offset) == want, offset

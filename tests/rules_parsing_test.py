@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import glob
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,61 @@ def test_rules_keep_the_order_of_their_files(
     names = [r.selector.package_name for r in split.orgs["acme"].rules]
     assert names == [f"pkg-{n}-{i}" for n in range(6) for i in range(10)]
     assert len(set(pids.read_text().split())) == 2
+
+
+def many_files(directory: Path) -> list[str]:
+    for number in range(4):
+        rule = f"  - package_name: pkg-{number}\n    state: ignore\n    note: why\n"
+        (directory / f"rules-{number}.yaml").write_text(f"org: acme\nrules:\n{rule}")
+    return [str(directory)]
+
+
+def test_without_fork_the_files_are_parsed_here(
+    tmp_path: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = many_files(tmp_path)
+    serial = loader.load(paths, today=TODAY)
+    monkeypatch.setattr(parsing, "PARALLEL_BYTES", 0)
+
+    def refuse() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", refuse)
+    assert loader.load(paths, today=TODAY) == serial
+    assert set(pids.read_text().split()) == {str(os.getpid())}
+
+
+def test_a_child_that_fails_has_its_share_parsed_here(
+    tmp_path: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = many_files(tmp_path)
+    serial = loader.load(paths, today=TODAY)
+    monkeypatch.setattr(parsing, "PARALLEL_BYTES", 0)
+    here, parse = os.getpid(), rulefile.parse
+
+    def fails_in_the_child(
+        file: str, text: str, today: dt.date
+    ) -> tuple[FileRules, list[Diagnostic]]:
+        if os.getpid() != here:
+            raise MemoryError("as if the child ran out of memory")
+        return parse(file, text, today)
+
+    monkeypatch.setattr(rulefile, "parse", fails_in_the_child)
+    assert loader.load(paths, today=TODAY) == serial
+
+
+def test_a_process_with_other_threads_does_not_fork(
+    tmp_path: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fork copies locks other threads hold (the MCP server reads stdin on one)."""
+    paths = many_files(tmp_path)
+    monkeypatch.setattr(parsing, "PARALLEL_BYTES", 0)
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        loader.load(paths, today=TODAY)
+    finally:
+        release.set()
+        other.join()
+    assert set(pids.read_text().split()) == {str(os.getpid())}

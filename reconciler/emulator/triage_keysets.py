@@ -176,11 +176,13 @@ class Keysets:
         walked sees the write and answers by ``OFFSET``.
         """
         with self.walking:
-            known = len(strides.keys)
+            with self._lock:  # pages served meanwhile append keys (``_note``): start from ours
+                known = len(strides.keys)
+                start = strides.keys[known - 1] if known else None
             found: list[Key] = []
             end = None
             while known + len(found) < index and strides.end is None:
-                last = found[-1] if found else strides.keys[-1] if known else None
+                last = found[-1] if found else start
                 if last is None:
                     key, follow = first_key(self._store, listing, self.stride - 1)
                 else:

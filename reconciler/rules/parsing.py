@@ -5,8 +5,8 @@ process can. Past ``PARALLEL_BYTES`` of files (about 25,000 rules) on a machine 
 core, a forked child parses the later files while this process parses the earlier ones, and
 sends back what it found. Before the API is touched nothing else runs, so both cores are free:
 100,000 rules load in a little over half the time. The results, and the order of files and
-findings, are the same either way; anywhere fork is unsafe or missing (macOS, Windows) the
-files are parsed here, one after the other.
+findings, are the same either way. Where fork is unsafe or missing (macOS, Windows, a process
+already running other threads) or fails, the files are parsed here, one after the other.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Final
 
@@ -40,15 +41,23 @@ def parse_files(files: Sequence[str], today: dt.date) -> list[Parsed]:
 def _in_two(here: Sequence[str], there: Sequence[str], today: dt.date) -> list[Parsed]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+    pool = None
+    try:
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
         later = pool.submit(_parse, there, today)
+    except OSError:  # no fork (process limit, memory, a sandbox): one process it is
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        return _parse([*here, *there], today)
+    with pool:
         earlier = _parse(here, today)
         try:
             return earlier + later.result()
-        except BrokenProcessPool:  # the child died (out of memory?): do its share here
+        except Exception:  # whatever went wrong there, the share is done here
+            # The child died (out of memory?), or its answer did not cross; a parse that
+            # fails for a real reason fails here the same way, as it would in one process.
             return earlier + _parse(there, today)
 
 
@@ -97,4 +106,10 @@ def _size(file: str) -> int:
 
 def _can_fork() -> bool:
     # Fork only where it is the platform's own way (Linux): macOS frameworks are not fork-safe.
-    return sys.platform == "linux" and len(os.sched_getaffinity(0)) > 1
+    # And only from a process with one thread: a fork copies locks that other threads hold (the
+    # MCP server reads stdin on one), and the child could wait on them for ever.
+    return (
+        sys.platform == "linux"
+        and len(os.sched_getaffinity(0)) > 1
+        and threading.active_count() == 1
+    )
