@@ -1,8 +1,9 @@
 """Plan -> batched requests, with recovery from lost answers and a clean stop on Ctrl-C.
 
-Order: updates, creates, then deletes, so that a failure part-way leaves the org with a rule
-too many rather than a rule too few. Upserts travel in POSTs of up to 100 entries, broad rules in
-their own ``force=true`` batches; within each step up to ``concurrency`` requests are in flight,
+Order: updates and creates (one wave: nothing orders them), then deletes, so that a failure
+part-way leaves the org with a rule too many rather than a rule too few. Upserts travel in POSTs
+of up to 100 entries, broad rules in their own ``force=true`` batches; within each step up to
+``concurrency`` requests are in flight,
 and the client's shared gate makes them all wait out a 429 together.
 
 Every change is *not applied* until sent, *outcome unknown* while in flight or when its answer
@@ -153,24 +154,20 @@ class _Run:
     def _post(self, batch: list[Change]) -> None:
         self.client.upsert(self.plan.org, [c.entry() for c in batch], force=batch[0].broad)
 
-    def updates(self) -> None:
-        # Every entry carries a uuid, so the client may retry these POSTs freely.
-        def send(batch: list[Change]) -> None:
-            if not self._attempt(batch, lambda: self._post(batch)):
-                raise OutcomeUnknownError(f"an update of {len(batch)} rules may not have applied")
-
-        parallel(list(batches(self._of("update"))), send, self.concurrency)
-
-    def _send_creates(self, pending: list[Change]) -> list[Change]:
-        """POST ``pending`` in batches; return the creates whose answer was lost."""
+    def _send_upserts(self, updates: list[Change], creates: list[Change]) -> list[Change]:
+        """POST ``updates`` and ``creates`` in batches, in one wave (no order between them
+        matters); return the creates whose answer was lost. A lost update stops the run."""
         lost: list[Change] = []
 
         def send(batch: list[Change]) -> None:
-            if not self._attempt(batch, lambda: self._post(batch)):
-                with self.result.lock:
-                    lost.extend(batch)
+            if self._attempt(batch, lambda: self._post(batch)):
+                return
+            if batch[0].action == "update":  # with a uuid, so the client retried it freely
+                raise OutcomeUnknownError(f"an update of {len(batch)} rules may not have applied")
+            with self.result.lock:
+                lost.extend(batch)
 
-        parallel(list(batches(pending)), send, self.concurrency)
+        parallel([*batches(updates), *batches(creates)], send, self.concurrency)
         return lost
 
     def relist(self) -> list[LiveRule]:
@@ -182,10 +179,12 @@ class _Run:
             self.result.listener.listed(live)
         return live
 
-    def creates(self) -> None:
-        pending = self._of("create")
+    def upserts(self) -> None:
+        """Updates and creates; creates whose answer was lost are resolved by re-listing."""
+        updates, pending = self._of("update"), self._of("create")
         for _ in range(MAX_RESOLVE_ROUNDS):
-            lost = self._send_creates(pending)
+            lost = self._send_upserts(updates, pending)
+            updates = []  # sent (or the run stopped)
             if not lost:
                 return
             # Never re-POST blindly: whatever now exists was created by the lost request.
@@ -244,8 +243,7 @@ def apply_org(
     run = _Run(client, plan, result, concurrency, settle)
     try:
         # Upserts before deletes: stopping part-way leaves a rule too many, never too few.
-        run.updates()
-        run.creates()
+        run.upserts()
         run.deletes()
     except ReconcilerError as exc:
         result.error = exc
