@@ -90,19 +90,22 @@ def test_rules_keep_the_order_of_their_files(
     assert len(set(pids.read_text().split())) == 2
 
 
-def many_files(directory: Path) -> list[str]:
+@pytest.fixture
+def split(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], RuleSet]:
+    """Four small rule files, what one process makes of them, and splitting from 0 bytes on."""
     for number in range(4):
         rule = f"  - package_name: pkg-{number}\n    state: ignore\n    note: why\n"
-        (directory / f"rules-{number}.yaml").write_text(f"org: acme\nrules:\n{rule}")
-    return [str(directory)]
+        (tmp_path / f"rules-{number}.yaml").write_text(f"org: acme\nrules:\n{rule}")
+    paths = [str(tmp_path)]
+    serial = loader.load(paths, today=TODAY)
+    monkeypatch.setattr(parsing, "PARALLEL_BYTES", 0)
+    return paths, serial
 
 
 def test_without_fork_the_files_are_parsed_here(
-    tmp_path: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
+    split: tuple[list[str], RuleSet], pids: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    paths = many_files(tmp_path)
-    serial = loader.load(paths, today=TODAY)
-    monkeypatch.setattr(parsing, "PARALLEL_BYTES", 0)
+    paths, serial = split
 
     def refuse() -> int:
         raise BlockingIOError(11, "Resource temporarily unavailable")
@@ -113,11 +116,9 @@ def test_without_fork_the_files_are_parsed_here(
 
 
 def test_a_child_that_fails_has_its_share_parsed_here(
-    tmp_path: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
+    split: tuple[list[str], RuleSet], pids: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    paths = many_files(tmp_path)
-    serial = loader.load(paths, today=TODAY)
-    monkeypatch.setattr(parsing, "PARALLEL_BYTES", 0)
+    paths, serial = split
     here, parse = os.getpid(), rulefile.parse
 
     def fails_in_the_child(
@@ -132,11 +133,10 @@ def test_a_child_that_fails_has_its_share_parsed_here(
 
 
 def test_a_process_with_other_threads_does_not_fork(
-    tmp_path: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
+    split: tuple[list[str], RuleSet], pids: Path
 ) -> None:
     """A fork copies locks other threads hold (the MCP server reads stdin on one)."""
-    paths = many_files(tmp_path)
-    monkeypatch.setattr(parsing, "PARALLEL_BYTES", 0)
+    paths, _ = split
     release = threading.Event()
     other = threading.Thread(target=release.wait)
     other.start()
