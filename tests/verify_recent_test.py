@@ -9,6 +9,7 @@ delete, a rule without a stamp, a lost answer) falls back to every page.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -156,3 +157,44 @@ def test_a_rule_changed_without_its_stamp_moving_makes_the_shortcut_step_aside(
             "UPDATE triage_rules SET state = 'block' WHERE uuid = ?", (applied.before[-2].uuid,)
         )
     assert after_apply(applied.client, TEST_ORG, applied.before, applied.result) is None
+
+
+def test_a_delete_while_the_changed_rules_are_read_shows_in_the_count(
+    emulator: Emulator, emulator_client: httpx.Client
+) -> None:
+    """150 changed rules take two pages, newest first. Someone deletes one of page 1's rules
+    after it was read and before page 2 is: page 2 then starts one rule later, and a rule is
+    missed. The count, read after the changed rules, is one short, so the shortcut steps aside
+    (read beside them, it could still hold the deleted rule and agree)."""
+    from http_fakes import Forward, Tamper
+
+    seed(emulator, NAMES)
+    deleted: list[str] = []
+    counted = threading.Event()
+
+    def delete_before_recent_page_2(request: httpx.Request, forward: Forward) -> httpx.Response:
+        params = request.url.params
+        if params.get("sort") == "created_at":  # the count page
+            response = forward(request)
+            counted.set()
+            return response
+        if params.get("sort") == "updated_at" and params.get("page") == "2" and not deleted:
+            counted.wait(timeout=0.5)  # a count read beside the pages would come first: let it
+            page_1 = request.url.copy_set_param("page", "1")
+            first = forward(httpx.Request("GET", page_1, headers=request.headers))
+            victim = first.json()["results"][0]["uuid"]  # read on page 1 a moment ago
+            gone = emulator_client.delete(f"/orgs/{TEST_ORG}/triage/alerts/{victim}")
+            assert gone.status_code == 200
+            deleted.append(victim)
+        return forward(request)
+
+    transport = Tamper(emulator, delete_before_recent_page_2)
+    with make_client(emulator, transport=transport) as client:
+        before = client.live_rules(TEST_ORG)
+        counted.clear()  # that listing read pages by creation too
+        wanted = [rule(n, state="block", note="changed") for n in NAMES[:150]]
+        wanted += [rule(n) for n in NAMES[150:]]
+        plan = diff(TEST_ORG, wanted, before, today=TODAY, prune=True)
+        result = apply_org(client, plan)
+        assert after_apply(client, TEST_ORG, before, result) is None
+    assert deleted
