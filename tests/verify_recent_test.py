@@ -9,8 +9,10 @@ delete, a rule without a stamp, a lost answer) falls back to every page.
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -198,3 +200,32 @@ def test_a_delete_while_the_changed_rules_are_read_shows_in_the_count(
         result = apply_org(client, plan)
         assert after_apply(client, TEST_ORG, before, result) is None
     assert deleted
+
+
+def test_the_audit_log_names_every_created_rule_from_the_changed_rules(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """Creates are audited once a listing names their uuid; here that listing is the one read
+    from the changed rules, and every line must name a rule the server holds as written."""
+    from reconciler.commands import apply as command
+    from reconciler.engine.audit import AuditLog
+    from reconciler.engine.provenance import Provenance
+
+    seed(emulator, NAMES)
+    log_path = tmp_path / "audit.jsonl"
+    log = AuditLog.open(str(log_path), Provenance())
+    with make_client(emulator) as client:
+        plan, _ = planned(client)
+        listed = gets(emulator)
+        command.apply_one(client, plan, log, concurrency=4, settle=0.0)
+    log.close()
+    # The check before writing (11 pages), then 1 page of changed rules and the count page.
+    assert gets(emulator) - listed == 11 + 2
+    lines = [json.loads(line) for line in log_path.read_text().splitlines()]
+    held_now = {r["uuid"]: r for r in emulator.rules(TEST_ORG)}
+    assert sorted(line["action"] for line in lines) == sorted(c.action for c in plan.changes)
+    for line in lines:
+        if line["action"] == "delete":
+            assert line["uuid"] not in held_now
+        else:
+            assert held_now[line["uuid"]]["state"] == line["after"]["state"]
