@@ -133,12 +133,7 @@ def differences(expected: dict[Selector, tuple[str, str]], live: Sequence[LiveRu
     found_at: list[tuple[tuple[str, ...], list[str]]] = []
     groups = group_live(r for r in live if r.uuid)
     for key in set(expected) | set(groups):
-        want, found = expected.get(key), groups.get(key, [])
-        if want is not None and len(found) == 1:  # the usual case, without a call
-            rule = found[0]
-            if rule.state == want[0] and rule.human_note == want[1]:
-                continue
-        lines = _differences(key, want, found)
+        lines = _differences(key, expected.get(key), groups.get(key, []))
         if lines:  # labels and order only for the few keys that differ
             found_at.append((selector_order(key), lines))
     found_at.sort(key=lambda pair: pair[0])

@@ -144,16 +144,18 @@ class TriageClient:
         Page 1 first, so that an API whose answers carry something that changes each time
         (a request id, a clock) costs one request, not a pass; then the rest at once.
         """
-        if not pages or self._digest(org, 1) != pages[0]:
+        digest = partial(self._page_digest, org, self.credentials.for_org(org))
+        if not pages or digest(1) != pages[0]:
             return False
         numbers = range(2, len(pages) + 1)
         with ThreadPoolExecutor(max_workers=max(1, min(self.concurrency, len(numbers)))) as pool:
-            read = pool.map(partial(self._digest, org), numbers)
+            read = pool.map(digest, numbers)
             return all(now == then for now, then in zip(read, pages[1:], strict=True))
 
     def page(self, org: str, number: int, *, order: Order = OLDEST_FIRST) -> Page[LiveRule]:
         """Page ``number`` of ``org``'s rules alone, in ``order`` (the listing reads them all)."""
-        return self._page(org, partial(LiveRule.from_get, org=org), order, number)
+        credential = self.credentials.for_org(org)
+        return self._page(org, credential, partial(LiveRule.from_get, org=org), order, number)
 
     def upsert(
         self, org: str, entries: Sequence[Mapping[str, Any]], *, force: bool = False
@@ -222,7 +224,7 @@ class TriageClient:
         digests: list[bytes] | None = None,
     ) -> list[T]:
         return by_number(
-            partial(self._page, org, convert, OLDEST_FIRST),
+            partial(self._page, org, self.credentials.for_org(org), convert, OLDEST_FIRST),
             what=f"org {org!r}",
             per_page=MAX_PER_PAGE,
             concurrency=self.concurrency,
@@ -233,19 +235,25 @@ class TriageClient:
         )
 
     def _page(
-        self, org: str, convert: Callable[[dict[str, Any]], T], order: Order, number: int
+        self,
+        org: str,
+        credential: Credential | None,
+        convert: Callable[[dict[str, Any]], T],
+        order: Order,
+        number: int,
     ) -> Page[T]:
-        response = self._get_page(org, order, number)
+        response = self._get_page(org, credential, order, number)
         what = f"page {number} of the rules of org {org!r}"
         results, next_page = _results(response, what)
         keys = tuple(map(_key, results))
         return Page(tuple(map(convert, results)), keys, next_page, _digest(response.content))
 
-    def _digest(self, org: str, number: int) -> bytes:
-        return _digest(self._get_page(org, OLDEST_FIRST, number).content)
+    def _page_digest(self, org: str, credential: Credential | None, number: int) -> bytes:
+        return _digest(self._get_page(org, credential, OLDEST_FIRST, number).content)
 
-    def _get_page(self, org: str, order: Order, number: int) -> httpx.Response:
-        credential = self.credentials.for_org(org)
+    def _get_page(
+        self, org: str, credential: Credential | None, order: Order, number: int
+    ) -> httpx.Response:
         params = {"per_page": MAX_PER_PAGE, "sort": order[0], "direction": order[1]}
         params["page"] = number
         reply = self.http.send(
