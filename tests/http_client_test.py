@@ -6,12 +6,11 @@ until enough connections are open), or the emulator itself.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -19,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import TEST_ORG, TEST_TOKEN, TRANSPORT_BASE_URL
 from http_fakes import Clock, Forward, Tamper
+from raw_servers import Handler, raw_server, read_request
 
 from reconciler.cli import cli
 from reconciler.emulator import Emulator, EmulatorTransport
@@ -26,47 +26,6 @@ from reconciler.errors import ApiError, BadRequestError, ServerError
 from reconciler.http.client import HttpClient
 from reconciler.http.retry import RetryPolicy
 from reconciler.redact import redact
-
-Handler = Callable[[socket.socket], None]
-
-
-@contextlib.contextmanager
-def raw_server(handle: Handler) -> Iterator[str]:
-    """A loopback server running ``handle`` on each connection, in its own thread."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            threading.Thread(target=_run, args=(handle, conn), daemon=True).start()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}/v0"
-    finally:
-        stop.set()
-        thread.join(5)
-        listener.close()
-
-
-def _run(handle: Handler, conn: socket.socket) -> None:
-    with conn, contextlib.suppress(OSError):
-        handle(conn)
-
-
-def read_request(conn: socket.socket) -> None:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(4096)
-        if not chunk:
-            raise OSError("closed")
-        data += chunk
 
 
 def trickle(payload: bytes, every: float = 0.05) -> Handler:

@@ -107,28 +107,48 @@ class _Collect(Generic[T]):
         self.seen: set[str] = set()
         self.pages: list[tuple[str, ...]] = []
         self.digests: list[bytes] = []
-        self._page_sets: set[frozenset[str]] = set()
+        self._page_sets: set[frozenset[str]] = set()  # of pages[:_indexed], built when needed
+        self._indexed = 0
 
     def add(self, number: int, page: Page[T]) -> None:
-        if page.keys:
-            keys = frozenset(page.keys)
-            if keys in self._page_sets:
-                raise PaginationError(f"the API sent page {number} of {self.what} twice (a loop)")
-            self._page_sets.add(keys)
-        self.pages.append(page.keys)
+        keys, seen = page.keys, self.seen
+        fresh = seen.isdisjoint(keys)
+        if not fresh:  # only a page sharing keys with the pages before can repeat one of them
+            self._refuse_a_repeat(number, keys)
+        self.pages.append(keys)
         self.digests.append(page.digest)
+        if fresh and len(keys) == len(page.items):
+            before = len(seen)
+            seen.update(keys)
+            if len(seen) - before == len(keys):  # the usual page: every item new, taken at once
+                self.items.extend(page.items)
+            else:  # a key twice on the page: back to one by one
+                seen.difference_update(keys)
+                self._add_first_copies(page)
+        else:
+            self._add_first_copies(page)
+        if self.on_page is not None:
+            self.on_page(len(self.items))
+        needed = -(-len(seen) // self.per_page) or 1
+        if number > needed + self.slack or number >= MAX_PAGES:
+            raise PaginationError(
+                f"the API sent {number} pages of {self.what} holding {len(seen)} distinct "
+                f"items, which need {needed}: its paging does not end"
+            )
+
+    def _refuse_a_repeat(self, number: int, keys: tuple[str, ...]) -> None:
+        # The key sets of the pages before, built on the first page that needs them: a listing
+        # that never repeats a key (nearly all) builds none.
+        self._page_sets.update(frozenset(p) for p in self.pages[self._indexed :] if p)
+        self._indexed = len(self.pages)
+        if keys and frozenset(keys) in self._page_sets:
+            raise PaginationError(f"the API sent page {number} of {self.what} twice (a loop)")
+
+    def _add_first_copies(self, page: Page[T]) -> None:
         for key, item in zip(page.keys, page.items, strict=True):
             if key not in self.seen:
                 self.seen.add(key)
                 self.items.append(item)
-        if self.on_page is not None:
-            self.on_page(len(self.items))
-        needed = -(-len(self.seen) // self.per_page) or 1
-        if number > needed + self.slack or number >= MAX_PAGES:
-            raise PaginationError(
-                f"the API sent {number} pages of {self.what} holding {len(self.seen)} distinct "
-                f"items, which need {needed}: its paging does not end"
-            )
 
 
 def by_number(

@@ -1,51 +1,22 @@
-"""The network transport: a pooled httpx transport whose every request has a total deadline.
+"""Tunnelling through a proxy: httpcore's proxy pool, with a total deadline per request.
 
-httpx's timeouts apply to each socket operation, so a server that trickles one byte at a time
-can hold a request for ever. Here each read, write and connect is given at most the time left
-until the request's deadline (set by ``deadline`` around one attempt, per thread), so one attempt
-ends within ``timeout`` seconds however the server paces its bytes.
-
-Plain http (loopback only, see ``connect``) gets no SSL context at all: building one loads the CA
-bundle, 20-35 ms of start-up for nothing. https honours ``HTTPS_PROXY``/``ALL_PROXY`` and
-``NO_PROXY`` as httpx would; loopback never goes through a proxy.
+Requests to the API's own host go through ``connections.DirectTransport``. Through a proxy
+(``HTTPS_PROXY``/``ALL_PROXY``, unless ``NO_PROXY`` exempts the host) httpcore does the CONNECT
+tunnel, and TLS inside TLS for an https proxy; each read, write and connect is given at most the
+time left until the request's deadline (``deadline.left``). Loopback never goes through a proxy.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import threading
-import time
-from collections.abc import Iterator
+import ssl
 from typing import Any
 
 import httpcore
 import httpx
 
 from reconciler.errors import UsageError
-
-_local = threading.local()
-
-
-@contextlib.contextmanager
-def deadline(seconds: float) -> Iterator[None]:
-    """Within the block, this thread's network I/O must finish ``seconds`` from now."""
-    _local.until = time.monotonic() + seconds
-    try:
-        yield
-    finally:
-        _local.until = None
-
-
-def _left(timeout: float | None, expired: type[Exception]) -> float | None:
-    """The smaller of an operation's own timeout and the time left until the deadline."""
-    until: float | None = getattr(_local, "until", None)
-    if until is None:
-        return timeout
-    left = until - time.monotonic()
-    if left <= 0:
-        raise expired("the request's deadline passed")
-    return left if timeout is None else min(timeout, left)
+from reconciler.http.deadline import left as _left
 
 
 class _Stream(httpcore.NetworkStream):
@@ -99,25 +70,14 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-class NetworkTransport(httpx.HTTPTransport):
-    """``httpx.HTTPTransport`` over a pool of ``pool_size`` connections with deadlines.
-
-    ``tls=False`` (plain http to loopback) builds no SSL context; an https URL through such a
-    transport would fail, as it should. ``proxy`` is an http(s) proxy URL to tunnel through.
+class ProxyTransport(httpx.HTTPTransport):
+    """``httpx.HTTPTransport`` through the http(s) proxy ``proxy``, over a pool of ``pool_size``
+    connections with deadlines, speaking TLS to the target with ``ssl_context``.
     """
 
-    def __init__(self, *, pool_size: int, tls: bool, proxy: str | None = None) -> None:
-        # HTTPTransport.__init__ would build an SSL context unconditionally; only the pool is set.
-        ssl_context = httpx.create_ssl_context() if tls else None
-        limits: dict[str, Any] = {
-            "max_connections": pool_size,
-            "max_keepalive_connections": pool_size,
-            "keepalive_expiry": 5.0,
-            "network_backend": _DeadlineBackend(),
-        }
-        if proxy is None:
-            self._pool = httpcore.ConnectionPool(ssl_context=ssl_context, **limits)
-            return
+    def __init__(self, *, pool_size: int, proxy: str, ssl_context: ssl.SSLContext) -> None:
+        # HTTPTransport.__init__ is skipped: it would build a second SSL context; only the pool
+        # is set.
         via = httpx.Proxy(proxy)
         self._pool = httpcore.HTTPProxy(
             proxy_url=httpcore.URL(
@@ -130,7 +90,10 @@ class NetworkTransport(httpx.HTTPTransport):
             proxy_headers=via.headers.raw,
             ssl_context=ssl_context,
             proxy_ssl_context=via.ssl_context,
-            **limits,
+            max_connections=pool_size,
+            max_keepalive_connections=pool_size,
+            keepalive_expiry=5.0,
+            network_backend=_DeadlineBackend(),
         )
 
 

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from operator import itemgetter
 from types import TracebackType
 from typing import Any, Final, TypeVar
 from urllib.parse import quote
@@ -32,13 +33,19 @@ from reconciler.http.connect import Credential, Credentials, LocalTransport, res
 from reconciler.http.pacing import Pacer, Rate
 from reconciler.http.paginate import OnPage, Page, by_number
 from reconciler.http.retry import RetryPolicy
-from reconciler.triage.selector import Listing, LiveRule
+from reconciler.triage.selector import Listing, LiveRule, from_get_page
 from reconciler.triage.statuses import names_org, refusal_error
 from reconciler.triage.wire import MAX_BATCH, MAX_PER_PAGE, TRIAGE_ITEM_PATH, TRIAGE_PATH
 
 T = TypeVar("T")
 
+# Turns one page's results into the listing's items, the whole page in one call.
+Convert = Callable[[list[dict[str, Any]]], tuple[T, ...]]
+
 _SCALARS: Final = frozenset((str, int, float, bool, type(None)))
+_OBJECTS: Final = frozenset((dict,))
+_TEXT: Final = frozenset((str,))
+_uuid: Final = itemgetter("uuid")
 
 # A listing order: the API's (sort, direction). Listings read the oldest first, by creation,
 # so that rules created meanwhile land after the pages read; the most recently updated first
@@ -114,7 +121,7 @@ class TriageClient:
         pages needed are fetched. ``confirm=False`` takes one pass as it is, for a caller that
         reads again before acting. ``on_page`` gets the number of rules read so far.
         """
-        return self._list(org, dict, on_page, expected, confirm)
+        return self._list(org, tuple, on_page, expected, confirm)
 
     def live_rules(
         self,
@@ -125,8 +132,7 @@ class TriageClient:
         confirm: bool = True,
     ) -> list[LiveRule]:
         """``list_rules`` as ``LiveRule`` values, each page converted as it arrives."""
-        convert = partial(LiveRule.from_get, org=org)
-        return self._list(org, convert, on_page, expected, confirm)
+        return self._list(org, partial(from_get_page, org=org), on_page, expected, confirm)
 
     def listing(self, org: str, on_page: OnPage | None = None) -> Listing:
         """One pass over ``org``'s rules, not confirmed, with each page's digest.
@@ -134,7 +140,7 @@ class TriageClient:
         For a caller that confirms it later with ``unchanged`` (apply, right before writing).
         """
         digests: list[bytes] = []
-        convert = partial(LiveRule.from_get, org=org)
+        convert = partial(from_get_page, org=org)
         rules = self._list(org, convert, on_page, None, confirm=False, digests=digests)
         return Listing(tuple(rules), tuple(digests))
 
@@ -155,7 +161,7 @@ class TriageClient:
     def page(self, org: str, number: int, *, order: Order = OLDEST_FIRST) -> Page[LiveRule]:
         """Page ``number`` of ``org``'s rules alone, in ``order`` (the listing reads them all)."""
         credential = self.credentials.for_org(org)
-        return self._page(org, credential, partial(LiveRule.from_get, org=org), order, number)
+        return self._page(org, credential, partial(from_get_page, org=org), order, number)
 
     def upsert(
         self, org: str, entries: Sequence[Mapping[str, Any]], *, force: bool = False
@@ -217,7 +223,7 @@ class TriageClient:
     def _list(
         self,
         org: str,
-        convert: Callable[[dict[str, Any]], T],
+        convert: Convert[T],
         on_page: OnPage | None,
         expected: int | None,
         confirm: bool = True,
@@ -238,15 +244,14 @@ class TriageClient:
         self,
         org: str,
         credential: Credential | None,
-        convert: Callable[[dict[str, Any]], T],
+        convert: Convert[T],
         order: Order,
         number: int,
     ) -> Page[T]:
         response = self._get_page(org, credential, order, number)
         what = f"page {number} of the rules of org {org!r}"
         results, next_page = _results(response, what)
-        keys = tuple(map(_key, results))
-        return Page(tuple(map(convert, results)), keys, next_page, _digest(response.content))
+        return Page(convert(results), _keys(results), next_page, _digest(response.content))
 
     def _page_digest(self, org: str, credential: Credential | None, number: int) -> bytes:
         return _digest(self._get_page(org, credential, OLDEST_FIRST, number).content)
@@ -311,20 +316,47 @@ def _segment(value: str) -> str:
 
 def _results(response: httpx.Response, what: str) -> tuple[list[dict[str, Any]], object]:
     """The ``results`` and ``nextPage`` of one page, each result a flat object."""
-    payload = read_json(response.content, what, response.status_code)
+    content = response.content
+    payload = read_json(content, what, response.status_code)
     results = payload.get("results") if isinstance(payload, dict) else None
     if not isinstance(results, list):
         raise ApiError(f"{what} has no results list", response.status_code)
+    if not (_OBJECTS.issuperset(map(type, results)) and _flat(content, len(results))):
+        _check_each(results, what, response.status_code)
+    return results, payload.get("nextPage")
+
+
+def _flat(content: bytes, objects: int) -> bool:
+    """Whether ``content`` spells no object or list beyond the payload, its results and theirs.
+
+    Each object or list of a JSON text takes a ``{`` or ``[`` byte, so when the bytes hold just
+    the payload's, the results list's and one per result, no value is nested: two byte scans
+    instead of a walk over every value. A brace inside a string only sends the page the long way.
+    """
+    first = content.find(b"[")
+    return content.find(b"[", first + 1) < 0 and content.count(b"{") == 1 + objects
+
+
+def _check_each(results: list[Any], what: str, status: int) -> None:
     for index, item in enumerate(results):
         if type(item) is not dict:
-            raise ApiError(f"rule {index} on {what} is not an object", response.status_code)
+            raise ApiError(f"rule {index} on {what} is not an object", status)
         for field, value in item.items():
             if type(value) not in _SCALARS:  # JSON decodes to these exact types: no isinstance
                 raise ApiError(
-                    f"rule {index} on {what} has a nested value in {short_repr(field)}",
-                    response.status_code,
+                    f"rule {index} on {what} has a nested value in {short_repr(field)}", status
                 )
-    return results, payload.get("nextPage")
+
+
+def _keys(results: list[dict[str, Any]]) -> tuple[str, ...]:
+    """Each result's ``_key``; the uuids themselves when every result has one, as usual."""
+    try:
+        uuids = tuple(map(_uuid, results))
+    except KeyError:
+        return tuple(map(_key, results))
+    if _TEXT.issuperset(map(type, uuids)) and all(uuids):
+        return uuids
+    return tuple(map(_key, results))
 
 
 def _key(item: Mapping[str, Any]) -> str:

@@ -1,0 +1,169 @@
+"""The direct network transport (``http.connections``) over real loopback sockets.
+
+Keep-alive reuse, connections the server closed, bodies in chunks and gzip, answers that never
+come, refused connections and TLS, each as ``HttpClient`` sees them: what is retried, what is an
+unknown outcome, and how many connections the server saw.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from raw_servers import raw_server, read_request
+
+from reconciler.errors import OutcomeUnknownError, ServerError
+from reconciler.http.client import HttpClient
+from reconciler.http.retry import RetryPolicy
+
+RETRY = RetryPolicy(max_attempts=2, base_delay=0.0, max_delay=0.0, timeout=5.0)
+
+
+def answer(body: bytes, *headers: str) -> bytes:
+    head = ["HTTP/1.1 200 OK", "Content-Type: application/json", *headers]
+    if not any(h.lower().startswith("transfer-encoding") for h in headers):
+        head.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+class Recorder:
+    """A keep-alive server: answers every request on a connection with ``reply``, counts both."""
+
+    def __init__(self, reply: Callable[[int], bytes], *, close_after: int | None = None) -> None:
+        self.reply = reply
+        self.close_after = close_after
+        self.connections = 0
+        self.requests: list[bytes] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, conn: socket.socket) -> None:
+        with self._lock:
+            self.connections += 1
+        served = 0
+        while self.close_after is None or served < self.close_after:
+            try:
+                head = read_request(conn)
+            except OSError:
+                return
+            with self._lock:
+                self.requests.append(head)
+                number = len(self.requests)
+            conn.sendall(self.reply(number))
+            served += 1
+
+
+def test_one_connection_carries_requests_one_after_another() -> None:
+    server = Recorder(lambda n: answer(json.dumps({"n": n}).encode()))
+    with raw_server(server) as url, HttpClient(url, "sktsec_connections_test_token") as http:
+        got = [http.send("GET", "/orgs", params={"page": i}).response.json()["n"] for i in (1, 2)]
+    assert got == [1, 2]
+    assert server.connections == 1
+    lines = server.requests[0].decode().split("\r\n")
+    assert lines[0] == "GET /v0/orgs?page=1 HTTP/1.1"
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    assert headers["Host"] == url.split("/")[2]
+    assert headers["Authorization"] == "Bearer sktsec_connections_test_token"
+    assert headers["Accept"] == "application/json"
+    assert headers["Accept-Encoding"] == "gzip, deflate"
+    assert headers["User-Agent"].startswith("socket-triage/")
+
+
+@pytest.mark.parametrize("says_so", [True, False])
+def test_a_connection_the_server_closes_is_not_used_again(says_so: bool) -> None:
+    # Answer one request per connection, then close: with "Connection: close", or silently,
+    # as a server whose keep-alive ran out does. Either way no request fails or is retried.
+    extra = ("Connection: close",) if says_so else ()
+    server = Recorder(lambda n: answer(b"{}", *extra), close_after=1)
+    with raw_server(server) as url, HttpClient(url, None, retry=RETRY) as http:
+        for _ in range(3):
+            http.send("GET", "/orgs")
+            time.sleep(0.05)  # the server's close reaches us before the next request
+    assert server.connections == 3
+    assert http.calls == {"GET": 3}
+
+
+def test_chunked_and_gzip_answers_are_read_whole() -> None:
+    body = gzip.compress(json.dumps({"results": list(range(5000))}).encode())
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in _split(body, 1000))
+    reply = answer(chunks + b"0\r\n\r\n", "Transfer-Encoding: chunked", "Content-Encoding: gzip")
+    with raw_server(Recorder(lambda n: reply)) as url, HttpClient(url, None) as http:
+        assert http.send("GET", "/orgs").response.json()["results"] == list(range(5000))
+
+
+def _drop(conn: socket.socket) -> None:
+    read_request(conn)  # and close without a word
+
+
+def test_no_answer_is_retried_for_a_read_and_unknown_for_a_create() -> None:
+    with raw_server(_drop) as url, HttpClient(url, None, retry=RETRY) as http:
+        with pytest.raises(ServerError, match="GET failed after 2 attempts: RemoteProtocolError"):
+            http.send("GET", "/orgs")
+        with pytest.raises(OutcomeUnknownError, match="POST may or may not have been applied"):
+            http.send("POST", "/orgs", body={"alertTriage": []}, idempotent=False)
+    assert http.calls == {"GET": 2, "POST": 1}
+
+
+def test_a_refused_connection_is_retried_even_for_a_create() -> None:
+    # Nothing was sent, so a create may be tried again: it fails for the attempts, not as unknown.
+    with socket.create_server(("127.0.0.1", 0)) as closed:
+        port = closed.getsockname()[1]
+    with (
+        HttpClient(f"http://127.0.0.1:{port}/v0", None, retry=RETRY) as http,
+        pytest.raises(ServerError, match="POST failed after 2 attempts: ConnectError"),
+    ):
+        http.send("POST", "/orgs", body={"alertTriage": []}, idempotent=False)
+    assert http.calls == {"POST": 2}
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    where = tmp_path_factory.mktemp("tls")
+    cert, key = where / "cert.pem", where / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost"),
+            *("-addext", "subjectAltName=DNS:localhost"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def test_https_verifies_the_server_certificate(
+    certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = certificate
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    server = Recorder(lambda n: answer(b'{"ok": true}'))
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    for var in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    with raw_server(server, tls=tls, host="localhost") as url:
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trusted: the request is answered
+        with HttpClient(url, None, retry=RETRY) as http:
+            assert http.send("GET", "/orgs").response.json() == {"ok": True}
+        monkeypatch.delenv("SSL_CERT_FILE")  # the public roots do not know it: never sent
+        with (
+            HttpClient(url, None, retry=RETRY) as http,
+            pytest.raises(ServerError, match="CERTIFICATE_VERIFY_FAILED"),
+        ):
+            http.send("POST", "/orgs", body={"alertTriage": []}, idempotent=False)
+    assert len(server.requests) == 1
+
+
+def _split(data: bytes, size: int) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
