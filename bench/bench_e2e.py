@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness import (
+    APPLY_IMPORTS,
     BENCH,
     PYTHON,
     SOCKET_TRIAGE,
@@ -36,7 +37,6 @@ from harness import (
 from scenario import Scenario, seeded_store, write_files
 
 REFERENCE = Scenario(live=1500, creates=500, updates=300, deletes=200)
-APPLY_IMPORTS = "import reconciler.cli, reconciler.commands.apply"
 
 
 def prepare(scenario: Scenario, work: Path) -> Path:

@@ -13,9 +13,18 @@ import argparse
 import subprocess
 from collections import defaultdict
 
-from harness import NEUTRAL, PYTHON, ROOT, SOCKET_TRIAGE, child_env, load_average, run, summary
+from harness import (
+    APPLY_IMPORTS,
+    NEUTRAL,
+    PYTHON,
+    ROOT,
+    SOCKET_TRIAGE,
+    child_env,
+    load_average,
+    run,
+    summary,
+)
 
-APPLY_IMPORTS = "import reconciler.cli, reconciler.commands.apply"
 COMMANDS = {
     "python -c pass (interpreter and site only)": [PYTHON, "-c", "pass"],
     "socket-triage --version": [SOCKET_TRIAGE, "--version"],

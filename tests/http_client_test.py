@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -98,6 +99,7 @@ def test_plain_http_and_in_process_transports_build_no_ssl_and_take_no_proxy(
         raise AssertionError("an SSL context was built")
 
     monkeypatch.setattr(httpx, "create_ssl_context", refuse)
+    monkeypatch.setattr(ssl, "create_default_context", refuse)
     # A proxy from the environment must not capture loopback or in-process requests.
     monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:9")
     monkeypatch.delenv("NO_PROXY", raising=False)

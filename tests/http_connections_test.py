@@ -1,12 +1,14 @@
 """The direct network transport (``http.connections``) over real loopback sockets.
 
 Keep-alive reuse, connections the server closed, bodies in chunks and gzip, answers that never
-come, refused connections and TLS, each as ``HttpClient`` sees them: what is retried, what is an
+come, answers on closing connections, interim answers, latin-1 headers, refused connections and
+TLS, each as ``HttpClient`` sees them: what is retried, what is an
 unknown outcome, and how many connections the server saw.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import shutil
@@ -19,9 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from raw_servers import raw_server, read_request
+from raw_servers import Handler, raw_server, read_request
 
-from reconciler.errors import OutcomeUnknownError, ServerError
+from reconciler.errors import ApiError, OutcomeUnknownError, ServerError
 from reconciler.http.client import HttpClient
 from reconciler.http.retry import RetryPolicy
 
@@ -163,6 +165,89 @@ def test_https_verifies_the_server_certificate(
         ):
             http.send("POST", "/orgs", body={"alertTriage": []}, idempotent=False)
     assert len(server.requests) == 1
+
+
+# Larger than the 8 KB that http.client's buffered reader takes in with the headers.
+BIG = json.dumps({"results": [{"uuid": f"u{i}", "note": "x" * 40} for i in range(400)]}).encode()
+
+
+def _closing(head: bytes) -> Handler:
+    def handle(conn: socket.socket) -> None:
+        read_request(conn)
+        conn.sendall(head + BIG)  # then the server closes, as the framing says it will
+
+    return handle
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"HTTP/1.1 201 Created\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(BIG),
+        b"HTTP/1.0 201 Created\r\nContent-Length: %d\r\n\r\n" % len(BIG),
+        b"HTTP/1.1 201 Created\r\nConnection: close\r\n\r\n",  # the body ends at EOF
+    ],
+    ids=["connection-close", "http-1.0", "close-delimited"],
+)
+def test_an_answer_on_a_closing_connection_is_read_whole(head: bytes) -> None:
+    # http.client closes its connection as soon as it sees the answer will close: the socket
+    # must stay open until the body is read, or an applied create past 8 KB of answer would be
+    # reported as "may or may not have been applied" (a read on a closed socket).
+    with raw_server(_closing(head)) as url, HttpClient(url, None, retry=RETRY) as http:
+        reply = http.send("POST", "/orgs/acme/triage", body={"alertTriage": []}, idempotent=False)
+    assert reply.response.status_code == 201
+    assert reply.response.content == BIG
+
+
+def _early_hints(conn: socket.socket) -> None:
+    # A 103 first, then (once the work is done) the real answer; a GET is answered at once.
+    while True:
+        try:
+            head = read_request(conn)
+        except OSError:
+            return
+        if head.startswith(b"POST"):
+            conn.sendall(b"HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n")
+            time.sleep(0.3)
+            body = b'{"created": true}'
+            conn.sendall(b"HTTP/1.1 201 Created\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        else:
+            body = b'{"results": [], "nextPage": null}'
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+
+
+def test_an_informational_answer_is_skipped_not_taken_for_the_answer() -> None:
+    # http.client skips only 100: taken for the answer, a 103 would report an applied create
+    # as refused ("unexpected answer 103"), and a rerun would create it again.
+    with raw_server(_early_hints) as url, HttpClient(url, None, retry=RETRY) as http:
+        reply = http.send("POST", "/orgs/acme/triage", body={"alertTriage": []}, idempotent=False)
+    assert (reply.response.status_code, reply.response.json()) == (201, {"created": True})
+
+
+def test_a_connection_is_never_reused_with_an_answer_still_to_come() -> None:
+    # After the 103 the connection goes back to the pool with the 201 still on its way: the
+    # next request on it (here a page read) is handed the create's answer as its own.
+    with raw_server(_early_hints) as url, HttpClient(url, None, retry=RETRY) as http:
+        with contextlib.suppress(ApiError):
+            http.send("POST", "/orgs/acme/triage", body={"alertTriage": []}, idempotent=False)
+        page = http.send("GET", "/orgs/acme/triage").response
+    assert (page.status_code, page.json()) == (200, {"results": [], "nextPage": None})
+
+
+def _latin1_header(conn: socket.socket) -> None:
+    read_request(conn)
+    conn.sendall(
+        b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+        b"X-Served-By: caf\xc3\xa9\r\nContent-Length: 2\r\n\r\n{}"
+    )
+
+
+def test_a_header_value_beyond_ascii_is_no_traceback() -> None:
+    # http.client decodes header values as latin-1: they must reach the answer as they are,
+    # not fail an encoding (a traceback, after the create was applied).
+    with raw_server(_latin1_header) as url, HttpClient(url, None, retry=RETRY) as http:
+        reply = http.send("POST", "/orgs/acme/triage", body={"alertTriage": []}, idempotent=False)
+    assert reply.response.status_code == 201
+    assert reply.response.content == b"{}"
 
 
 def _split(data: bytes, size: int) -> list[bytes]:

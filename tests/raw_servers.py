@@ -54,11 +54,26 @@ def _run(handle: Handler, conn: socket.socket, tls: ssl.SSLContext | None) -> No
 
 
 def read_request(conn: socket.socket) -> bytes:
-    """The request's line and headers (a body, if any, is left unread)."""
+    """The request's line and headers; its body (by Content-Length) is read and dropped.
+
+    A server that closes with request bytes unread makes the kernel reset the connection,
+    which can destroy an answer still on its way: a real server reads the whole request.
+    """
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = conn.recv(4096)
         if not chunk:
             raise OSError("closed")
         data += chunk
-    return data.split(b"\r\n\r\n")[0]
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while len(body) < length:
+        chunk = conn.recv(4096)
+        if not chunk:
+            raise OSError("closed")
+        body += chunk
+    return head

@@ -12,14 +12,13 @@ from reconciler.cli import cli
 from reconciler.engine.plan import Plan, diff
 from reconciler.errors import Location
 from reconciler.render import (
-    COMMENT_MARKER,
-    GITHUB_COMMENT_LIMIT,
     RENDERERS,
     Renderer,
     render_json,
     render_markdown,
     render_text,
 )
+from reconciler.render.markdown import COMMENT_MARKER, GITHUB_COMMENT_LIMIT
 from reconciler.rules.model import Rule
 from reconciler.triage.selector import LiveRule, Selector
 

@@ -1,10 +1,10 @@
 """HttpClient: one base URL, with a shared backoff gate, retries, deadlines and counting.
 
 Layers, outermost first (as in httpx): an API module (``triage.client``) → ``HttpClient.send``
-(gate, counting, retry decisions) → an httpx transport, given httpx ``Request``s. This layer
-knows no endpoint and no API: an answer that retrying cannot fix is handed, as a ``Refusal``, to
-a callback from the API module, which words the error; the token is redacted from whatever comes
-back.
+(gate, counting, retry decisions) → an ``Exchange`` (``message``): the direct connections, or an
+httpx transport through ``bridge``. This layer knows no endpoint and no API: an answer that
+retrying cannot fix is handed, as a ``Refusal``, to a callback from the API module, which words
+the error; the token is redacted from whatever comes back.
 
 What is retried:
 - A call the caller marks ``idempotent`` (GET, DELETE, a POST that only updates) on 5xx and any
@@ -34,9 +34,8 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Final, NamedTuple
-
-import httpx
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from urllib.parse import urlsplit
 
 from reconciler import __version__
 from reconciler.errors import (
@@ -46,10 +45,14 @@ from reconciler.errors import (
     ServerError,
 )
 from reconciler.http.body import error_message
-from reconciler.http.connect import check_token, parse_endpoint
+from reconciler.http.connect import check_token, environment_proxy, parse_endpoint
+from reconciler.http.message import Answer, Exchange, TransportError, encode_json, encode_query
 from reconciler.http.pacing import Pacer
 from reconciler.http.retry import BackoffGate, RetryPolicy, backoff_delay, parse_retry_after
 from reconciler.redact import redact, remember
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +67,10 @@ _CLIENT_HEADERS: Final = {
     "Accept-Encoding": "gzip, deflate",
     "Connection": "keep-alive",
 }
-# Failures that happen before a request leaves this machine: safe to retry even for a create.
-_NEVER_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class Reply(NamedTuple):
-    response: httpx.Response
+    response: Answer
     after_uncertain: bool  # an earlier attempt may have reached the server
 
 
@@ -101,23 +102,6 @@ def plain_refusal(refusal: Refusal) -> ApiError:
         f"unexpected answer {refusal.status} to {refusal.method} {refusal.path}{refusal.said}",
         refusal.status,
     )
-
-
-class ClosingTransport(httpx.BaseTransport):
-    """A transport that also releases something it owns (say, a database) when closed."""
-
-    def __init__(self, inner: httpx.BaseTransport, on_close: Callable[[], None]) -> None:
-        self._inner = inner
-        self._on_close = on_close
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self._inner.handle_request(request)
-
-    def close(self) -> None:
-        try:
-            self._inner.close()
-        finally:
-            self._on_close()
 
 
 class HttpClient:
@@ -155,37 +139,38 @@ class HttpClient:
         self._deadline: Callable[[float], contextlib.AbstractContextManager[None]] = (
             lambda _seconds: contextlib.nullcontext()
         )
-        if transport is None:
-            transport = self._network(base_url, max(1, pool_size))
         self.calls: collections.Counter[str] = collections.Counter()
-        # Requests go to the transport without ``httpx.Client``: its per-request layers
-        # (cookies, auth and redirect flows, URL merging, default headers) cost ~0.4 ms of CPU
-        # a request and do nothing here, which at 1,000 pages is most of a listing's CPU.
-        # What it did that matters is below: the base URL, default headers, the timeout.
-        self._transport = transport
         self._base_url = base_url.rstrip("/")
         self._headers = {**_CLIENT_HEADERS, **headers}
-        self._extensions = {"timeout": httpx.Timeout(retry.timeout).as_dict()}
+        self._exchange = self._network(base_url, max(1, pool_size), transport)
 
-    def _network(self, base_url: str, pool_size: int) -> httpx.BaseTransport:
-        # Raises InsecureUrlError before anything is sent; imported late, as only network runs
-        # need the connection pool and the deadline machinery.
-        endpoint = parse_endpoint(base_url)
-        from reconciler.http.connections import DirectTransport
+    def _network(
+        self, base_url: str, pool_size: int, transport: httpx.BaseTransport | None
+    ) -> Exchange:
+        # Imported late: only network runs need the connection pool and the deadline
+        # machinery, and only runs with an httpx transport (in-process, a proxy) need httpx.
+        if transport is not None:
+            from reconciler.http.bridge import HttpxExchange
+
+            return HttpxExchange(transport)
+        endpoint = parse_endpoint(base_url)  # InsecureUrlError before anything is sent
+        from reconciler.http.connections import Connections, tls_context
         from reconciler.http.deadline import deadline
-        from reconciler.http.transport import ProxyTransport, environment_proxy
 
         self._deadline = deadline
-        url = httpx.URL(endpoint.base_url or base_url)
+        url = urlsplit(endpoint.base_url or base_url)
         if url.scheme != "https":
             # Plain http (loopback only, see connect) needs no SSL context: building one loads
             # the CA bundle, 20-35 ms of start-up for nothing.
-            return DirectTransport(pool_size=pool_size, ssl_context=None)
-        context = httpx.create_ssl_context()
-        proxy = environment_proxy(url.host)
+            return Connections(pool_size=pool_size, ssl_context=None)
+        context = tls_context()
+        proxy = environment_proxy(url.hostname or "")
         if proxy is None:
-            return DirectTransport(pool_size=pool_size, ssl_context=context)
-        return ProxyTransport(pool_size=pool_size, proxy=proxy, ssl_context=context)
+            return Connections(pool_size=pool_size, ssl_context=context)
+        from reconciler.http.bridge import HttpxExchange
+        from reconciler.http.transport import ProxyTransport
+
+        return HttpxExchange(ProxyTransport(pool_size=pool_size, proxy=proxy, ssl_context=context))
 
     @property
     def total_calls(self) -> int:
@@ -218,7 +203,11 @@ class HttpClient:
         headers = self._headers
         if token:
             headers = {**headers, "Authorization": f"Bearer {token}"}
-        url = httpx.URL(self._base_url + path, params=params)
+        content = None
+        if body is not None:
+            content = encode_json(body)
+            headers = {**headers, "Content-Type": "application/json"}
+        url = self._base_url + path + (f"?{encode_query(params)}" if params else "")
         while True:
             if self._pacer is not None:
                 self._pacer.acquire()  # self-imposed: not counted against the 429 budget
@@ -227,11 +216,13 @@ class HttpClient:
                 self.calls[method] += 1
             try:
                 with self._deadline(self._retry.timeout):
-                    response = self._exchange(method, url, headers, body)
-            except httpx.RequestError as exc:
+                    response = self._exchange.send(
+                        method, url, headers, content, self._retry.timeout
+                    )
+            except TransportError as exc:
                 failures += 1
                 self._check_transport_error(exc, method, idempotent, failures)
-                uncertain = uncertain or not isinstance(exc, _NEVER_SENT)
+                uncertain = uncertain or not exc.never_sent
                 self._pause(method, path, failures, self._describe(exc))
                 continue
             status = response.status_code
@@ -251,7 +242,7 @@ class HttpClient:
 
     def close(self) -> None:
         """Close connections, and whatever the transport owns."""
-        self._transport.close()
+        self._exchange.close()
 
     def __enter__(self) -> HttpClient:
         return self
@@ -264,37 +255,20 @@ class HttpClient:
     ) -> None:
         self.close()
 
-    def _exchange(
-        self, method: str, url: httpx.URL, headers: Mapping[str, str], body: Any
-    ) -> httpx.Response:
-        """One attempt: the request through the transport, and the answer's body read whole."""
-        request = httpx.Request(
-            method, url, headers=headers, json=body, extensions=self._extensions
-        )
-        response = self._transport.handle_request(request)
-        response.request = request
-        try:
-            response.read()
-        finally:
-            response.close()  # the connection goes back to the pool
-        return response
-
-    def refusal(self, response: httpx.Response, method: str, path: str) -> Refusal:
+    def refusal(self, response: Answer, method: str, path: str) -> Refusal:
         """``response`` as a ``Refusal``: the server's message on one line, token redacted."""
         message, details = error_message(response.content)
         return Refusal(method, path, response.status_code, redact(message, self._token), details)
 
-    def _refused(
-        self, refuse: Refuse, response: httpx.Response, method: str, path: str
-    ) -> ApiError:
+    def _refused(self, refuse: Refuse, response: Answer, method: str, path: str) -> ApiError:
         error = refuse(self.refusal(response, method, path))
         error.args = (redact(str(error), self._token), *error.args[1:])
         return error
 
     def _check_transport_error(
-        self, exc: httpx.RequestError, method: str, idempotent: bool, failures: int
+        self, exc: TransportError, method: str, idempotent: bool, failures: int
     ) -> None:
-        if not idempotent and not isinstance(exc, _NEVER_SENT):
+        if not idempotent and not exc.never_sent:
             raise OutcomeUnknownError(
                 f"{method} may or may not have been applied: {self._describe(exc)}"
             ) from None
@@ -304,7 +278,7 @@ class HttpClient:
             ) from None
 
     def _check_server_error(
-        self, response: httpx.Response, method: str, idempotent: bool, failures: int
+        self, response: Answer, method: str, idempotent: bool, failures: int
     ) -> None:
         status = response.status_code
         message = error_message(response.content)[0]
@@ -319,9 +293,9 @@ class HttpClient:
             )
 
     def _on_rate_limited(
-        self, response: httpx.Response, method: str, path: str, throttled: int, waited: float
+        self, response: Answer, method: str, path: str, throttled: int, waited: float
     ) -> None:
-        asked = parse_retry_after(response.headers.get("Retry-After"))
+        asked = parse_retry_after(response.header("Retry-After"))
         delay = backoff_delay(throttled, self._retry) if asked is None else asked
         delay = max(MIN_RATE_WAIT, min(delay, self._retry.retry_after_cap))
         budget = self._retry.max_wait
@@ -352,9 +326,8 @@ class HttpClient:
     def _warn(self, template: str, *args: object) -> None:
         log.warning("%s", redact(template % args, self._token))
 
-    def _describe(self, exc: httpx.RequestError) -> str:
-        detail = str(exc) or "no detail"
-        return redact(f"{type(exc).__name__}: {detail}", self._token)
+    def _describe(self, exc: TransportError) -> str:
+        return redact(str(exc), self._token)
 
 
 def _duration(seconds: float | None) -> str:

@@ -15,6 +15,7 @@ knows no emulator, it only knows that such a transport needs no token.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -334,3 +335,24 @@ def resolve(api_url: str, env: Mapping[str, str], local: LocalTransport | None =
     remote = not endpoint.loopback
     credentials = Credentials.from_env(env, required=remote)
     return Target(endpoint.base_url, credentials, rate=rate_from_env(env, remote=remote))
+
+
+def environment_proxy(host: str) -> str | None:
+    """The proxy that ``HTTPS_PROXY`` or ``ALL_PROXY`` names for ``host``, unless ``NO_PROXY``
+    exempts it; ``None`` when there is none. Only http and https proxies are supported.
+    """
+    if not {name.lower() for name in os.environ} & {"https_proxy", "all_proxy"}:
+        return None  # the common case, without importing urllib.request (and email with it)
+    import urllib.request
+
+    proxies = urllib.request.getproxies_environment()
+    url = proxies.get("https") or proxies.get("all")
+    if not url or urllib.request.proxy_bypass(host):
+        return None
+    url = url if "://" in url else f"http://{url}"
+    if not url.lower().startswith(("http://", "https://")):
+        raise UsageError(
+            f"the proxy in HTTPS_PROXY or ALL_PROXY uses {url.split('://')[0]!r}: "
+            "only http and https proxies are supported"
+        )
+    return url

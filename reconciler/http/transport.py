@@ -1,21 +1,20 @@
 """Tunnelling through a proxy: httpcore's proxy pool, with a total deadline per request.
 
-Requests to the API's own host go through ``connections.DirectTransport``. Through a proxy
-(``HTTPS_PROXY``/``ALL_PROXY``, unless ``NO_PROXY`` exempts the host) httpcore does the CONNECT
-tunnel, and TLS inside TLS for an https proxy; each read, write and connect is given at most the
-time left until the request's deadline (``deadline.left``). Loopback never goes through a proxy.
+Requests to the API's own host go through ``connections.Connections``. Through a proxy
+(``HTTPS_PROXY``/``ALL_PROXY``, unless ``NO_PROXY`` exempts the host; see
+``connect.environment_proxy``) httpcore does the CONNECT tunnel, and TLS inside TLS for an https
+proxy; each read, write and connect is given at most the time left until the request's deadline
+(``deadline.left``). Loopback never goes through a proxy.
 """
 
 from __future__ import annotations
 
-import os
 import ssl
 from typing import Any
 
 import httpcore
 import httpx
 
-from reconciler.errors import UsageError
 from reconciler.http.deadline import left as _left
 
 
@@ -95,24 +94,3 @@ class ProxyTransport(httpx.HTTPTransport):
             keepalive_expiry=5.0,
             network_backend=_DeadlineBackend(),
         )
-
-
-def environment_proxy(host: str) -> str | None:
-    """The proxy that ``HTTPS_PROXY`` or ``ALL_PROXY`` names for ``host``, unless ``NO_PROXY``
-    exempts it; ``None`` when there is none. Only http and https proxies are supported.
-    """
-    if not {name.lower() for name in os.environ} & {"https_proxy", "all_proxy"}:
-        return None  # the common case, without importing urllib.request (and email with it)
-    import urllib.request
-
-    proxies = urllib.request.getproxies_environment()
-    url = proxies.get("https") or proxies.get("all")
-    if not url or urllib.request.proxy_bypass(host):
-        return None
-    url = url if "://" in url else f"http://{url}"
-    if not url.lower().startswith(("http://", "https://")):
-        raise UsageError(
-            f"the proxy in HTTPS_PROXY or ALL_PROXY uses {url.split('://')[0]!r}: "
-            "only http and https proxies are supported"
-        )
-    return url

@@ -15,12 +15,6 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, Protocol, TextIO
 
 from reconciler.render.jsonplan import render_json
-from reconciler.render.markdown import (
-    COMMENT_MARKER,
-    GITHUB_COMMENT_LIMIT,
-    JOB_SUMMARY_LIMIT,
-    render_markdown,
-)
 from reconciler.render.text import render_text
 
 if TYPE_CHECKING:  # annotations only: --version and validate need not load the engine
@@ -31,16 +25,21 @@ class Renderer(Protocol):
     def __call__(self, plan: Plan, out: TextIO, *, colour: bool = False) -> None: ...
 
 
+def render_markdown(plan: Plan, out: TextIO, *, colour: bool = False) -> None:
+    """``render.markdown.render_markdown``, imported on first use: most runs print text, and
+    the Markdown renderer and its tables are ~5 ms of every start-up."""
+    from reconciler.render.markdown import render_markdown as render
+
+    render(plan, out, colour=colour)
+
+
 RENDERERS: Final[Mapping[str, Renderer]] = MappingProxyType(
     {"text": render_text, "json": render_json, "markdown": render_markdown}
 )
 DEFAULT_FORMAT: Final = "text"
 
 __all__ = [
-    "COMMENT_MARKER",
     "DEFAULT_FORMAT",
-    "GITHUB_COMMENT_LIMIT",
-    "JOB_SUMMARY_LIMIT",
     "RENDERERS",
     "Renderer",
     "render_json",

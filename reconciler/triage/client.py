@@ -20,22 +20,24 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from operator import itemgetter
 from types import TracebackType
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import quote
-
-import httpx
 
 from reconciler.api import DEFAULT_CONCURRENCY
 from reconciler.errors import ApiError, UsageError
 from reconciler.http.body import read_json, short_repr
 from reconciler.http.client import HttpClient
 from reconciler.http.connect import Credential, Credentials, LocalTransport, resolve
+from reconciler.http.message import Answer
 from reconciler.http.pacing import Pacer, Rate
 from reconciler.http.paginate import OnPage, Page, by_number
 from reconciler.http.retry import RetryPolicy
 from reconciler.triage.selector import Listing, LiveRule, from_get_page
 from reconciler.triage.statuses import names_org, refusal_error
 from reconciler.triage.wire import MAX_BATCH, MAX_PER_PAGE, TRIAGE_ITEM_PATH, TRIAGE_PATH
+
+if TYPE_CHECKING:
+    import httpx
 
 T = TypeVar("T")
 
@@ -258,7 +260,7 @@ class TriageClient:
 
     def _get_page(
         self, org: str, credential: Credential | None, order: Order, number: int
-    ) -> httpx.Response:
+    ) -> Answer:
         params = {"per_page": MAX_PER_PAGE, "sort": order[0], "direction": order[1]}
         params["page"] = number
         reply = self.http.send(
@@ -314,7 +316,7 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
-def _results(response: httpx.Response, what: str) -> tuple[list[dict[str, Any]], object]:
+def _results(response: Answer, what: str) -> tuple[list[dict[str, Any]], object]:
     """The ``results`` and ``nextPage`` of one page, each result a flat object."""
     content = response.content
     payload = read_json(content, what, response.status_code)
