@@ -346,7 +346,7 @@ def test_the_engine_refuses_to_write_a_rule_without_a_uuid(
     ghost = LiveRule("", rule("ghost").selector, "warn", "why")
     new = rule("ghost", state="block") if action is Update else None
     change = action(TEST_ORG, ghost, new, "block it" if new else None)
-    plan = OrgPlan(TEST_ORG, (change,), unchanged=0, existing=1, fingerprint="sha256:x")
+    plan = OrgPlan(TEST_ORG, (change,), unchanged=0, existing=1, stated_fingerprint="sha256:x")
     with make_client(emulator) as client, pytest.raises(ApplyError, match="without a uuid"):
         apply_org(client, plan)
     calls = emulator.counters()["calls"]

@@ -136,9 +136,9 @@ class AuditTrail:
         """A fresh listing: name the rules created so far, and write the creates it shows."""
         with self._lock:
             self._new = {}
-            for rule in sorted(live, key=created_order, reverse=True):  # the oldest wins
-                if rule.uuid and rule.uuid not in self._old:
-                    self._new[rule.selector] = rule.uuid
+            new = [rule for rule in live if rule.uuid and rule.uuid not in self._old]
+            for rule in sorted(new, key=created_order, reverse=True):  # the oldest wins
+                self._new[rule.selector] = rule.uuid
             held, self._held = self._held, []
             for change in held:
                 if change.selector in self._new:

@@ -99,8 +99,28 @@ def conclude(
         result.listener.listed(after)
     settle(result, before, after)
     complete = result.error is None and not result.interrupted
-    problems = differences(expected_state(plan, before), after) if complete else []
+    problems: list[str] = []
+    if complete:
+        touched = _touched(plan, before, after)
+        expected = expected_state(plan, [r for r in before if r.selector in touched])
+        problems = differences(expected, [r for r in after if r.selector in touched])
     return Conclusion(statuses(plan, result), tuple(problems), tuple(after))
+
+
+def _touched(plan: OrgPlan, before: Sequence[LiveRule], after: Sequence[LiveRule]) -> set[Selector]:
+    """The selectors the check after apply must look at.
+
+    Those the plan changes, and those of every rule that is in only one of the two listings,
+    as an object: a final listing built from the changed rules (``engine.recent``) holds the
+    very rules listed before for the rest, which cannot differ from what the plan expects. A
+    full listing shares no object with ``before``, so every selector is checked.
+    """
+    touched = {change.selector for change in plan.changes}
+    listed_before = {id(rule) for rule in before}
+    listed_after = {id(rule) for rule in after}
+    touched.update(rule.selector for rule in after if id(rule) not in listed_before)
+    touched.update(rule.selector for rule in before if id(rule) not in listed_after)
+    return touched
 
 
 def verify(
@@ -112,23 +132,29 @@ def verify(
     return differences(expected, after), after
 
 
-def expected_state(plan: OrgPlan, before: Sequence[LiveRule]) -> dict[Selector, tuple[str, str]]:
-    """What the org should hold after ``plan``: selector -> (state, human note).
+# What a selector should hold after apply: (state, human note), or the listed rule that should
+# still be there as it was.
+Want = tuple[str, str] | LiveRule
 
-    Rules without a uuid are left out: no write can touch them, and ``differences`` skips them.
+
+def expected_state(plan: OrgPlan, before: Sequence[LiveRule]) -> dict[Selector, Want]:
+    """What the org should hold after ``plan``, by selector.
+
+    A selector the plan leaves alone maps to its live rule itself: a final listing built from
+    the changed rules (``engine.recent``) holds that very object, which then needs no field
+    compared; in a full listing the copy is compared by state and note. Rules without a uuid
+    are left out: no write can touch them, and ``differences`` skips them.
     """
     deleted = {c.uuid for c in plan.changes if c.action == "delete"}
     kept = (r for r in before if r.uuid and r.uuid not in deleted)
-    expected = {
-        key: (rules[0].state, rules[0].human_note) for key, rules in group_live(kept).items()
-    }
+    expected: dict[Selector, Want] = {key: rules[0] for key, rules in group_live(kept).items()}
     for change in plan.changes:
         if change.new is not None:
             expected[change.selector] = (change.new.state, change.new.note.strip())
     return expected
 
 
-def differences(expected: dict[Selector, tuple[str, str]], live: Sequence[LiveRule]) -> list[str]:
+def differences(expected: dict[Selector, Want], live: Sequence[LiveRule]) -> list[str]:
     """Every way ``live`` differs from ``expected``, one line each, in a stable order."""
     found_at: list[tuple[tuple[str, ...], list[str]]] = []
     groups = group_live(r for r in live if r.uuid)
@@ -140,7 +166,7 @@ def differences(expected: dict[Selector, tuple[str, str]], live: Sequence[LiveRu
     return [line for _, lines in found_at for line in lines]
 
 
-def _differences(key: Selector, want: tuple[str, str] | None, found: list[LiveRule]) -> list[str]:
+def _differences(key: Selector, want: Want | None, found: list[LiveRule]) -> list[str]:
     if want is None:
         return [f"unexpected rule {key.describe()} [{r.uuid}]" for r in found]
     if not found:
@@ -151,7 +177,9 @@ def _differences(key: Selector, want: tuple[str, str] | None, found: list[LiveRu
             f"{len(found)} live rules for {key.describe()}: another writer (a second apply?) "
             "made the same change at the same time, or a lost create committed late"
         )
-    state, note = want
+    if found[0] is want:
+        return problems
+    state, note = (want.state, want.human_note) if isinstance(want, LiveRule) else want
     if found[0].state != state:
         problems.append(f"rule {key.describe()} has state {found[0].state}, expected {state}")
     elif found[0].human_note != note:
