@@ -68,6 +68,8 @@ def test_plain_http_to_other_hosts_is_refused(url: str) -> None:
         ("https://api.socket.dev\\@evil.com/v0", "a backslash at character 23"),
         ("https://api.socket.dev/v0?debug=1", "must not have a query or fragment"),
         ("https://api.socket.dev/v0#x", "must not have a query or fragment"),
+        (f"https://{'a' * 64}.socket.dev/v0", "a host name that is not valid"),
+        ("https://api..socket.dev/v0", "a host name that is not valid"),
     ],
 )
 def test_bad_urls_are_usage_errors(url: str, message: str) -> None:

@@ -107,6 +107,13 @@ def parse_endpoint(api_url: str) -> Endpoint:
     host = parts.hostname
     if not host:
         raise UsageError(f"--api-url {text!r} has no host")
+    try:
+        host.encode("idna")  # what connecting does first: an empty or 64-character label fails
+    except UnicodeError:
+        raise UsageError(
+            f"--api-url {text!r} has a host name that is not valid: each dot-separated part "
+            "must be 1 to 63 characters"
+        ) from None
     loopback = is_loopback(host)
     if scheme == "http" and not loopback:
         raise InsecureUrlError(
