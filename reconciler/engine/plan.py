@@ -140,8 +140,10 @@ class OrgPlan:
             "unchanged": self.unchanged,
         }
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def to_dict(self, *, fingerprint: bool = True) -> dict[str, Any]:
+        """The saved form; ``fingerprint=False`` leaves the fingerprint out, for a renderer
+        that does not show it (computing it reads every live rule)."""
+        doc = {
             "org": self.org,
             "summary": self.summary(),
             "existing": self.existing,
@@ -150,9 +152,11 @@ class OrgPlan:
             "unsafe": self.unsafe_reasons(),
             "warnings": list(self.warnings),
             "unmanaged": [rule._asdict() for rule in self.unmanaged],
-            "fingerprint": self.fingerprint,
             "changes": [c.to_dict() for c in self.changes],
         }
+        if fingerprint:
+            doc["fingerprint"] = self.fingerprint
+        return doc
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "org plan") -> OrgPlan:
@@ -219,12 +223,16 @@ class Plan:
     def has_changes(self) -> bool:
         return any(o.has_changes for o in self.orgs) or any(p.has_changes for p in self.policies)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Each org's document, both targets together in org order, with its target keys."""
+    def to_dict(self, *, fingerprint: bool = True) -> dict[str, Any]:
+        """Each org's document, both targets together in org order, with its target keys.
+
+        ``fingerprint=False`` leaves out the legacy orgs' fingerprints (``OrgPlan.to_dict``).
+        """
         from reconciler import __version__
 
+        orgs = [o.to_dict(fingerprint=fingerprint) for o in self.orgs]
         docs = sorted(
-            [o.to_dict() for o in self.orgs] + [p.to_dict() for p in self.policies],
+            orgs + [p.to_dict() for p in self.policies],
             key=lambda doc: str(doc["org"]),
         )
         for doc in docs:

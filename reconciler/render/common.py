@@ -93,13 +93,14 @@ def summary_line(summary: dict[str, int]) -> str:
     )
 
 
-def plan_dict(plan: Plan) -> dict[str, Any]:
+def plan_dict(plan: Plan, *, fingerprint: bool = True) -> dict[str, Any]:
     """``plan.to_dict()`` with each org's summary counting its expiries (``org_summary``).
 
     The one document the JSON renderer prints and ``plan --out`` saves; a saved plan is read
-    back by ``Plan.from_dict``, which takes its counts from the changes themselves.
+    back by ``Plan.from_dict``, which takes its counts from the changes themselves. A renderer
+    that does not show the fingerprint passes ``fingerprint=False`` (``OrgPlan.to_dict``).
     """
-    data = plan.to_dict()
+    data = plan.to_dict(fingerprint=fingerprint)
     for org in data["orgs"]:
         org["summary"] = org_summary(org)
     return data

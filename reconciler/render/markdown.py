@@ -214,4 +214,4 @@ def render_markdown(
 ) -> None:
     """Summary table, warnings, then a ``<details>`` table per org, fitted to ``limit`` bytes."""
     del colour  # Markdown has no colour; the parameter makes every renderer callable alike
-    out.write(build_comment(plan_dict(plan), CommentParts(), limit).text)
+    out.write(build_comment(plan_dict(plan, fingerprint=False), CommentParts(), limit).text)

@@ -69,7 +69,7 @@ def change_lines(change: dict[str, Any]) -> Iterator[tuple[str, str]]:
 
 def render_text(plan: Plan, out: TextIO, *, colour: bool = False) -> None:
     """Each org's changes and summary line; unsafe plans flagged. Colour only when asked."""
-    for org in plan.to_dict()["orgs"]:
+    for org in plan.to_dict(fingerprint=False)["orgs"]:  # not shown, and costly to compute
         head = f"Org {org['org']} ({count(org['existing'], 'live rule')}):"
         click.echo(head, file=out, color=colour)
         for line in policyrows.target_lines(org):  # which API, and why
