@@ -177,11 +177,15 @@ def _differences(key: Selector, want: Want | None, found: list[LiveRule]) -> lis
             f"{len(found)} live rules for {key.describe()}: another writer (a second apply?) "
             "made the same change at the same time, or a lost create committed late"
         )
-    if found[0] is want:
-        return problems
-    state, note = (want.state, want.human_note) if isinstance(want, LiveRule) else want
-    if found[0].state != state:
-        problems.append(f"rule {key.describe()} has state {found[0].state}, expected {state}")
-    elif found[0].human_note != note:
-        problems.append(f"rule {key.describe()} has a different note than expected")
+    if found[0] is not want:  # the very rule listed before cannot differ from itself
+        problems += _content_differences(key, want, found[0])
     return problems
+
+
+def _content_differences(key: Selector, want: Want, found: LiveRule) -> list[str]:
+    state, note = (want.state, want.human_note) if isinstance(want, LiveRule) else want
+    if found.state != state:
+        return [f"rule {key.describe()} has state {found.state}, expected {state}"]
+    if found.human_note != note:
+        return [f"rule {key.describe()} has a different note than expected"]
+    return []
