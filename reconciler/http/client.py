@@ -60,8 +60,8 @@ log = logging.getLogger(__name__)
 POOL_SIZE: Final = 16
 # A 429 asking for no wait at all still pauses this long, so a server cannot make us spin.
 MIN_RATE_WAIT: Final = 1.0
-# The headers httpx.Client would add to every request (the caller's override Accept and
-# User-Agent); Accept-Encoding lets a remote API compress its pages.
+# The headers httpx.Client added to every request, kept when it was dropped (ours override its
+# Accept and User-Agent); Accept-Encoding lets a remote API compress its pages.
 _CLIENT_HEADERS: Final = {
     "Accept": "*/*",
     "Accept-Encoding": "gzip, deflate",
