@@ -42,6 +42,9 @@ SCALARS = st.one_of(
 )
 # Any field may be missing, and one the spec does not name may come along.
 RESULTS = st.fixed_dictionaries({}, optional=dict.fromkeys((*GET_FIELDS, "extra"), SCALARS))
+# Pages of such results are large draws: on a loaded machine generating them trips
+# Hypothesis's speed and size health checks, which say nothing about the code under test.
+LARGE = [HealthCheck.too_slow, HealthCheck.data_too_large]
 
 
 def plain(item: dict[str, Any], org: str) -> LiveRule:
@@ -63,6 +66,7 @@ def shared(rule: LiveRule) -> bool:
     return all(text is sys.intern(text) for text in texts)
 
 
+@settings(deadline=None, suppress_health_check=LARGE)
 @given(st.lists(RESULTS, max_size=6))
 def test_a_page_converts_as_the_plain_reading_does(results: list[dict[str, Any]]) -> None:
     expected = [plain(item, TEST_ORG) for item in results]
@@ -154,7 +158,11 @@ def check_page(emulator: Emulator, results: list[Any], extra: str = "") -> None:
         assert page.keys == tuple(map(plain_key, results))
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=300)
+@settings(
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, *LARGE],
+    max_examples=300,
+)
 @given(results=st.lists(ROUGH_RESULTS, max_size=5), extra=st.sampled_from(["", ', "m": {}']))
 def test_a_page_is_refused_exactly_when_a_result_is_not_flat(
     emulator: Emulator, results: list[Any], extra: str

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import select
 import shutil
 import socket
 import ssl
@@ -79,10 +80,16 @@ def test_one_connection_carries_requests_one_after_another() -> None:
     assert headers["User-Agent"].startswith("socket-triage/")
 
 
+@pytest.mark.parametrize("poll", [True, False], ids=["poll", "select"])
 @pytest.mark.parametrize("says_so", [True, False])
-def test_a_connection_the_server_closes_is_not_used_again(says_so: bool) -> None:
+def test_a_connection_the_server_closes_is_not_used_again(
+    says_so: bool, poll: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Answer one request per connection, then close: with "Connection: close", or silently,
-    # as a server whose keep-alive ran out does. Either way no request fails or is retried.
+    # as a server whose keep-alive ran out does. Either way no request fails or is retried,
+    # also where there is no poll() (Windows) and select() tells.
+    if not poll:
+        monkeypatch.delattr(select, "poll")
     extra = ("Connection: close",) if says_so else ()
     server = Recorder(lambda n: answer(b"{}", *extra), close_after=1)
     with raw_server(server) as url, HttpClient(url, None, retry=RETRY) as http:

@@ -175,9 +175,7 @@ class _Connection(http.client.HTTPConnection):
         if self.sock is None or now - self.idle_since > KEEPALIVE:
             return False
         # An idle connection that reads as ready was closed (or written to) by the server.
-        poll = select.poll()
-        poll.register(self.sock.fileno(), select.POLLIN)
-        return not poll.poll(0)
+        return not _readable(self.sock.fileno())
 
     def connect(self) -> None:
         raw = None
@@ -307,6 +305,15 @@ def tls_context() -> ssl.SSLContext:
     import certifi
 
     return ssl.create_default_context(cafile=certifi.where())
+
+
+def _readable(fd: int) -> bool:
+    """Whether ``fd`` has something to read (or reached its end), without waiting."""
+    if hasattr(select, "poll"):  # any descriptor number; select() stops at FD_SETSIZE
+        poll = select.poll()
+        poll.register(fd, select.POLLIN)
+        return bool(poll.poll(0))
+    return bool(select.select([fd], [], [], 0)[0])  # Windows has no poll()
 
 
 def _said(exc: Exception) -> str:
