@@ -132,29 +132,23 @@ def verify(
     return differences(expected, after), after
 
 
-# What a selector should hold after apply: (state, human note), or the listed rule that should
-# still be there as it was.
-Want = tuple[str, str] | LiveRule
+def expected_state(plan: OrgPlan, before: Sequence[LiveRule]) -> dict[Selector, tuple[str, str]]:
+    """What the org should hold after ``plan``: selector -> (state, human note).
 
-
-def expected_state(plan: OrgPlan, before: Sequence[LiveRule]) -> dict[Selector, Want]:
-    """What the org should hold after ``plan``, by selector.
-
-    A selector the plan leaves alone maps to its live rule itself: a final listing built from
-    the changed rules (``engine.recent``) holds that very object, which then needs no field
-    compared; in a full listing the copy is compared by state and note. Rules without a uuid
-    are left out: no write can touch them, and ``differences`` skips them.
+    Rules without a uuid are left out: no write can touch them, and ``differences`` skips them.
     """
     deleted = {c.uuid for c in plan.changes if c.action == "delete"}
     kept = (r for r in before if r.uuid and r.uuid not in deleted)
-    expected: dict[Selector, Want] = {key: rules[0] for key, rules in group_live(kept).items()}
+    expected = {
+        key: (rules[0].state, rules[0].human_note) for key, rules in group_live(kept).items()
+    }
     for change in plan.changes:
         if change.new is not None:
             expected[change.selector] = (change.new.state, change.new.note.strip())
     return expected
 
 
-def differences(expected: dict[Selector, Want], live: Sequence[LiveRule]) -> list[str]:
+def differences(expected: dict[Selector, tuple[str, str]], live: Sequence[LiveRule]) -> list[str]:
     """Every way ``live`` differs from ``expected``, one line each, in a stable order."""
     found_at: list[tuple[tuple[str, ...], list[str]]] = []
     groups = group_live(r for r in live if r.uuid)
@@ -166,7 +160,7 @@ def differences(expected: dict[Selector, Want], live: Sequence[LiveRule]) -> lis
     return [line for _, lines in found_at for line in lines]
 
 
-def _differences(key: Selector, want: Want | None, found: list[LiveRule]) -> list[str]:
+def _differences(key: Selector, want: tuple[str, str] | None, found: list[LiveRule]) -> list[str]:
     if want is None:
         return [f"unexpected rule {key.describe()} [{r.uuid}]" for r in found]
     if not found:
@@ -177,15 +171,9 @@ def _differences(key: Selector, want: Want | None, found: list[LiveRule]) -> lis
             f"{len(found)} live rules for {key.describe()}: another writer (a second apply?) "
             "made the same change at the same time, or a lost create committed late"
         )
-    if found[0] is not want:  # the very rule listed before cannot differ from itself
-        problems += _content_differences(key, want, found[0])
+    state, note = want
+    if found[0].state != state:
+        problems.append(f"rule {key.describe()} has state {found[0].state}, expected {state}")
+    elif found[0].human_note != note:
+        problems.append(f"rule {key.describe()} has a different note than expected")
     return problems
-
-
-def _content_differences(key: Selector, want: Want, found: LiveRule) -> list[str]:
-    state, note = (want.state, want.human_note) if isinstance(want, LiveRule) else want
-    if found.state != state:
-        return [f"rule {key.describe()} has state {found.state}, expected {state}"]
-    if found.human_note != note:
-        return [f"rule {key.describe()} has a different note than expected"]
-    return []
