@@ -21,10 +21,10 @@ from reconciler.commands import apply as command
 from reconciler.emulator import Emulator, Faults
 from reconciler.engine.apply import ApplyResult, apply_org
 from reconciler.engine.audit import AuditLog, AuditTrail
-from reconciler.engine.changes import Delete, Update
+from reconciler.engine.changes import Change, Create, Delete, Update
 from reconciler.engine.plan import OrgPlan, diff
 from reconciler.engine.provenance import Provenance
-from reconciler.engine.verify import APPLIED, NOT_APPLIED, UNKNOWN, conclude, statuses
+from reconciler.engine.verify import APPLIED, NOT_APPLIED, UNKNOWN, conclude, holds, statuses
 from reconciler.errors import (
     ApiError,
     ApplyError,
@@ -127,6 +127,34 @@ def test_a_refused_write_is_not_applied_without_a_listing(emulator: Emulator) ->
         result = apply_org(client, plan)
     assert isinstance(result.error, ReadOnlyError)
     assert outcome(plan, result) == [("delete", "npm/gone", NOT_APPLIED)]
+
+
+def _listed(uuid: str, name: str, state: str = "ignore", note: str = "why") -> LiveRule:
+    return LiveRule(uuid, rule(name).selector, state, note)
+
+
+_BEFORE = _listed("u-a", "a", "warn", "old")
+_SETTLED = [
+    # engine/verify.py (holds): a delete holds once its uuid is gone, whatever else is listed
+    (Delete(TEST_ORG, _BEFORE, None), [_listed("u-b", "b")], True),
+    (Delete(TEST_ORG, _BEFORE, None), [_listed("u-b", "b"), _BEFORE], False),
+    # an update holds when its rule has both the new state and the new note
+    (Update(TEST_ORG, _BEFORE, rule("a")), [_listed("u-a", "a")], True),
+    (Update(TEST_ORG, _BEFORE, rule("a")), [_listed("u-a", "a", note="old")], False),
+    (Update(TEST_ORG, _BEFORE, rule("a")), [_listed("u-a", "a", state="warn")], False),
+    (Update(TEST_ORG, _BEFORE, rule("a")), [_listed("u-b", "a")], False),
+    # a create holds when a rule that was not there before has its selector
+    (Create(TEST_ORG, None, rule("a")), [_listed("u-new", "a")], True),
+    (Create(TEST_ORG, None, rule("a")), [_listed("u-new", "b")], False),
+    (Create(TEST_ORG, None, rule("a")), [_BEFORE], False),
+]
+
+
+@pytest.mark.parametrize(("change", "after", "held"), _SETTLED)
+def test_an_unknown_outcome_is_settled_by_what_the_final_listing_holds(
+    change: Change, after: list[LiveRule], held: bool
+) -> None:
+    assert holds(change, {"u-a"}, after) is held
 
 
 # --- the report, line by line ---------------------------------------------------------------

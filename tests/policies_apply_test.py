@@ -3,7 +3,9 @@ verification, audit log and the API calls it costs."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +26,16 @@ from policies_apply_support import (
 from reconciler.commands.apply_policies import apply_policies_org, dry_run_org
 from reconciler.emulator import Emulator, Faults
 from reconciler.engine.audit import AuditLog
+from reconciler.engine.provenance import Provenance
 from reconciler.engine.targets import policies_client
 from reconciler.errors import ApplyError, ReadOnlyError, StalePlanError, VerificationError
+from reconciler.policies.changes import Placement, ResolutionChange, RuleChange
+from reconciler.policies.model import DesiredRule, LiveResolution, LiveRule
 from reconciler.policies.order import longest_increasing
 from reconciler.policies.plan import PolicyPlan
 from reconciler.policies.selectors import VigilSelector
+from reconciler.policies.snapshot import Snapshot
+from reconciler.policies.verify import expected_rules, holds
 from reconciler.triage.client import TriageClient
 
 FILES = [want("malware"), want("installScripts", "warn"), want("cve", "ignore", "not reachable")]
@@ -313,3 +320,178 @@ def test_an_order_changed_behind_apply_s_back_is_reported(
         "remains: the rules of policy default are out of order: expected a, b, c; found b, c, a"
         in capsys.readouterr().err
     )
+
+
+# policies/audit.py (record, _rule_sides, _resolution_sides, _now): every field of every line.
+def test_each_audit_line_holds_the_change_the_server_s_answer_and_the_origin(
+    client: TriageClient, moved: Emulator, tmp_path: Path
+) -> None:
+    ids = seed_rules(moved, [("old", "warn"), ("gone", "error")])
+    stale = {"artifact.type": "npm", "artifact.name": "stale"}
+    moved.seed_resolutions(TEST_ORG, [{"reason": "other", "vigil_selector": stale}])
+    origin = Provenance(commit="0123abcdef", pr=7, repository="acme/triage", actor="octocat")
+    new = replace(want("new", "ignore", "why", line=4), owner="team-a", ticket="SEC-1")
+    kept = replace(resolution("left-pad", comment="checked"), owner="team-b", ticket="SEC-2")
+    plan = plan_for(client, [new, want("old", "error", "tighter")], [kept])
+    (dropped,) = [c.existing for c in plan.resolution_changes if c.action == "delete"]
+    assert dropped is not None
+    log = AuditLog.open(str(tmp_path / "audit.jsonl"), origin)
+    apply_policies_org(client, plan, log, origin, concurrency=8, settle=0.0)
+    log.close()
+    lines = sorted(audit_lines(tmp_path / "audit.jsonl"), key=lambda x: (x["kind"], x["action"]))
+    for line in lines:
+        written = dt.datetime.fromisoformat(line.pop("time"))
+        assert written.tzinfo == dt.UTC and written.microsecond == 0
+        assert abs(dt.datetime.now(dt.UTC) - written) < dt.timedelta(minutes=5)
+    live = {r["name"]: r for r in moved.policy_rules(TEST_ORG)}
+    (made,) = moved.alert_resolutions(TEST_ORG)
+    same = {"target": "alert-policies", "org": TEST_ORG, "commit": "0123abcdef", "pr": 7}
+    same |= {"actor": "octocat", "repository": "acme/triage"}
+    rule = {"kind": "policy_rule", "policy": "default", **same}
+    assert lines == [
+        {
+            **rule,
+            **{"action": "create", "name": "new", "uuid": live["new"]["id"]},
+            **{"rule_id": live["new"]["id"], "rank": live["new"]["rank"], "from": None, "to": 1},
+            "selector": {"finding.alertType": "new"},
+            "before": None,
+            "after": {"action": "ignore", "note": "why"},
+            "placement": {
+                "after": None,
+                "anchor_id": ids["old"],
+                "before": "old",
+                "position": None,
+            },
+            **{"source": "p.yaml:4:3", "owner": "team-a", "ticket": "SEC-1"},
+        },
+        {
+            **rule,
+            **{"action": "delete", "name": "gone", "uuid": ids["gone"], "rule_id": ids["gone"]},
+            **{"rank": None, "from": 2, "to": None, "placement": None},
+            "selector": {"finding.alertType": "gone"},
+            "before": {"action": "error", "note": ""},
+            "after": None,
+            **{"source": None, "owner": None, "ticket": None},
+        },
+        {
+            **rule,
+            **{"action": "update", "name": "old", "uuid": ids["old"], "rule_id": ids["old"]},
+            **{"rank": live["old"]["rank"], "from": 1, "to": 2, "placement": None},
+            "selector": {"finding.alertType": "old"},
+            "before": {"action": "warn", "note": ""},
+            "after": {"action": "error", "note": "tighter"},
+            **{"source": "p.yaml:1:3", "owner": None, "ticket": None},
+        },
+        {
+            **{"kind": "resolution", "action": "create", "uuid": made["uuid"], **same},
+            "selector": {"artifact.name": "left-pad", "artifact.type": "npm"},
+            "before": None,
+            "after": {"comment": "checked", "reason": "false_positive", "reason_text": None},
+            **{"source": "r.yaml:2:3", "owner": "team-b", "ticket": "SEC-2"},
+        },
+        {
+            **{"kind": "resolution", "action": "delete", "uuid": dropped.uuid, **same},
+            "selector": stale,
+            "before": {"uuid": dropped.uuid, "comment": "", "reason": "other", "reason_text": None},
+            "after": None,
+            **{"source": None, "owner": None, "ticket": None},
+        },
+    ]
+
+
+# policies/verify.py (holds, _placed, _resolution_holds, expected_rules): how the final listing
+# settles a change whose outcome was unknown, and what order it expects.
+def _rule(rule_id: str, name: str, action: str = "error") -> LiveRule:
+    return LiveRule(rule_id, "default", name, VigilSelector.from_wire({"x": name}), action)
+
+
+def _org(*rules: LiveRule, resolutions: tuple[LiveResolution, ...] = ()) -> Snapshot:
+    return Snapshot(TEST_ORG, (), {"default": rules}, resolutions)
+
+
+def _moved(placement: Placement | None) -> RuleChange:
+    return RuleChange("move", TEST_ORG, "default", _B, _desired("b"), placement=placement)
+
+
+def _desired(name: str, action: str = "error") -> DesiredRule:
+    return DesiredRule(name, VigilSelector.from_wire({"x": name}), action)
+
+
+_A, _B, _C, _N = _rule("id-a", "a"), _rule("id-b", "b"), _rule("id-c", "c"), _rule("id-n", "n")
+_CREATE = RuleChange("create", TEST_ORG, "default", None, _desired("n"))
+_UPDATE = RuleChange("update", TEST_ORG, "default", _B, _desired("b", "warn"))
+_WARNS = _rule("id-b", "b", "warn")
+_HOLDS = [
+    (_CREATE, _org(_A, _B, _C, _N), (True, _N)),
+    (_CREATE, _org(_A, _B, _C), (False, None)),
+    (replace(_CREATE, new=_desired("b")), _org(_A, _B, _C), (False, None)),  # b was there before
+    (replace(_CREATE, policy_id="other"), _org(_A, _B, _C), (False, None)),  # a policy not listed
+    (RuleChange("delete", TEST_ORG, "default", _B, None), _org(_A, _C), (True, None)),
+    (RuleChange("delete", TEST_ORG, "default", _B, None), _org(_A, _B, _C), (False, None)),
+    (_UPDATE, _org(_A, _WARNS, _C), (True, _WARNS)),
+    (_UPDATE, _org(_A, _B, _C), (False, _B)),
+    (_UPDATE, _org(_A, _C), (False, None)),
+    (_moved(None), _org(_B, _A, _C), (True, _B)),  # no placement: first
+    (_moved(None), _org(_A, _B, _C), (False, _B)),
+    (_moved(Placement(position="first")), _org(_B, _A, _C), (True, _B)),
+    (_moved(Placement(position="last")), _org(_A, _C, _B), (True, _B)),
+    (_moved(Placement(position="last")), _org(_B, _A, _C), (False, _B)),
+    (_moved(Placement(after="c", anchor_id="id-c")), _org(_A, _C, _B), (True, _B)),
+    (_moved(Placement(after="c", anchor_id="id-c")), _org(_B, _A, _C), (False, _B)),
+    (_moved(Placement(before="a", anchor_id="id-a")), _org(_B, _A, _C), (True, _B)),
+    (_moved(Placement(before="a", anchor_id="id-a")), _org(_A, _C, _B), (False, _B)),
+    (_moved(Placement(after="gone", anchor_id="id-gone")), _org(_A, _B), (False, _B)),
+    # next to a rule the same apply created: known by its name
+    (_moved(Placement(after="n")), _org(_A, _N, _B, _C), (True, _B)),
+    (_moved(Placement(before="n")), _org(_A, _B, _N, _C), (True, _B)),
+    (_moved(Placement(before="n")), _org(_A, _N, _B, _C), (False, _B)),
+]
+
+
+@pytest.mark.parametrize(("change", "after", "held"), _HOLDS)
+def test_an_unknown_rule_change_is_settled_by_what_the_final_listing_holds(
+    change: RuleChange, after: Snapshot, held: tuple[bool, LiveRule | None]
+) -> None:
+    assert holds(change, _org(_A, _B, _C), after) == held
+
+
+def _live_resolution(uuid: str, name: str) -> LiveResolution:
+    return LiveResolution(uuid, resolution(name).selector, "other")
+
+
+_OLD_X, _NEW_X, _NEW_Y = (
+    _live_resolution(u, n) for u, n in [("u1", "x"), ("u2", "x"), ("u3", "y")]
+)
+_REPLACE = ResolutionChange("replace", TEST_ORG, _OLD_X, resolution("x"))
+_RESOLUTIONS = [
+    (ResolutionChange("create", TEST_ORG, None, resolution("y")), (_NEW_Y,), (True, _NEW_Y)),
+    (ResolutionChange("create", TEST_ORG, None, resolution("y")), (_OLD_X,), (False, None)),
+    (ResolutionChange("delete", TEST_ORG, _OLD_X, None), (_NEW_Y,), (True, None)),
+    (ResolutionChange("delete", TEST_ORG, _OLD_X, None), (_OLD_X,), (False, None)),
+    (_REPLACE, (_NEW_X,), (True, _NEW_X)),  # the new half made, the old one gone
+    (_REPLACE, (_OLD_X, _NEW_X), (False, _NEW_X)),
+    (_REPLACE, (_NEW_Y,), (False, None)),
+]
+
+
+@pytest.mark.parametrize(("change", "after", "held"), _RESOLUTIONS)
+def test_an_unknown_resolution_change_is_settled_by_what_the_final_listing_holds(
+    change: ResolutionChange,
+    after: tuple[LiveResolution, ...],
+    held: tuple[bool, LiveResolution | None],
+) -> None:
+    assert holds(change, _org(resolutions=(_OLD_X,)), _org(resolutions=after)) == held
+
+
+def test_the_expected_order_places_a_create_without_placement_first_and_by_name() -> None:
+    moves = (
+        _CREATE,  # a hand-edited plan may leave the placement out: the server puts it first
+        _moved(Placement(before="n")),  # next to a rule the same apply creates: by its name
+    )
+    plan = PolicyPlan(TEST_ORG, moves, (), unchanged=1, existing=3, fingerprint="")
+    assert [key for key, _ in expected_rules(plan, _org(_A, _B, _C), "default")] == [
+        ("id", "id-b"),
+        ("new", "n"),
+        ("id", "id-a"),
+        ("id", "id-c"),
+    ]
