@@ -7,9 +7,11 @@ reported line by line, and what the audit log says.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -279,6 +281,44 @@ def test_a_failed_final_listing_still_reports_and_audits_every_applied_change(
         ("create", True),  # no listing named the new rule
         ("delete", False),
         ("delete", False),
+    ]
+
+
+# engine/audit.py (record, _now): every field of a line, from the change and the origin.
+def test_an_audit_line_holds_the_change_its_sides_and_the_origin(tmp_path: Path) -> None:
+    origin = Provenance(commit="0123abcdef", pr=7, repository="acme/rules", actor="octocat")
+    before = _listed("u-a", "a", "warn", "old")
+    after = replace(rule("a", "block", "new"), owner="team-a", ticket="SEC-1")
+    log = AuditLog.open(str(tmp_path / "audit.jsonl"), origin)  # the real clock
+    log.write(Update(TEST_ORG, before, after), None)
+    log.write(Delete(TEST_ORG, before, None), None)
+    log.close()
+    lines = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    for line in lines:
+        written = dt.datetime.fromisoformat(line.pop("time"))
+        assert written.tzinfo == dt.UTC and written.microsecond == 0
+        assert abs(dt.datetime.now(dt.UTC) - written) < dt.timedelta(minutes=5)
+    same = {
+        "org": TEST_ORG,
+        "uuid": "u-a",
+        "selector": {"package_type": "npm", "package_name": "a"},
+    }
+    same |= {"commit": "0123abcdef", "pr": 7, "actor": "octocat", "repository": "acme/rules"}
+    assert lines == [
+        {
+            **same,
+            "action": "update",
+            "before": {"state": "warn", "note": "old"},
+            "after": {"state": "block", "note": "new"},
+            **{"source": None, "owner": "team-a", "ticket": "SEC-1"},
+        },
+        {
+            **same,
+            "action": "delete",
+            "before": {"state": "warn", "note": "old"},
+            "after": None,
+            **{"source": None, "owner": None, "ticket": None},
+        },
     ]
 
 

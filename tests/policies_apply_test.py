@@ -35,7 +35,7 @@ from reconciler.policies.order import longest_increasing
 from reconciler.policies.plan import PolicyPlan
 from reconciler.policies.selectors import VigilSelector
 from reconciler.policies.snapshot import Snapshot
-from reconciler.policies.verify import expected_rules, holds
+from reconciler.policies.verify import differences, expected_rules, holds
 from reconciler.triage.client import TriageClient
 
 FILES = [want("malware"), want("installScripts", "warn"), want("cve", "ignore", "not reachable")]
@@ -494,4 +494,54 @@ def test_the_expected_order_places_a_create_without_placement_first_and_by_name(
         ("new", "n"),
         ("id", "id-a"),
         ("id", "id-c"),
+    ]
+
+
+# policies/apply.py (_Run.created_resolution, delete_resolution): a replace is applied, and
+# audited once, when both halves are: its line names the new resolution and the old one.
+def test_a_replaced_resolution_is_one_audit_line_naming_the_new_and_the_old(
+    client: TriageClient, moved: Emulator, tmp_path: Path
+) -> None:
+    apply(client, plan_for(client, [], [resolution("x")]))
+    (old,) = moved.alert_resolutions(TEST_ORG)
+    plan = plan_for(client, [], [resolution("x", "other", "now a comment")])
+    assert [c.action for c in plan.changes] == ["replace"]
+    log = AuditLog.open(str(tmp_path / "audit.jsonl"), PROVENANCE)
+    apply(client, plan, log)
+    log.close()
+    (new,) = moved.alert_resolutions(TEST_ORG)
+    (line,) = audit_lines(tmp_path / "audit.jsonl")
+    assert new["uuid"] != old["uuid"] and line["uuid"] == new["uuid"]
+    assert line["action"] == "replace" and line["before"]["uuid"] == old["uuid"]
+    assert line["after"] == {"comment": "now a comment", "reason": "other", "reason_text": None}
+
+
+_OTHER = VigilSelector.from_wire({"x": "other"})
+_DIFFERENT = [
+    (_rule("id-b", "b", "warn"), "rule 'b' in policy default has action warn, expected error"),
+    (
+        LiveRule("id-b", "default", "b", _OTHER, "error"),
+        """rule 'b' in policy default has selector {"x":"other"}, expected {"x":"b"}""",
+    ),
+    (
+        LiveRule("id-b", "default", "b", _B.selector, "error", "edited by hand"),
+        "rule 'b' in policy default has a different note than expected",
+    ),
+]
+
+
+# policies/verify.py (differences, _unlike, _duplicates): what the check after apply says.
+@pytest.mark.parametrize(("found", "problem"), _DIFFERENT)
+def test_a_rule_that_differs_from_the_plan_says_how(found: LiveRule, problem: str) -> None:
+    plan = PolicyPlan(TEST_ORG, (), (), unchanged=3, existing=3, fingerprint="")
+    assert differences(plan, _org(_A, _B, _C), _org(_A, found, _C)) == [problem]
+
+
+def test_a_rule_created_twice_is_reported_as_two_copies() -> None:
+    create = replace(_CREATE, placement=Placement(after="c", anchor_id="id-c"))
+    plan = PolicyPlan(TEST_ORG, (create,), (), unchanged=3, existing=3, fingerprint="")
+    twice = _org(_A, _B, _C, _N, _rule("id-n2", "n"))
+    assert differences(plan, _org(_A, _B, _C), twice) == [
+        "2 copies of rule 'n' in policy default: another writer (a second apply?) made the same "
+        "change at the same time, or a lost create committed late"
     ]
