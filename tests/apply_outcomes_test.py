@@ -298,7 +298,7 @@ def test_an_audit_line_holds_the_change_its_sides_and_the_origin(tmp_path: Path)
         written = dt.datetime.fromisoformat(line.pop("time"))
         assert written.tzinfo == dt.UTC and written.microsecond == 0
         assert abs(dt.datetime.now(dt.UTC) - written) < dt.timedelta(minutes=5)
-    same = {
+    same: dict[str, object] = {
         "org": TEST_ORG,
         "uuid": "u-a",
         "selector": {"package_type": "npm", "package_name": "a"},
