@@ -146,6 +146,17 @@ def test_safety_thresholds(existing: int, deletes: int, unsafe: bool) -> None:
             plan.raise_if_unsafe()
 
 
+# engine/safety.py (raise_if_unsafe): every reason, in one line.
+def test_an_unsafe_plan_is_refused_with_every_reason() -> None:
+    plan = plan_of([], [live(f"p{i}") for i in range(10)])
+    with pytest.raises(UnsafePlanError) as refused:
+        plan.raise_if_unsafe()
+    assert str(refused.value) == (
+        "refusing an unsafe plan: it deletes every live rule of org acme (10); it updates or "
+        "deletes 10 of 10 live rules of org acme (100% > 30%). Use --force to apply it anyway."
+    )
+
+
 def test_safety_thresholds_are_configurable() -> None:
     lives = [live(f"p{i}") for i in range(10)]
     plan = plan_of(
