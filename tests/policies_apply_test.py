@@ -545,3 +545,54 @@ def test_a_rule_created_twice_is_reported_as_two_copies() -> None:
         "2 copies of rule 'n' in policy default: another writer (a second apply?) made the same "
         "change at the same time, or a lost create committed late"
     ]
+
+
+_NEW_Y2 = _live_resolution("u4", "y")
+_CREATE_Y = ResolutionChange("create", TEST_ORG, None, resolution("y", "other"))
+_UNADDRESSABLE = _live_resolution("", "z")  # listed without a uuid: nothing can touch it
+_RESOLUTION_PROBLEMS = [
+    ((), (_OLD_X, _NEW_Y), ["unexpected resolution artifact.name=y artifact.type=npm [u3]"]),
+    ((), (), ["""missing resolution {"artifact.name":"x","artifact.type":"npm"}"""]),
+    ((_CREATE_Y,), (_OLD_X, _NEW_Y), []),
+    (
+        (_CREATE_Y,),
+        (_OLD_X, _NEW_Y, _NEW_Y2),
+        [
+            "2 copies of resolution artifact.name=y artifact.type=npm: another writer (a second "
+            "apply?) made the same change at the same time, or a lost create committed late"
+        ],
+    ),
+    (
+        (),
+        (replace(_OLD_X, reason="false_positive"),),
+        [
+            "resolution artifact.name=x artifact.type=npm has a different reason or comment "
+            "than expected"
+        ],
+    ),
+]
+
+
+# policies/verify.py (_resolution_differences, expected_resolutions)
+@pytest.mark.parametrize(("changes", "after", "problems"), _RESOLUTION_PROBLEMS)
+def test_a_resolution_that_differs_from_the_plan_says_how(
+    changes: tuple[ResolutionChange, ...], after: tuple[LiveResolution, ...], problems: list[str]
+) -> None:
+    plan = PolicyPlan(TEST_ORG, (), changes, unchanged=1, existing=4, fingerprint="")
+    before = _org(_A, _B, _C, resolutions=(_OLD_X, _UNADDRESSABLE))
+    assert differences(plan, before, _org(_A, _B, _C, resolutions=after)) == problems
+
+
+# policies/verify.py (differences): every policy is checked, past one whose plan is broken.
+def test_the_check_after_apply_reports_every_policy() -> None:
+    broken = _moved(Placement(after="gone", anchor_id="id-gone"))
+    plan = PolicyPlan(TEST_ORG, (broken,), (), unchanged=2, existing=4, fingerprint="")
+    other = _rule("id-o", "o")
+    before = Snapshot(TEST_ORG, (), {"default": (_A, _B), "p2": (other,), "p3": (other,)}, ())
+    after = Snapshot(TEST_ORG, (), {"default": (_A, _B), "p2": (), "p3": ()}, ())
+    assert differences(plan, before, after) == [
+        "policy default: the plan's placements do not add up: anchor ('id', 'id-gone') is not "
+        "in the list",
+        "missing rule 'o' in policy p2",
+        "missing rule 'o' in policy p3",
+    ]
