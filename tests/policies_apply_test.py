@@ -28,10 +28,19 @@ from reconciler.emulator import Emulator, Faults
 from reconciler.engine.audit import AuditLog
 from reconciler.engine.provenance import Provenance
 from reconciler.engine.targets import policies_client
-from reconciler.errors import ApplyError, ReadOnlyError, StalePlanError, VerificationError
+from reconciler.engine.verify import NOT_APPLIED, UNKNOWN
+from reconciler.errors import (
+    ApiError,
+    ApplyError,
+    OutcomeUnknownError,
+    ReadOnlyError,
+    StalePlanError,
+    VerificationError,
+)
 from reconciler.policies.changes import Placement, ResolutionChange, RuleChange
 from reconciler.policies.model import DesiredRule, LiveResolution, LiveRule
 from reconciler.policies.order import longest_increasing
+from reconciler.policies.outcomes import PolicyResult
 from reconciler.policies.plan import PolicyPlan
 from reconciler.policies.selectors import VigilSelector
 from reconciler.policies.snapshot import Snapshot
@@ -596,3 +605,26 @@ def test_the_check_after_apply_reports_every_policy() -> None:
         "missing rule 'o' in policy p2",
         "missing rule 'o' in policy p3",
     ]
+
+
+# policies/outcomes.py (PolicyResult.failed, not_applied): a refusal is not applied at once; any
+# other failure may still commit, so it stays unknown and the final listing waits for it.
+@pytest.mark.parametrize(
+    ("error", "status", "waits"),
+    [
+        (ApiError("refused", 400), NOT_APPLIED, False),
+        (ApiError("server error", 503), UNKNOWN, True),
+        (OutcomeUnknownError("no answer"), UNKNOWN, True),
+    ],
+)
+def test_a_failed_write_is_not_applied_only_when_the_server_refused_it(
+    error: Exception, status: str, waits: bool
+) -> None:
+    plan = PolicyPlan(TEST_ORG, (_CREATE,), (), unchanged=0, existing=0, fingerprint="")
+    result = PolicyResult(TEST_ORG)
+    result.sending([_CREATE])
+    result.failed(_CREATE, error)
+    if status == NOT_APPLIED:
+        result.not_applied(_CREATE)  # twice is still not applied
+    assert result.statuses(plan) == ((_CREATE, status),)
+    assert (result.last_uncertain is not None) is waits
