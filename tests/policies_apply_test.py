@@ -42,6 +42,7 @@ from reconciler.policies.model import DesiredRule, LiveResolution, LiveRule
 from reconciler.policies.order import longest_increasing
 from reconciler.policies.outcomes import PolicyResult
 from reconciler.policies.plan import PolicyPlan
+from reconciler.policies.recover import find_resolutions, find_rule
 from reconciler.policies.selectors import VigilSelector
 from reconciler.policies.snapshot import Snapshot
 from reconciler.policies.verify import differences, expected_rules, holds
@@ -628,3 +629,34 @@ def test_a_failed_write_is_not_applied_only_when_the_server_refused_it(
         result.not_applied(_CREATE)  # twice is still not applied
     assert result.statuses(plan) == ((_CREATE, status),)
     assert (result.last_uncertain is not None) is waits
+
+
+# policies/recover.py (find_rule, find_resolutions): after a lost answer, the oldest new rule or
+# resolution is the one the create made; one that was there before never is.
+def test_recovery_finds_the_oldest_new_rule_by_name_whatever_its_place(
+    client: TriageClient, moved: Emulator
+) -> None:
+    seed_rules(moved, [("n", "warn")])
+    old = frozenset(r["id"] for r in moved.policy_rules(TEST_ORG))
+    seed_rules(moved, [("n", "error")])
+    seed_rules(moved, [("n", "ignore")])  # apart, so that their times differ
+    api = policies_client(client)
+    oldest = next(r for r in moved.policy_rules(TEST_ORG) if r["action"] == "error")
+    api.update_rule(TEST_ORG, "default", oldest["id"], {"position": "last"})
+    found = find_rule(api, _CREATE, old)
+    assert found is not None and found.id == oldest["id"]
+    assert find_rule(api, replace(_CREATE, new=_desired("m")), old) is None
+
+
+def test_recovery_finds_the_oldest_new_resolution_by_selector(
+    client: TriageClient, moved: Emulator
+) -> None:
+    body = {"reason": "other", "vigil_selector": {"artifact.type": "npm", "artifact.name": "x"}}
+    (before,) = moved.seed_resolutions(TEST_ORG, [body])
+    moved.seed_resolutions(TEST_ORG, [{**body, "reason": "false_positive"}])
+    moved.seed_resolutions(TEST_ORG, [{**body, "reason": "tolerable_risk"}])
+    create = ResolutionChange("create", TEST_ORG, None, resolution("x"))
+    found = find_resolutions(
+        policies_client(client), TEST_ORG, [create, _CREATE_Y], {before["uuid"]}
+    )
+    assert [(c, r.reason) for c, r in found.items()] == [(id(create), "false_positive")]
