@@ -37,6 +37,7 @@ from reconciler.errors import (
     StalePlanError,
     VerificationError,
 )
+from reconciler.policies.apply import apply_org
 from reconciler.policies.changes import Placement, ResolutionChange, RuleChange
 from reconciler.policies.model import DesiredRule, LiveResolution, LiveRule
 from reconciler.policies.order import longest_increasing
@@ -660,3 +661,22 @@ def test_recovery_finds_the_oldest_new_resolution_by_selector(
         policies_client(client), TEST_ORG, [create, _CREATE_Y], {before["uuid"]}
     )
     assert [(c, r.reason) for c, r in found.items()] == [(id(create), "false_positive")]
+
+
+# policies/apply.py (writable): a hand-edited plan that addresses an item without an id is
+# refused before anything is sent.
+def test_a_plan_that_addresses_an_item_without_an_id_sends_nothing(
+    client: TriageClient, moved: Emulator
+) -> None:
+    update = replace(_UPDATE, existing=replace(_B, id=""))
+    delete = ResolutionChange("delete", TEST_ORG, replace(_OLD_X, uuid=""), None)
+    plan = PolicyPlan(TEST_ORG, (update,), (delete,), unchanged=0, existing=2, fingerprint="")
+    start = moved.counters()
+    with pytest.raises(ApplyError) as refused:
+        apply_org(policies_client(client), plan)
+    assert str(refused.value) == (
+        "refusing the plan of org acme: update rule 'b' of policy default, delete resolution "
+        "artifact.name=x artifact.type=npm: an item without an id can be neither changed nor "
+        "deleted; nothing was written"
+    )
+    assert moved.counters()["calls"] == start["calls"]
