@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from reconciler.emulator import Emulator, Faults
 from reconciler.engine.apply import ApplyResult, apply_org
 from reconciler.engine.audit import AuditLog, AuditTrail
 from reconciler.engine.changes import Change, Create, Delete, Update
+from reconciler.engine.lanes import run_lanes
 from reconciler.engine.plan import OrgPlan, diff
 from reconciler.engine.provenance import Provenance
 from reconciler.engine.verify import APPLIED, NOT_APPLIED, UNKNOWN, conclude, holds, statuses
@@ -320,6 +322,54 @@ def test_an_audit_line_holds_the_change_its_sides_and_the_origin(tmp_path: Path)
             **{"source": None, "owner": None, "ticket": None},
         },
     ]
+
+
+# engine/audit.py (AuditTrail): one line per change, a create's naming the oldest new rule.
+def test_the_audit_trail_writes_each_change_once_and_a_create_with_the_oldest_rule(
+    tmp_path: Path,
+) -> None:
+    log = AuditLog.open(str(tmp_path / "audit.jsonl"), SEALED)
+    trail = AuditTrail(log, [_BEFORE])
+    update = Update(TEST_ORG, _BEFORE, rule("a"))
+    create, never = Create(TEST_ORG, None, rule("b")), Create(TEST_ORG, None, rule("c"))
+    trail.applied([update, create, never])
+    trail.applied([update])  # confirmed again: still one line
+    older = replace(_listed("u-old", "b"), created_at="2026-01-01T00:00:00Z")
+    newer = replace(_listed("u-new", "b"), created_at="2026-01-02T00:00:00Z")
+    trail.listed([_BEFORE, newer, older])  # two copies of b: the oldest is the create's
+    trail.listed([_BEFORE])  # c is still held
+    trail.finish()
+    log.close()
+    lines = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [(line["action"], line["uuid"]) for line in lines] == [
+        ("update", "u-a"),
+        ("create", "u-old"),
+        ("create", None),
+    ]
+
+
+# engine/lanes.py (run_lanes): at most ``concurrency`` lanes at once, in worker threads; one
+# lane, or one at a time, in the calling thread (so that Ctrl-C reaches the request itself).
+@pytest.mark.parametrize(
+    ("lanes", "concurrency", "at_once", "main"),
+    [(1, 8, 1, True), (3, 1, 1, True), (2, 2, 2, False), (5, 2, 2, False)],
+)
+def test_lanes_run_at_most_concurrency_at_once(
+    lanes: int, concurrency: int, at_once: int, main: bool
+) -> None:
+    lock, running, most, threads = threading.Lock(), [0], [0], set()
+
+    def lane(stop: Callable[[], bool]) -> None:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+            threads.add(threading.current_thread() is threading.main_thread())
+        time.sleep(0.1)  # long enough for the other workers to start theirs
+        with lock:
+            running[0] -= 1
+
+    run_lanes([lane] * lanes, concurrency)
+    assert most[0] == at_once and threads == {main}
 
 
 # --- verification and concurrent writers ----------------------------------------------------

@@ -157,6 +157,12 @@ def test_an_unsafe_plan_is_refused_with_every_reason() -> None:
     )
 
 
+# engine/safety.py (SafetyPolicy.to_dict): the thresholds as plan --out saves them.
+def test_the_thresholds_are_saved_under_their_names() -> None:
+    safety = SafetyPolicy(max_change_percent=60, min_existing=5)
+    assert safety.to_dict() == {"max_change_percent": 60, "min_existing": 5}
+
+
 def test_safety_thresholds_are_configurable() -> None:
     lives = [live(f"p{i}") for i in range(10)]
     plan = plan_of(
