@@ -40,6 +40,20 @@ def test_backoff_is_jittered_exponential_and_capped(attempt: int) -> None:
     assert len(delays) > 1
 
 
+# http/retry.py (backoff_delay): the random half spans the whole upper half of the delay.
+def test_backoff_jitter_reaches_from_half_the_delay_to_all_of_it() -> None:
+    class Draw(random.Random):
+        def __init__(self, value: float) -> None:
+            super().__init__()
+            self.value = value
+
+        def random(self) -> float:
+            return self.value
+
+    policy = RetryPolicy(base_delay=1.0, max_delay=10.0)
+    assert [backoff_delay(3, policy, Draw(d)) for d in (0.0, 0.5, 1.0)] == [2.0, 3.0, 4.0]
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
