@@ -22,9 +22,10 @@ from conftest import TEST_ORG
 
 from reconciler.emulator import Emulator
 from reconciler.engine.apply import ApplyResult, apply_org
-from reconciler.engine.plan import OrgPlan, diff
-from reconciler.engine.recent import after_apply
+from reconciler.engine.plan import OrgPlan, diff, parse_time
+from reconciler.engine.recent import _changed_since, _ends_with, _last, after_apply
 from reconciler.engine.verify import Conclusion, conclude
+from reconciler.http.paginate import Page
 from reconciler.rules.model import Rule
 from reconciler.triage.client import TriageClient
 from reconciler.triage.selector import LiveRule
@@ -229,3 +230,33 @@ def test_the_audit_log_names_every_created_rule_from_the_changed_rules(
             assert line["uuid"] not in held_now
         else:
             assert held_now[line["uuid"]]["state"] == line["after"]["state"]
+
+
+# engine/recent.py (_last, _ends_with, _changed_since): what the shortcut trusts of one page.
+def _page(rules: list[LiveRule], next_page: object = None) -> Page[LiveRule]:
+    return Page(tuple(rules), tuple(r.uuid for r in rules), next_page)
+
+
+def _stamped(uuid: str, updated_at: str = "2026-01-02T00:00:00Z") -> LiveRule:
+    return LiveRule(uuid, rule(uuid or "nameless").selector, "ignore", "why", updated_at=updated_at)
+
+
+@pytest.mark.parametrize(("next_page", "last"), [(None, True), (0, True), (2, False), ("x", False)])
+def test_only_a_page_without_a_next_one_is_the_last(next_page: object, last: bool) -> None:
+    assert _last(_page([], next_page)) is last
+
+
+def test_the_count_page_must_be_the_last_and_end_with_the_same_rules() -> None:
+    after = [_stamped("a"), _stamped("b")]
+    assert _ends_with(_page(after), 1, after)
+    assert not _ends_with(_page(after, 2), 1, after)  # more pages follow: the count is wrong
+    assert not _ends_with(_page(after[:1]), 1, after)
+    assert not _ends_with(_page([after[0], _stamped("c")]), 1, after)
+
+
+def test_a_changed_rule_without_a_uuid_makes_the_shortcut_step_aside() -> None:
+    stamp = parse_time("2026-01-01T00:00:00Z")
+    assert stamp is not None
+    assert _changed_since(stamp, [_page([_stamped("a")])], []) == {"a": _stamped("a")}
+    assert _changed_since(stamp, [_page([_stamped("")])], []) is None
+    assert _changed_since(stamp, [_page([_stamped("a", "")])], []) is None
