@@ -28,7 +28,7 @@ from reconciler.emulator import Emulator, Faults
 from reconciler.engine.audit import AuditLog
 from reconciler.engine.provenance import Provenance
 from reconciler.engine.targets import policies_client
-from reconciler.engine.verify import NOT_APPLIED, UNKNOWN
+from reconciler.engine.verify import APPLIED, NOT_APPLIED, UNKNOWN
 from reconciler.errors import (
     ApiError,
     ApplyError,
@@ -44,9 +44,10 @@ from reconciler.policies.order import longest_increasing
 from reconciler.policies.outcomes import PolicyResult
 from reconciler.policies.plan import PolicyPlan
 from reconciler.policies.recover import find_resolutions, find_rule
+from reconciler.policies.requests import PolicyChange
 from reconciler.policies.selectors import VigilSelector
-from reconciler.policies.snapshot import Snapshot
-from reconciler.policies.verify import differences, expected_rules, holds
+from reconciler.policies.snapshot import Snapshot, read_snapshot
+from reconciler.policies.verify import conclude, differences, expected_rules, holds
 from reconciler.triage.client import TriageClient
 
 FILES = [want("malware"), want("installScripts", "warn"), want("cve", "ignore", "not reachable")]
@@ -680,3 +681,75 @@ def test_a_plan_that_addresses_an_item_without_an_id_sends_nothing(
         "deleted; nothing was written"
     )
     assert moved.counters()["calls"] == start["calls"]
+
+
+# policies/apply.py (_Run.created_resolution): a create is applied when made; a replace only
+# once its old half is deleted too.
+def test_a_replace_whose_delete_fails_is_not_applied(client: TriageClient, moved: Emulator) -> None:
+    apply(client, plan_for(client, [], [resolution("x")]))
+    transport = Scripted(moved)
+    with triage_client(moved, transport) as refusing:
+        plan = plan_for(refusing, [], [resolution("x", "other"), resolution("y")])
+        transport.refusing.add("DELETE")
+        result = apply_org(policies_client(refusing), plan, concurrency=1)
+    assert result.error is not None
+    assert [(c.action, c.selector) for c in result.applied] == [
+        ("create", resolution("y").selector)
+    ]
+
+
+class _Heard:
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str | None]] = []
+
+    def applied(self, change: PolicyChange, item: LiveRule | LiveResolution | None) -> None:
+        self.items.append((change.action, getattr(item, "id", None)))
+
+
+# policies/verify.py (conclude): the final listing settles each unknown outcome, with the item
+# it found; the org is checked only after a complete apply; a failed listing keeps the outcomes.
+def test_the_final_listing_settles_unknown_outcomes_and_checks_only_a_complete_apply(
+    client: TriageClient, moved: Emulator
+) -> None:
+    seed_rules(moved, [("a", "warn")])
+    api = policies_client(client)
+    plan = plan_for(client, [want("b")])  # a is deleted, b created
+    before = read_snapshot(api, TEST_ORG)
+    heard = _Heard()
+    result = PolicyResult(TEST_ORG, listener=heard)
+    api.create_rule(
+        TEST_ORG,
+        "default",
+        {"name": "b", "action": "error", "vigil_selector": {"finding.alertType": "b"}},
+    )
+    result.sending(plan.changes)  # both unknown: b was created, a not deleted
+    conclusion = conclude(api, plan, before, result)
+    (made,) = [r for r in moved.policy_rules(TEST_ORG) if r["name"] == "b"]
+    assert [(c.action, s) for c, s in conclusion.statuses] == [
+        ("create", APPLIED),
+        ("delete", NOT_APPLIED),
+    ]
+    assert heard.items == [("create", made["id"])]
+    assert conclusion.after is not None and conclusion.listing_error is None
+    (kept,) = before.rules["default"]
+    assert conclusion.problems == (f"unexpected rule 'a' [{kept.id}] in policy default",)
+    stopped = PolicyResult(TEST_ORG, error=ApiError("stopped", 503))
+    assert conclude(api, plan, before, stopped).problems == ()  # not complete: not checked
+    transport = Scripted(moved)
+    transport.refusing.add("GET")
+    with triage_client(moved, transport) as refusing:
+        failed = conclude(policies_client(refusing), plan, before, result)
+    assert failed.statuses == conclusion.statuses and failed.after is None
+    assert failed.listing_error is not None
+
+
+# policies/outcomes.py (PolicyResult.done): once, and no longer unknown.
+def test_a_change_is_applied_once_however_often_it_is_confirmed() -> None:
+    heard = _Heard()
+    result = PolicyResult(TEST_ORG, listener=heard)
+    result.done(_UPDATE)  # confirmed before it was ever counted as sent
+    result.sending([_CREATE])
+    result.done(_CREATE, _N)
+    result.done(_CREATE, _N)
+    assert result.applied == [_UPDATE, _CREATE] and result.unknown == []
+    assert heard.items == [("update", None), ("create", "id-n")]
