@@ -561,11 +561,13 @@ def test_a_rule_created_twice_is_reported_as_two_copies() -> None:
 
 _NEW_Y2 = _live_resolution("u4", "y")
 _CREATE_Y = ResolutionChange("create", TEST_ORG, None, resolution("y", "other"))
+_BECAUSE = replace(_CREATE_Y, new=replace(resolution("y", "other"), reason_text="because"))
 _UNADDRESSABLE = _live_resolution("", "z")  # listed without a uuid: nothing can touch it
 _RESOLUTION_PROBLEMS = [
     ((), (_OLD_X, _NEW_Y), ["unexpected resolution artifact.name=y artifact.type=npm [u3]"]),
     ((), (), ["""missing resolution {"artifact.name":"x","artifact.type":"npm"}"""]),
     ((_CREATE_Y,), (_OLD_X, _NEW_Y), []),
+    ((_BECAUSE,), (_OLD_X, replace(_NEW_Y, reason_text="because")), []),
     (
         (_CREATE_Y,),
         (_OLD_X, _NEW_Y, _NEW_Y2),
