@@ -28,7 +28,16 @@ from reconciler.engine.changes import Change, Create, Delete, Update
 from reconciler.engine.lanes import run_lanes
 from reconciler.engine.plan import OrgPlan, diff
 from reconciler.engine.provenance import Provenance
-from reconciler.engine.verify import APPLIED, NOT_APPLIED, UNKNOWN, conclude, holds, statuses
+from reconciler.engine.verify import (
+    APPLIED,
+    NOT_APPLIED,
+    UNKNOWN,
+    conclude,
+    differences,
+    holds,
+    settle,
+    statuses,
+)
 from reconciler.errors import (
     ApiError,
     ApplyError,
@@ -40,6 +49,7 @@ from reconciler.errors import (
     ReconcilerError,
     ScopeError,
     ServerError,
+    UsageError,
     VerificationError,
 )
 from reconciler.http.retry import RetryPolicy
@@ -322,6 +332,48 @@ def test_an_audit_line_holds_the_change_its_sides_and_the_origin(tmp_path: Path)
             **{"source": None, "owner": None, "ticket": None},
         },
     ]
+
+
+# engine/verify.py (settle): what the final listing does not hold is not applied.
+def test_the_final_listing_settles_each_unknown_outcome_one_way_or_the_other() -> None:
+    held, lost = Delete(TEST_ORG, _BEFORE, None), Create(TEST_ORG, None, rule("b"))
+    plan = OrgPlan(TEST_ORG, (held, lost), unchanged=0, existing=1)
+    result = ApplyResult(TEST_ORG)
+    result.sending([held, lost])
+    settle(result, [_BEFORE], [])
+    assert outcome(plan, result) == [("delete", "npm/a", APPLIED), ("create", "npm/b", NOT_APPLIED)]
+
+
+# engine/verify.py (differences): one line per difference, ordered by selector.
+def test_the_differences_after_apply_are_in_selector_order() -> None:
+    expected = {rule("b").selector: ("ignore", "why")}
+    assert differences(expected, [_listed("u-a", "a")]) == [
+        "unexpected rule npm/a [u-a]",
+        "missing rule npm/b",
+    ]
+
+
+# engine/audit.py (AuditLog): parents made, keys sorted, lines counted; a path it cannot open
+# is one line naming it.
+def test_the_audit_log_makes_its_directory_sorts_keys_and_counts_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = AuditLog.open(str(tmp_path / "logs" / "audit.jsonl"), SEALED)
+    log.write(Delete(TEST_ORG, _BEFORE, None), None)
+    log.write(Delete(TEST_ORG, _listed("u-b", "b"), None), None)
+    assert log.lines == 2 and log.path == str(tmp_path / "logs" / "audit.jsonl")
+    log.close()
+    for text in (tmp_path / "logs" / "audit.jsonl").read_text().splitlines():
+        assert list(json.loads(text)) == sorted(json.loads(text))
+    monkeypatch.chdir(tmp_path)
+    AuditLog.open("here.jsonl", SEALED).close()  # no directory part: the working directory
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["here.jsonl", "logs"]
+    with pytest.raises(UsageError) as refused:
+        AuditLog.open(str(tmp_path / "logs"), SEALED)
+    assert (
+        str(refused.value)
+        == f"--audit-log {tmp_path / 'logs'}: cannot append to it: Is a directory"
+    )
 
 
 # engine/audit.py (AuditTrail): one line per change, a create's naming the oldest new rule.
