@@ -141,7 +141,9 @@ def rendered(renderer: Renderer, plan: Plan) -> str:
 
 
 def test_the_registry_holds_every_format_the_cli_offers() -> None:
-    fmt = next(p for p in cli.commands["plan"].params if p.name == "fmt")
+    plan = cli.get_command(click.Context(cli), "plan")
+    assert plan is not None
+    fmt = next(p for p in plan.params if p.name == "fmt")
     assert isinstance(fmt.type, click.Choice)
     assert list(fmt.type.choices) == list(RENDERERS) == ["text", "json", "markdown"]
     assert RENDERERS["markdown"] is render_markdown

@@ -1,29 +1,25 @@
 """One module per subcommand, each exposing ``run(...) -> int``; what they share is here.
 
-Each ``run`` takes explicit keyword parameters, which ``cli.py`` passes by name, so that mypy
-catches a renamed option, and returns an ``EXIT_*`` code from ``reconciler.exits``. Kept free
-of API imports so that ``validate`` starts without loading the HTTP client.
+Each module ends with its click command, ``command``: an ``Options`` dataclass (one field per
+option, ``options.py``) and a function that passes the fields to ``run`` by keyword, so that
+mypy catches a renamed option. ``run`` returns an ``EXIT_*`` code from ``reconciler.exits``.
+Only ``cli.py`` imports these modules. Kept free of API imports so that ``validate`` starts
+without loading the HTTP client.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final
 
 import click
 
 from reconciler.errors import Diagnostic, UsageError
 from reconciler.redact import redact
 from reconciler.render.escape import terminal_safe
-
-# The rule schema's ``org`` pattern (a test checks that they agree). Nothing else may reach a
-# URL path or a file name: ``../x`` and ``a/b`` are not slugs.
-ORG_SLUG: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def print_warnings(warnings: Sequence[Diagnostic]) -> None:
@@ -38,24 +34,6 @@ def use_colour() -> bool:
     if context is not None and context.color is False:
         return False
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-
-
-def check_org(org: str, option: str = "--org") -> str:
-    """``org`` if it is an org slug; else a one-line ``UsageError``.
-
-    >>> check_org("acme-corp.eu")
-    'acme-corp.eu'
-    >>> check_org("../x")
-    Traceback (most recent call last):
-    ...
-    reconciler.errors.UsageError: --org '../x': not an org slug (letters, digits, '.', '_' or '-', starting with a letter or digit)
-    """  # noqa: E501 - a doctest's expected output is one line
-    if not ORG_SLUG.fullmatch(org):
-        raise UsageError(
-            f"{option} {org!r}: not an org slug (letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit)"
-        )
-    return org
 
 
 def check_output_file(path: str, option: str, *, make_parents: bool = False) -> Path:

@@ -14,12 +14,21 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from types import FrameType
 
 import click
 
-from reconciler.api import ALERT_POLICIES
+from reconciler.api import ALERT_POLICIES, DEFAULT_CONCURRENCY
 from reconciler.commands import check_output_file, print_warnings, use_colour
+from reconciler.commands.options import (
+    Api,
+    api_options,
+    click_command,
+    option,
+    org_option,
+    paths_argument,
+)
 from reconciler.engine.apply import ApplyResult, apply_org
 from reconciler.engine.audit import AuditLog, AuditTrail
 from reconciler.engine.orgs import make_plan, open_client, select_orgs
@@ -318,3 +327,57 @@ def run(
         if log is not None:
             log.close()
     return EXIT_OK
+
+
+@dataclass(frozen=True)
+class Options:
+    """``apply``'s command line, in ``--help`` order."""
+
+    paths: tuple[str, ...] = paths_argument()
+    org: str | None = org_option("Only this org (default: every org in the files).")
+    plan_file: str | None = option(
+        "--plan",
+        type=click.Path(exists=True, dir_okay=False),
+        help="Apply exactly this saved plan (from plan --out); refused if the org changed.",
+    )
+    yes: bool = option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    force: bool = option(
+        "--force", is_flag=True, help="Apply a plan that crosses a safety threshold."
+    )
+    audit_log: str | None = option(
+        "--audit-log",
+        type=click.Path(dir_okay=False),
+        help="Append one JSON line per applied change to this file.",
+    )
+    concurrency: int = option(
+        "--concurrency",
+        type=click.IntRange(1, 64),
+        default=DEFAULT_CONCURRENCY,
+        show_default=True,
+        help="Requests in flight at once: pages while listing, POSTs and DELETEs while writing. "
+        "Against Socket the run paces itself to the 600-a-minute rate limit whatever this is.",
+    )
+    dry_run: bool = option(
+        "--dry-run",
+        is_flag=True,
+        help="Only rehearse the Alert Policies writes with the server (dry_run=true), before or "
+        "after the org moves; nothing is written.",
+    )
+    api: Api = api_options()
+
+
+@click_command("apply", Options)
+def command(given: Options) -> int:
+    """Make the org match the files: batched upserts and deletes, then verify."""
+    return run(
+        given.paths or (".",),
+        org=given.org,
+        plan_file=given.plan_file,
+        yes=given.yes,
+        force=given.force,
+        audit_log=given.audit_log,
+        concurrency=given.concurrency,
+        api_url=given.api.api_url,
+        retry=given.api.retry,
+        dry_run=given.dry_run,
+    )

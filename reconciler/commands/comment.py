@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -18,6 +18,7 @@ import click
 
 from reconciler import __version__
 from reconciler.commands import check_output_file, write_output
+from reconciler.commands.options import click_command, option
 from reconciler.engine.plan import Plan
 from reconciler.errors import PlanFileError, UsageError
 from reconciler.exits import EXIT_CHANGES, EXIT_EXPIRED, EXIT_OK
@@ -115,3 +116,61 @@ def run(
         err=True,
     )
     return EXIT_OK
+
+
+@dataclass(frozen=True)
+class Options:
+    """``comment``'s command line, in ``--help`` order."""
+
+    plan_file: str | None = option(
+        "--plan",
+        type=click.Path(dir_okay=False),
+        help="The saved plan (plan --out); leave out when validation failed or for apply.",
+    )
+    title: str = option("--title", default="socket-triage plan", show_default=True)
+    output_file: str | None = option(
+        "--output",
+        type=click.Path(dir_okay=False),
+        help="A command's report to show open (apply's).",
+    )
+    messages_file: str | None = option(
+        "--messages",
+        type=click.Path(dir_okay=False),
+        help="Messages (stderr) to show; folded unless --exit-code says the run failed.",
+    )
+    exit_code: int | None = option("--exit-code", type=int, help="The exit code of the run shown.")
+    head_sha: str | None = option("--head-sha", help="The commit the plan is for (the PR head).")
+    marker_key: str = option(
+        "--marker-key",
+        default="",
+        help="Text (say, the org and paths) whose digest goes in the hidden marker, so that each "
+        "org and path set keeps its own comment.",
+    )
+    artifact: str | None = option(
+        "--artifact", help="The name of the artifact that holds plan.json."
+    )
+    out: str = option(
+        "--out", required=True, type=click.Path(dir_okay=False), help="The comment body."
+    )
+    summary_out: str | None = option(
+        "--summary-out",
+        type=click.Path(dir_okay=False),
+        help="Also write the job summary (up to 1 MiB) here.",
+    )
+
+
+@click_command("comment", Options)
+def command(given: Options) -> int:
+    """Write the PR comment (and job summary) for a run, cut to fit GitHub's limits."""
+    return run(
+        plan_file=given.plan_file,
+        title=given.title,
+        output_file=given.output_file,
+        messages_file=given.messages_file,
+        exit_code=given.exit_code,
+        head_sha=given.head_sha,
+        marker_key=given.marker_key,
+        artifact=given.artifact,
+        out=given.out,
+        summary_out=given.summary_out,
+    )

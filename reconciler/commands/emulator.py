@@ -24,11 +24,13 @@ import json
 import secrets
 import signal
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
+from reconciler.commands.options import check_orgs, click_command, option
 from reconciler.emulator import Emulator, Faults, serve
 from reconciler.errors import UsageError
 from reconciler.exits import EXIT_OK
@@ -171,3 +173,53 @@ def _seed_policies(emulator: Emulator, org: str, setup: dict[str, Any]) -> None:
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise ValueError(f"{key} must be a list of objects")
         seed(org, items)
+
+
+@dataclass(frozen=True)
+class Options:
+    """``emulator``'s command line, in ``--help`` order."""
+
+    host: str = option(
+        "--host",
+        default="127.0.0.1",
+        show_default=True,
+        help="Address to bind. Anything but loopback must be asked for explicitly.",
+    )
+    port: int = option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
+    db: str = option(
+        "--db",
+        default=":memory:",
+        show_default=True,
+        help="SQLite file for state that persists across runs.",
+    )
+    orgs: tuple[str, ...] = option(
+        "--org", multiple=True, callback=check_orgs, help="Create this org (repeatable)."
+    )
+    tokens: tuple[str, ...] = option(
+        "--token",
+        multiple=True,
+        metavar="TOKEN[:ORG][:SCOPES]",
+        help="Accept this token (repeatable). Default: a generated token for every org.",
+    )
+    seed_file: str | None = option(
+        "--seed-file",
+        type=click.Path(exists=True, dir_okay=False),
+        help="JSON file of rules to load at start.",
+    )
+    faults: str | None = option(
+        "--faults", help='Fault config as JSON, e.g. \'{"seed": 1, "rate_429": 0.2}\'.'
+    )
+
+
+@click_command("emulator", Options)
+def command(given: Options) -> int:
+    """Run the Socket-compatible Triage API emulator over HTTP until Ctrl-C."""
+    return run(
+        host=given.host,
+        port=given.port,
+        db=given.db,
+        orgs=given.orgs,
+        tokens=given.tokens,
+        seed_file=given.seed_file,
+        faults=given.faults,
+    )

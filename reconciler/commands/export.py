@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from reconciler.commands import check_output_file, write_output
+from reconciler.commands.options import Api, api_options, click_command, option, org_option
 from reconciler.engine.export import render_rule_file
 from reconciler.engine.orgs import list_live, open_client
 from reconciler.exits import EXIT_OK
@@ -54,3 +56,22 @@ def run(
     )
     click.echo(f"Wrote {written} of org {org} to {target}{left_out}.", err=True)
     return EXIT_OK
+
+
+@dataclass(frozen=True)
+class Options:
+    """``export``'s command line, in ``--help`` order."""
+
+    org: str = org_option("The Socket org slug to export.", required=True)
+    out: str | None = option(
+        "--out",
+        type=click.Path(),
+        help="A .yaml file, or a directory to write ORG.yaml into (default: stdout).",
+    )
+    api: Api = api_options()
+
+
+@click_command("export", Options)
+def command(given: Options) -> int:
+    """Write the org's live rules as a rule file, ready to commit."""
+    return run(org=given.org, out=given.out, api_url=given.api.api_url, retry=given.api.retry)

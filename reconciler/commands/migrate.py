@@ -10,12 +10,21 @@ creates nothing: migrate writes to no org, only to ``DIR``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 import click
 
 from reconciler.commands import check_output_file, print_warnings, write_output
+from reconciler.commands.options import (
+    Api,
+    api_options,
+    click_command,
+    option,
+    org_option,
+    paths_argument,
+)
 from reconciler.engine import migrate as migration
 from reconciler.engine.migratefile import Settings, rule_file, summary
 from reconciler.engine.orgs import list_live, open_client, select_orgs
@@ -85,3 +94,32 @@ def run(
         refused = f"; {count(len(done.refused), 'legacy rule')} could not be translated"
     click.echo(f"Wrote {written} of org {org} to {yaml_path}{refused}; see {summary_path}.")
     return EXIT_OK
+
+
+@dataclass(frozen=True)
+class Options:
+    """``migrate``'s command line, in ``--help`` order."""
+
+    paths: tuple[str, ...] = paths_argument()
+    org: str = org_option("The Socket org slug to migrate.", required=True)
+    out: str = option(
+        "--out",
+        type=click.Path(file_okay=False),
+        default=DEFAULT_OUT,
+        show_default=True,
+        help="Directory to write ORG.yaml (native policy rules) and ORG-migration.md (the "
+        "summary).",
+    )
+    api: Api = api_options()
+
+
+@click_command("migrate", Options)
+def command(given: Options) -> int:
+    """Translate the org's legacy triage rules (or PATHS' rules) into Alert Policies rule files."""
+    return run(
+        given.paths,  # none: the org's live legacy rules
+        org=given.org,
+        out=given.out,
+        api_url=given.api.api_url,
+        retry=given.api.retry,
+    )

@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import click
 
 from reconciler.commands import print_warnings
+from reconciler.commands.options import click_command, format_option, paths_argument
 from reconciler.errors import ConfigError
 from reconciler.exits import EXIT_ERROR, EXIT_OK
 from reconciler.render.common import count
@@ -43,3 +45,20 @@ def run(paths: Sequence[str], *, fmt: str = "text", today: dt.date | None = None
 def _summary(ruleset: loader.RuleSet) -> str:
     rules, orgs, files = ruleset.rule_count, len(ruleset.orgs), len(ruleset.files)
     return f"OK: {count(rules, 'rule')} for {count(orgs, 'org')} in {count(files, 'file')}."
+
+
+@dataclass(frozen=True)
+class Options:
+    """``validate``'s command line, in ``--help`` order."""
+
+    paths: tuple[str, ...] = paths_argument()
+    fmt: str = format_option(
+        ["text", "json", "github"],
+        "text; json; or github: workflow commands that annotate the lines of a pull request.",
+    )
+
+
+@click_command("validate", Options)
+def command(given: Options) -> int:
+    """Check rule files (files or directories) and report every problem as FILE:LINE:COL."""
+    return run(given.paths or (".",), fmt=given.fmt)

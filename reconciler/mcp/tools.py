@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Final
 
 from reconciler.api import TARGETS, TRIAGE
-from reconciler.commands import check_org
 from reconciler.engine.orgs import list_live, make_plan, open_client, select_orgs
 from reconciler.engine.provenance import detect
 from reconciler.errors import ConfigError, Diagnostic, UsageError
@@ -28,6 +27,7 @@ from reconciler.mcp import checkrule
 from reconciler.mcp.confine import confine
 from reconciler.rules import loader
 from reconciler.rules.model import utc_today
+from reconciler.rules.orgslug import check_org
 from reconciler.rules.ruleset import OrgRules, RuleSet
 from reconciler.triage.selector import LiveRule
 from reconciler.triage.wire import STATES
