@@ -1,9 +1,9 @@
 """What a command's click command is made of: its options, as the fields of a frozen dataclass.
 
 Each command module writes its command line once, as a dataclass with one field per option,
-and ``click_command`` turns it into a ``click.Command``. The field's name is the click parameter's
-name, so the two cannot drift apart; the function that calls ``run`` reads the fields, so mypy
-sees a renamed one. For example::
+and ``click_command`` turns it into a ``click.Command``. Each click parameter is named after
+its field, so the two cannot drift apart; the function that calls ``run`` reads the fields, so
+mypy sees a renamed one. For example::
 
     @dataclass(frozen=True)
     class Options:
@@ -12,8 +12,7 @@ sees a renamed one. For example::
 
 
     @click_command("expiring", Options)
-    def command(given: Options) -> int:
-        \"\"\"List the rules that expire within N days.\"\"\"
+    def command(given: Options) -> int:  # its docstring is the command's help
         return run(given.paths or (".",), within=given.within)
 
 Options several commands take (``--org``, ``--format``, the API options, ...) are defined once
@@ -23,7 +22,7 @@ here. ``--no-color`` is on every command and sits after its own options, before 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from typing import Any, ClassVar, Final, Protocol, TypeVar
 
 import click
@@ -161,7 +160,7 @@ def click_command(
     return build
 
 
-def _parameter(spec: Any) -> click.Parameter:
+def _parameter(spec: Field[Any]) -> click.Parameter:
     parameter: click.Parameter = spec.metadata[_PARAMETER](spec.name)
     return parameter
 
