@@ -15,7 +15,7 @@ from typing import Any
 from reconciler.emulator.database import Org, Store
 from reconciler.emulator.policies_bodies import PLACEMENT_FIELDS, policy_body, rule_body
 from reconciler.emulator.policies_migration import status_for
-from reconciler.emulator.policies_resolutions import ResolutionStore, checked_body, to_api
+from reconciler.emulator.policies_resolution_store import ResolutionStore, checked_body, to_api
 from reconciler.emulator.policies_store import DEFAULT_ID, Placement, Policy, PolicyStore
 from reconciler.emulator.responses import ApiFailure
 from reconciler.emulator.triage_entries import to_stored
