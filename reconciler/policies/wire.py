@@ -1,9 +1,10 @@
 """Constants of Socket's Alert Policies API family, as the contract states them.
 
-Source: ``alert-policies-contract.md`` (section numbers below) and its OpenAPI beside it. Every
-place where the contract says **(unknown)** and this tool had to choose is one ``UNKNOWN_*``
-constant at the end of this module, with the conservative choice named in its comment, so that
-learning the real behaviour means changing one line.
+Source: ``docs/socket-api.md``, which gives each fact's public source and maps the section
+numbers below, and the OpenAPI in ``reconciler/schemas/``. Every place where the behaviour is
+**(unknown)** and this tool had to choose is one ``UNKNOWN_*`` constant at the end of this
+module, with the conservative choice named in its comment, so that learning the real behaviour
+means changing one line.
 
 Field spelling: unlike the legacy Triage API (GET snake_case, POST camelCase), this family uses
 snake_case in request bodies *and* responses (``vigil_selector``, ``before_rule_id``,
