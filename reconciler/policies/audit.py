@@ -102,3 +102,6 @@ class PolicyAuditTrail:
     def applied(self, change: PolicyChange, item: Item | None) -> None:
         if self._log is not None:
             self._log.append(record(change, item, self._provenance, when=self._clock()))
+
+    def finish(self) -> None:
+        """Nothing is held: a policies create is answered with the id its line names."""

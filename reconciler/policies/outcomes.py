@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from reconciler.engine.apply import refused
-from reconciler.engine.verify import APPLIED, NOT_APPLIED, UNKNOWN
+from reconciler.engine.outcomes import APPLIED, NOT_APPLIED, UNKNOWN, refused
 from reconciler.errors import ReconcilerError
 from reconciler.policies.model import LiveResolution, LiveRule
 from reconciler.policies.plan import PolicyPlan
@@ -41,6 +40,7 @@ class PolicyResult:
 
     org: str
     listener: Listener | None = field(default=None, repr=False)
+    progress: Callable[[int], None] | None = field(default=None, repr=False)
     applied: list[PolicyChange] = field(default_factory=list)
     _unknown: dict[int, PolicyChange] = field(default_factory=dict, repr=False)  # by id(), in order
     error: ReconcilerError | None = None
@@ -74,6 +74,8 @@ class PolicyResult:
             self.applied.append(change)
             if self.listener is not None:
                 self.listener.applied(change, item)
+            if self.progress is not None:
+                self.progress(1)
 
     def not_applied(self, change: PolicyChange) -> None:
         """The server does not hold ``change`` (a refusal, or a listing, says so)."""

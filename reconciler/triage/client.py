@@ -51,7 +51,7 @@ _uuid: Final = itemgetter("uuid")
 
 # A listing order: the API's (sort, direction). Listings read the oldest first, by creation,
 # so that rules created meanwhile land after the pages read; the most recently updated first
-# is how a verification finds what changed since a listing (``engine.recent``).
+# is how a verification finds what changed since a listing (``triage.recent``).
 Order = tuple[str, str]
 OLDEST_FIRST: Final[Order] = ("created_at", "asc")
 RECENT_FIRST: Final[Order] = ("updated_at", "desc")

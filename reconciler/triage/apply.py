@@ -22,11 +22,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from reconciler.engine.changes import Change
 from reconciler.engine.lanes import parallel
-from reconciler.engine.plan import OrgPlan
-from reconciler.errors import ApiError, ApplyError, OutcomeUnknownError, ReconcilerError
+from reconciler.engine.outcomes import refused
+from reconciler.errors import ApplyError, OutcomeUnknownError, ReconcilerError
+from reconciler.triage.changes import Change
 from reconciler.triage.client import TriageClient
+from reconciler.triage.plan import TriagePlan
 from reconciler.triage.selector import LiveRule
 from reconciler.triage.wire import MAX_BATCH
 
@@ -42,21 +43,6 @@ class Listener(Protocol):
     def applied(self, changes: Sequence[Change]) -> None: ...
 
     def listed(self, live: Sequence[LiveRule]) -> None: ...
-
-
-def refused(error: BaseException) -> bool:
-    """Whether a failed write certainly changed nothing: the server refused it (4xx, not 429).
-
-    Anything else (5xx, a lost answer, a 429 after an earlier try) may have committed.
-    """
-    status = getattr(error, "status", None)
-    return (
-        isinstance(error, ApiError)
-        and not isinstance(error, OutcomeUnknownError)
-        and status is not None
-        and 400 <= status < 500
-        and status != 429
-    )
 
 
 @dataclass
@@ -129,7 +115,7 @@ class _Run:
     """One org's apply in progress: where to send, what was done, how wide to go."""
 
     client: TriageClient
-    plan: OrgPlan
+    plan: TriagePlan
     result: ApplyResult
     concurrency: int
     settle: float
@@ -208,7 +194,7 @@ class _Run:
         parallel(self._of("delete"), send, self.concurrency)
 
 
-def writable(plan: OrgPlan) -> None:
+def writable(plan: TriagePlan) -> None:
     """Refuse, before anything is sent, an update or delete of a rule without a uuid.
 
     Such an update would create a rule (every run) and such a DELETE would address the
@@ -225,7 +211,7 @@ def writable(plan: OrgPlan) -> None:
 
 def apply_org(
     client: TriageClient,
-    plan: OrgPlan,
+    plan: TriagePlan,
     *,
     concurrency: int = 8,
     progress: Progress | None = None,
