@@ -26,6 +26,15 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def stamp(provenance: Provenance, when: dt.datetime) -> dict[str, Any]:
+    """The fields every audit line has whatever its target: when, and where the run came from."""
+    prov = provenance.to_dict()
+    return {
+        "time": when.isoformat(timespec="seconds"),
+        **{key: prov.get(key) for key in ("commit", "pr", "actor", "repository")},
+    }
+
+
 class AuditLog:
     """An append-only JSON-lines file. ``open`` it before the first write: it checks the path."""
 

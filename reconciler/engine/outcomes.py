@@ -7,10 +7,13 @@ the server confirms it (its answer, or a listing that shows it), and *applied* a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable, Iterable, Set
+from dataclasses import dataclass, field
 from typing import Final, Generic, TypeVar
 
-from reconciler.errors import ApiError, OutcomeUnknownError
+from reconciler.errors import ApiError, OutcomeUnknownError, ReconcilerError
 
 APPLIED: Final = "applied"
 NOT_APPLIED: Final = "not applied"
@@ -33,6 +36,44 @@ def refused(error: BaseException) -> bool:
         and 400 <= status < 500
         and status != 429
     )
+
+
+def statuses(
+    changes: Iterable[C], applied: Set[int], unknown: Set[int]
+) -> tuple[tuple[C, str], ...]:
+    """Each change with its outcome, given the ``id()`` of those applied and those unknown."""
+    return tuple(
+        (c, APPLIED if id(c) in applied else UNKNOWN if id(c) in unknown else NOT_APPLIED)
+        for c in changes
+    )
+
+
+@dataclass(kw_only=True)
+class Outcomes:
+    """What every provider's apply result holds besides its changes' outcomes.
+
+    ``error`` is set when the apply stopped part-way, ``interrupted`` on Ctrl-C; ``lock``
+    guards the result across the lanes; ``progress`` hears of each change applied.
+    """
+
+    error: ReconcilerError | None = None
+    interrupted: bool = False
+    # When the last request that may still commit failed (time.monotonic), if any did.
+    last_uncertain: float | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    progress: Callable[[int], None] | None = field(default=None, repr=False)
+
+    def uncertain(self) -> None:
+        """A request failed in a way that may still commit at the server."""
+        with self.lock:
+            self.last_uncertain = time.monotonic()
+
+    def wait_for_lost_answers(self, seconds: float) -> None:
+        """Sleep until ``seconds`` have passed since the last request whose answer was lost."""
+        with self.lock:
+            last = self.last_uncertain
+        if last is not None:
+            time.sleep(max(0.0, last + seconds - time.monotonic()))
 
 
 @dataclass(frozen=True)

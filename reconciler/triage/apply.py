@@ -16,14 +16,12 @@ has committed by then), re-lists the org, and sends again only the selectors sti
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from reconciler.engine.lanes import parallel
-from reconciler.engine.outcomes import refused
+from reconciler.engine.outcomes import Outcomes, refused
 from reconciler.errors import ApplyError, OutcomeUnknownError, ReconcilerError
 from reconciler.triage.changes import Change
 from reconciler.triage.client import TriageClient
@@ -46,19 +44,13 @@ class Listener(Protocol):
 
 
 @dataclass
-class ApplyResult:
-    """What one org's apply did. ``error`` is set when it stopped part-way."""
+class ApplyResult(Outcomes):
+    """What one org's apply did (``engine.outcomes.Outcomes``: how it stopped)."""
 
     org: str
     applied: list[Change] = field(default_factory=list)
     unknown: list[Change] = field(default_factory=list)
-    error: ReconcilerError | None = None
-    interrupted: bool = False
-    # When the last request with an unknown outcome failed (time.monotonic), if any did.
-    last_uncertain: float | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     listener: Listener | None = field(default=None, repr=False)
-    progress: Progress | None = field(default=None, repr=False)
     _applied_ids: set[int] = field(default_factory=set, repr=False)
 
     def sending(self, changes: Sequence[Change]) -> None:
@@ -86,8 +78,7 @@ class ApplyResult:
         if refused(error):
             self.not_applied(changes)
             return
-        with self.lock:
-            self.last_uncertain = time.monotonic()
+        self.uncertain()
 
     def _forget(self, changes: Sequence[Change]) -> None:
         gone = {id(c) for c in changes}
@@ -95,11 +86,6 @@ class ApplyResult:
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.applied if c.action == action)
-
-    def wait_for_lost_answers(self, seconds: float) -> None:
-        """Sleep until ``seconds`` have passed since the last request whose answer was lost."""
-        if self.last_uncertain is not None:
-            time.sleep(max(0.0, self.last_uncertain + seconds - time.monotonic()))
 
 
 def batches(changes: Sequence[Change], size: int = MAX_BATCH) -> Iterator[list[Change]]:

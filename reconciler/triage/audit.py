@@ -12,7 +12,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from reconciler.engine.audit import AuditLog
+from reconciler.engine.audit import AuditLog, stamp
 from reconciler.engine.provenance import Provenance
 from reconciler.triage.changes import Change
 from reconciler.triage.selector import LiveRule, Selector, created_order
@@ -24,9 +24,8 @@ def record(
     """The audit line for one applied change. ``uuid`` is the created rule's, when known."""
     data = change.to_dict()
     after = data["after"]
-    prov = provenance.to_dict()
     return {
-        "time": when.isoformat(timespec="seconds"),
+        **stamp(provenance, when),
         "org": change.org,
         "action": change.action,
         "uuid": change.uuid or uuid,
@@ -38,10 +37,6 @@ def record(
         "source": after["source"] if after else None,
         "owner": after["owner"] if after else None,
         "ticket": after["ticket"] if after else None,
-        "commit": prov.get("commit"),
-        "pr": prov.get("pr"),
-        "actor": prov.get("actor"),
-        "repository": prov.get("repository"),
     }
 
 

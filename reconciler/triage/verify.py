@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reconciler.engine.outcomes import APPLIED, NOT_APPLIED, UNKNOWN, Conclusion
+from reconciler.engine.outcomes import Conclusion
+from reconciler.engine.outcomes import statuses as outcome_of
 from reconciler.errors import ApiError
 from reconciler.triage.apply import ApplyResult
 from reconciler.triage.changes import Change
@@ -47,10 +48,7 @@ def statuses(plan: TriagePlan, result: ApplyResult) -> tuple[tuple[Change, str],
     with result.lock:
         applied = {id(c) for c in result.applied}
         unknown = {id(c) for c in result.unknown}
-    return tuple(
-        (c, APPLIED if id(c) in applied else UNKNOWN if id(c) in unknown else NOT_APPLIED)
-        for c in plan.changes
-    )
+    return outcome_of(plan.changes, applied, unknown)
 
 
 def settle(result: ApplyResult, before: Sequence[LiveRule], after: Sequence[LiveRule]) -> None:
