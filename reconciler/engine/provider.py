@@ -78,7 +78,12 @@ class Trail(Protocol):
 
 
 class Provider(Protocol):
-    """One API's side of the flow. ``actions`` are the tally's actions, in the order said."""
+    """One API's side of the flow. ``actions`` are the tally's actions, in the order said.
+
+    The engine hands each provider back only what that provider made: the plans of its
+    target, the state ``before_writing`` read, the trail and result of its own ``apply``. So
+    a provider declares them with its own types (they are ``Any`` here).
+    """
 
     @property
     def target(self) -> str: ...
@@ -97,28 +102,28 @@ class Provider(Protocol):
         """The org's live state read and diffed with the files."""
         ...
 
-    def stale(self, plans: Sequence[OrgPlan]) -> list[str]:
+    def stale(self, plans: Sequence[Any]) -> list[str]:
         """The orgs of these saved plans whose live state changed since (one check for all)."""
         ...
 
-    def before_writing(self, plan: OrgPlan, concurrency: int) -> object:
+    def before_writing(self, plan: Any, concurrency: int) -> Any:
         """Right before the first write: refuse a stale plan (and any other precondition);
         the live state read then, which ``apply`` and ``conclude`` compare against."""
         ...
 
-    def dry_run(self, plan: OrgPlan, concurrency: int) -> str:
+    def dry_run(self, plan: Any, concurrency: int) -> str:
         """``apply --dry-run``: rehearse the writes if the API can; the line that says so."""
         ...
 
-    def audit_trail(self, log: AuditLog | None, provenance: Provenance, before: object) -> Trail:
+    def audit_trail(self, log: AuditLog | None, provenance: Provenance, before: Any) -> Trail:
         """The listener that writes one audit line per confirmed change."""
         ...
 
     def apply(
         self,
-        plan: OrgPlan,
-        before: object,
-        trail: Trail,
+        plan: Any,
+        before: Any,
+        trail: Any,
         *,
         concurrency: int,
         settle: float,
@@ -127,13 +132,11 @@ class Provider(Protocol):
         """Send the plan; never raises for an API failure or Ctrl-C (see the result)."""
         ...
 
-    def conclude(
-        self, plan: OrgPlan, before: object, result: Result, settle: float
-    ) -> Conclusion[Any, Any]:
+    def conclude(self, plan: Any, before: Any, result: Any, settle: float) -> Conclusion[Any, Any]:
         """Settle unknown outcomes from a final listing and check the org against the plan."""
         ...
 
-    def statuses(self, plan: OrgPlan, result: Result) -> tuple[tuple[Any, str], ...]:
+    def statuses(self, plan: Any, result: Any) -> tuple[tuple[Any, str], ...]:
         """Each change with its outcome as ``result`` knows it, in plan order."""
         ...
 

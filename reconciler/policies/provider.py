@@ -22,12 +22,12 @@ from typing import Final
 
 from reconciler.engine.audit import AuditLog
 from reconciler.engine.provenance import Provenance
-from reconciler.engine.provider import OrgPlan, Progress, Result
+from reconciler.engine.provider import Progress
 from reconciler.engine.targets import TargetChoice
 from reconciler.errors import ApplyError, ReadOnlyError, ReconcilerError
 from reconciler.policies.apply import apply_org
 from reconciler.policies.audit import PolicyAuditTrail
-from reconciler.policies.changes import ResolutionChange, RuleChange
+from reconciler.policies.changes import RuleChange
 from reconciler.policies.client import PoliciesClient
 from reconciler.policies.orgs import plan_policies_org
 from reconciler.policies.outcomes import PolicyResult
@@ -58,14 +58,13 @@ class PoliciesProvider:
         plan = plan_policies_org(self.client, rules, provenance, today)[0]
         return replace(plan, choice=choice)
 
-    def stale(self, plans: Sequence[OrgPlan]) -> list[str]:
+    def stale(self, plans: Sequence[PolicyPlan]) -> list[str]:
         return []  # each org is checked right before its first write (``before_writing``)
 
-    def before_writing(self, plan: OrgPlan, concurrency: int) -> Snapshot:
-        mine = _mine(plan)
-        before = unchanged_snapshot(self.client, mine)
-        self.check_writable(mine)
-        self.rehearsed(mine, concurrency)
+    def before_writing(self, plan: PolicyPlan, concurrency: int) -> Snapshot:
+        before = unchanged_snapshot(self.client, plan)
+        self.check_writable(plan)
+        self.rehearsed(plan, concurrency)
         return before
 
     def check_writable(self, plan: PolicyPlan) -> None:
@@ -87,11 +86,10 @@ class PoliciesProvider:
             )
         return rehearsal.sent
 
-    def dry_run(self, plan: OrgPlan, concurrency: int) -> str:
-        mine = _mine(plan)
-        unchanged_snapshot(self.client, mine)
-        sent = self.rehearsed(mine, concurrency)
-        skipped = sum(1 for c in mine.resolution_changes if c.action == "delete")
+    def dry_run(self, plan: PolicyPlan, concurrency: int) -> str:
+        unchanged_snapshot(self.client, plan)
+        sent = self.rehearsed(plan, concurrency)
+        skipped = sum(1 for c in plan.resolution_changes if c.action == "delete")
         note = f"; {skipped} resolution deletes have no dry run" if skipped else ""
         return (
             f"Dry run of org {plan.org}: the server accepts all {sent} writes rehearsed{note}. "
@@ -99,60 +97,45 @@ class PoliciesProvider:
         )
 
     def audit_trail(
-        self, log: AuditLog | None, provenance: Provenance, before: object
+        self, log: AuditLog | None, provenance: Provenance, before: Snapshot
     ) -> PolicyAuditTrail:
         return PolicyAuditTrail(log, provenance)
 
     def apply(
         self,
-        plan: OrgPlan,
-        before: object,
-        trail: object,
+        plan: PolicyPlan,
+        before: Snapshot,
+        trail: PolicyAuditTrail,
         *,
         concurrency: int,
         settle: float,
         progress: Progress | None,
     ) -> PolicyResult:
-        assert isinstance(trail, PolicyAuditTrail)
         return apply_org(
             self.client,
-            _mine(plan),
-            before=_snapshot(before),
+            plan,
+            before=before,
             concurrency=concurrency,
             settle=settle,
             listener=trail,
             progress=progress,
         )
 
-    def conclude(self, plan: OrgPlan, before: object, result: Result, settle: float) -> Verdict:
-        return conclude(
-            self.client, _mine(plan), _snapshot(before), _result(result), settle_seconds=settle
-        )
+    def conclude(
+        self, plan: PolicyPlan, before: Snapshot, result: PolicyResult, settle: float
+    ) -> Verdict:
+        return conclude(self.client, plan, before, result, settle_seconds=settle)
 
-    def statuses(self, plan: OrgPlan, result: Result) -> tuple[tuple[PolicyChange, str], ...]:
-        return _result(result).statuses(_mine(plan))
+    def statuses(
+        self, plan: PolicyPlan, result: PolicyResult
+    ) -> tuple[tuple[PolicyChange, str], ...]:
+        return result.statuses(plan)
 
-    def describe(self, change: object) -> str:
+    def describe(self, change: PolicyChange) -> str:
         """``move rule 'a' of policy default (3 -> 1)``, ``replace resolution ...``."""
         if isinstance(change, RuleChange):
             text = f"{change.action} rule {change.name!r} of policy {change.policy_id}"
             if change.action == "move":
                 text += f" ({change.from_position} -> {change.to_position})"
             return text
-        assert isinstance(change, ResolutionChange)
         return f"{change.action} resolution {change.selector.describe()}"
-
-
-def _mine(plan: OrgPlan) -> PolicyPlan:
-    assert isinstance(plan, PolicyPlan), f"not an Alert Policies plan: {plan!r}"
-    return plan
-
-
-def _snapshot(before: object) -> Snapshot:
-    assert isinstance(before, Snapshot)
-    return before
-
-
-def _result(result: Result) -> PolicyResult:
-    assert isinstance(result, PolicyResult)
-    return result

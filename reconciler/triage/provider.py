@@ -14,7 +14,7 @@ from typing import Final
 
 from reconciler.engine.audit import AuditLog
 from reconciler.engine.provenance import Provenance
-from reconciler.engine.provider import OrgPlan, Progress, Result
+from reconciler.engine.provider import Progress
 from reconciler.engine.targets import TargetChoice
 from reconciler.errors import ReconcilerError
 from reconciler.rules.ruleset import OrgRules
@@ -46,63 +46,46 @@ class TriageProvider:
     ) -> TriagePlan:
         return replace(plan_org(self.client, rules, provenance, today), choice=choice)
 
-    def stale(self, plans: Sequence[OrgPlan]) -> list[str]:
-        return stale_orgs(self.client, [_mine(p) for p in plans])
+    def stale(self, plans: Sequence[TriagePlan]) -> list[str]:
+        return stale_orgs(self.client, plans)
 
-    def before_writing(self, plan: OrgPlan, concurrency: int) -> list[LiveRule]:
-        return unchanged_live(self.client, _mine(plan))  # another writer: nothing is written
+    def before_writing(self, plan: TriagePlan, concurrency: int) -> list[LiveRule]:
+        return unchanged_live(self.client, plan)  # another writer: nothing is written
 
-    def dry_run(self, plan: OrgPlan, concurrency: int) -> str:
+    def dry_run(self, plan: TriagePlan, concurrency: int) -> str:
         return f"Org {plan.org} is on legacy triage, which has no dry run: skipped."
 
     def audit_trail(
-        self, log: AuditLog | None, provenance: Provenance, before: object
+        self, log: AuditLog | None, provenance: Provenance, before: list[LiveRule]
     ) -> AuditTrail:
-        return AuditTrail(log, _listed(before))
+        return AuditTrail(log, before)  # the log's provenance stamps the lines
 
     def apply(
         self,
-        plan: OrgPlan,
-        before: object,
-        trail: object,
+        plan: TriagePlan,
+        before: list[LiveRule],
+        trail: AuditTrail,
         *,
         concurrency: int,
         settle: float,
         progress: Progress | None,
     ) -> ApplyResult:
-        assert isinstance(trail, AuditTrail)
         return apply_org(
             self.client,
-            _mine(plan),
+            plan,
             concurrency=concurrency,
             progress=progress,
             settle=settle,
             listener=trail,
         )
 
-    def conclude(self, plan: OrgPlan, before: object, result: Result, settle: float) -> Verdict:
-        return conclude(
-            self.client, _mine(plan), _listed(before), _result(result), settle_seconds=settle
-        )
+    def conclude(
+        self, plan: TriagePlan, before: list[LiveRule], result: ApplyResult, settle: float
+    ) -> Verdict:
+        return conclude(self.client, plan, before, result, settle_seconds=settle)
 
-    def statuses(self, plan: OrgPlan, result: Result) -> tuple[tuple[Change, str], ...]:
-        return statuses(_mine(plan), _result(result))
+    def statuses(self, plan: TriagePlan, result: ApplyResult) -> tuple[tuple[Change, str], ...]:
+        return statuses(plan, result)
 
-    def describe(self, change: object) -> str:
-        assert isinstance(change, Change)
+    def describe(self, change: Change) -> str:
         return f"{change.action} {change.selector.describe()}"
-
-
-def _mine(plan: OrgPlan) -> TriagePlan:
-    assert isinstance(plan, TriagePlan), f"not a legacy triage plan: {plan!r}"
-    return plan
-
-
-def _listed(before: object) -> list[LiveRule]:
-    assert isinstance(before, list)
-    return before
-
-
-def _result(result: Result) -> ApplyResult:
-    assert isinstance(result, ApplyResult)
-    return result
