@@ -202,7 +202,7 @@ def reported(
     if result.interrupted or error is not None or conclusion.listing_error or conclusion.problems:
         for change, status in conclusion.statuses:
             say(f"  {status}: {provider.describe(change)}")
-    done = tally(provider, org, conclusion.statuses)
+    done = tally(org, conclusion.statuses, provider.actions)
     if result.interrupted:
         say(f"{done}.{advice(None)}")
         raise KeyboardInterrupt
@@ -226,13 +226,13 @@ def reported(
     return conclusion
 
 
-def tally(provider: Provider, org: str, statuses: Sequence[tuple[Any, str]]) -> str:
-    """``Applied N of M changes to org X (N created, ...)``, from the settled statuses."""
+def tally(org: str, statuses: Sequence[tuple[Any, str]], actions: Sequence[str]) -> str:
+    """``Applied N of M changes to org X (N created, ...)``, from the settled statuses;
+    ``actions`` are the target's (``Provider.actions``), in the order said."""
     applied = [c for c, status in statuses if status == APPLIED]
     unknown = sum(1 for _, status in statuses if status == UNKNOWN)
     counts = ", ".join(
-        f"{sum(1 for c in applied if c.action == action)} {PAST[action]}"
-        for action in provider.actions
+        f"{sum(1 for c in applied if c.action == action)} {PAST[action]}" for action in actions
     )
     text = (
         f"Applied {len(applied)} of {len(statuses)} changes to org {org} ({counts}); "
