@@ -5,7 +5,7 @@ which calls may be retried, and how refusals are worded (``statuses``); the HTTP
 knows none of that. Every call names its org, so each carries that org's token
 (``connect.Credentials``): one client serves a run over several orgs, with one connection pool,
 one backoff gate and one pacer. ``open_client`` checks ``--api-url`` and finds the tokens and the
-pacing; the transport for ``local:PATH`` comes from the caller (``engine.orgs.open_client``
+pacing; the transport for ``local:PATH`` comes from the caller (``wiring.open_client``
 supplies the embedded emulator).
 """
 
