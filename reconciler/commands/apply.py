@@ -139,7 +139,7 @@ def run(
                     click.echo(line)
                 return EXIT_OK
             if not force:
-                flow.raise_if_unsafe(plan)
+                plan.raise_if_unsafe()
             log = AuditLog.open(audit_log, provenance) if audit_log else None
             confirm(yes)
             # A lost answer may still commit at the server until the request timeout has passed.

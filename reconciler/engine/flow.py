@@ -94,12 +94,6 @@ def check_saved_plan(providers: Providers, plan: Plan, path: str) -> None:
         )
 
 
-def raise_if_unsafe(plan: Plan) -> None:
-    """octoDNS's safety check for every org, before anything is confirmed or written."""
-    for org_plan in plan.orgs:
-        org_plan.raise_if_unsafe()
-
-
 def dry_run(providers: Providers, plan: Plan, concurrency: int) -> Iterator[str]:
     """``apply --dry-run``: each org's rehearsal (where its API has one), one line each."""
     for org_plan in plan.orgs:

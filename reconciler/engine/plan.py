@@ -32,6 +32,11 @@ class Plan:
     def has_changes(self) -> bool:
         return any(o.has_changes for o in self.orgs)
 
+    def raise_if_unsafe(self) -> None:
+        """octoDNS's safety check, org by org, before anything is confirmed or written."""
+        for org_plan in self.orgs:
+            org_plan.raise_if_unsafe()
+
     def to_dict(self, *, fingerprint: bool = True) -> dict[str, Any]:
         """Each org's document in org order, with its target keys.
 
