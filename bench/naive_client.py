@@ -14,10 +14,10 @@ import sys
 
 import httpx
 
-from reconciler.engine.plan import diff
 from reconciler.engine.provenance import detect
 from reconciler.rules import loader
 from reconciler.rules.model import utc_today
+from reconciler.triage.plan import diff
 from reconciler.triage.selector import LiveRule
 from reconciler.triage.wire import MAX_PER_PAGE, TRIAGE_ITEM_PATH, TRIAGE_PATH
 

@@ -14,17 +14,15 @@ from pathlib import Path
 
 import pytest
 from apply_scripted import INTERRUPT, LOSE, REFUSE, Script, Scripted
+from apply_support import apply_one
 from apply_test import TODAY, make_client, rule, seed
 from conftest import TEST_ORG
 
-from reconciler.commands import apply as command
 from reconciler.emulator import Emulator, Faults
-from reconciler.engine.apply import ApplyResult, apply_org
-from reconciler.engine.audit import AuditLog, AuditTrail
-from reconciler.engine.changes import Delete, Update
-from reconciler.engine.plan import OrgPlan, diff
+from reconciler.engine import flow
+from reconciler.engine.audit import AuditLog
+from reconciler.engine.outcomes import APPLIED, NOT_APPLIED, UNKNOWN
 from reconciler.engine.provenance import Provenance
-from reconciler.engine.verify import APPLIED, NOT_APPLIED, UNKNOWN, conclude, statuses
 from reconciler.errors import (
     ApiError,
     ApplyError,
@@ -40,21 +38,26 @@ from reconciler.errors import (
 )
 from reconciler.http.retry import RetryPolicy
 from reconciler.rules.model import Rule
+from reconciler.triage.apply import ApplyResult, apply_org
+from reconciler.triage.audit import AuditTrail
+from reconciler.triage.changes import Delete, Update
 from reconciler.triage.client import TriageClient
+from reconciler.triage.plan import TriagePlan, diff
 from reconciler.triage.selector import LiveRule
+from reconciler.triage.verify import conclude, statuses
 
 # Three tries, no waiting: a lost answer and two refused connections exhaust a call.
 THREE_TRIES = RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=0.0, retry_after_cap=0.0)
 SEALED = Provenance(repository="acme/rules")
 
 
-def planned(client: TriageClient, desired: list[Rule]) -> tuple[OrgPlan, list[LiveRule]]:
+def planned(client: TriageClient, desired: list[Rule]) -> tuple[TriagePlan, list[LiveRule]]:
     """A plan as the CLI makes it: notes carry our sealed trailer."""
     live = client.live_rules(TEST_ORG)
     return diff(TEST_ORG, desired, live, today=TODAY, trailer=SEALED.trailer), live
 
 
-def outcome(plan: OrgPlan, result: ApplyResult) -> list[tuple[str, str, str]]:
+def outcome(plan: TriagePlan, result: ApplyResult) -> list[tuple[str, str, str]]:
     return [(c.action, c.selector.describe(), s) for c, s in statuses(plan, result)]
 
 
@@ -143,7 +146,7 @@ def test_the_report_says_applied_unknown_and_not_applied_line_by_line(
     with make_client(emulator, THREE_TRIES, transport=transport) as client:
         plan, _ = planned(client, [rule("upd", state="block"), rule("new")])
         with pytest.raises(ApplyError) as raised:
-            command.apply_one(client, plan, None, concurrency=1, settle=0.0)
+            apply_one(client, plan, None, concurrency=1, settle=0.0)
     assert report_lines(capsys.readouterr().err) == [
         "  not applied: delete npm/gone",
         "  outcome unknown: create npm/new",
@@ -172,7 +175,7 @@ def test_a_create_confirmed_by_the_relist_is_reported_applied_and_audited_once(
     with make_client(emulator, transport=Scripted(emulator, script)) as client:
         plan, _ = planned(client, [rule("new")])
         with pytest.raises(ApplyError) as raised:
-            command.apply_one(client, plan, log, concurrency=1, settle=0.0)
+            apply_one(client, plan, log, concurrency=1, settle=0.0)
     log.close()
     assert report_lines(capsys.readouterr().err) == [
         "  not applied: delete npm/gone",
@@ -202,7 +205,7 @@ def test_a_create_confirmed_by_the_relist_is_reported_applied_and_audited_once(
 def test_a_rerun_is_promised_to_converge_only_when_it_can(
     error: ReconcilerError | None, converges: bool
 ) -> None:
-    assert ("converges" in command.advice(error)) is converges
+    assert ("converges" in flow.advice(error)) is converges
 
 
 # --- the audit log --------------------------------------------------------------------------
@@ -239,7 +242,7 @@ def test_a_failed_final_listing_still_reports_and_audits_every_applied_change(
         plan, _ = planned(client, [rule("kept"), rule("new")])
         transport.script[("DELETE", 2)] = transport.refuse_from_now("GET")
         with pytest.raises(ApplyError, match="the listing to check them failed"):
-            command.apply_one(client, plan, log, concurrency=1, settle=0.0)
+            apply_one(client, plan, log, concurrency=1, settle=0.0)
     log.close()
     assert report_lines(capsys.readouterr().err) == [
         "  applied: delete npm/gone1",
@@ -273,7 +276,7 @@ def test_two_applies_at_once_are_caught_and_the_clean_up_needs_no_force(
         with make_client(emulator, transport=transport) as client:
             plan, _ = planned(client, desired)
             try:
-                command.apply_one(client, plan, None, concurrency=1, settle=0.0)
+                apply_one(client, plan, None, concurrency=1, settle=0.0)
             except ReconcilerError as exc:
                 failures.append(exc)
 
@@ -290,7 +293,7 @@ def test_two_applies_at_once_are_caught_and_the_clean_up_needs_no_force(
         # 10 deletes of 30 live rules is over 30%, but deleting copies of our own rules is safe.
         assert [c.reason for c in cleanup.changes] == ["duplicate"] * 10
         assert cleanup.unsafe_reasons() == []
-        command.apply_one(client, cleanup, None, concurrency=4, settle=0.0)
+        apply_one(client, cleanup, None, concurrency=4, settle=0.0)
     assert sorted(r["package_name"] for r in emulator.rules(TEST_ORG)) == sorted(
         [f"old{i}" for i in range(10)] + [f"new{i}" for i in range(10)]
     )
@@ -304,7 +307,7 @@ def test_a_change_made_after_the_plan_stops_the_apply_before_any_write(
         plan, _ = planned(client, [rule("new")])
         seed(emulator, ["meanwhile"])  # another apply, or the dashboard
         with pytest.raises(ReconcilerError, match="changed since the plan was made"):
-            command.apply_one(client, plan, None, concurrency=1, settle=0.0)
+            apply_one(client, plan, None, concurrency=1, settle=0.0)
     calls = emulator.counters()["calls"]
     assert (calls["POST"], calls["DELETE"]) == (0, 0)
 
@@ -329,7 +332,7 @@ def test_rules_without_a_uuid_are_never_written_and_the_plan_says_so(
         assert all(
             "has no uuid, so socket-triage can neither update nor delete it" in w for w in warnings
         )
-        command.apply_one(client, plan, None, concurrency=4, settle=0.0)
+        apply_one(client, plan, None, concurrency=4, settle=0.0)
         again, _ = planned(client, desired)
     assert again.changes == ()  # converges: the ghost is not "created" again on every run
     assert again.warnings == plan.warnings
@@ -346,7 +349,7 @@ def test_the_engine_refuses_to_write_a_rule_without_a_uuid(
     ghost = LiveRule("", rule("ghost").selector, "warn", "why")
     new = rule("ghost", state="block") if action is Update else None
     change = action(TEST_ORG, ghost, new, "block it" if new else None)
-    plan = OrgPlan(TEST_ORG, (change,), unchanged=0, existing=1, stated_fingerprint="sha256:x")
+    plan = TriagePlan(TEST_ORG, (change,), unchanged=0, existing=1, stated_fingerprint="sha256:x")
     with make_client(emulator) as client, pytest.raises(ApplyError, match="without a uuid"):
         apply_org(client, plan)
     calls = emulator.counters()["calls"]

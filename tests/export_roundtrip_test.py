@@ -8,8 +8,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.engine import export
-from reconciler.engine.export import render_rule_file
+from reconciler.triage import export
+from reconciler.triage.export import render_rule_file
 from reconciler.triage.selector import LiveRule, Selector
 
 # Printable text, line breaks and the characters YAML treats specially (quotes, colons, `#`,

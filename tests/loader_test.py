@@ -11,9 +11,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.engine.safety import SafetyPolicy
 from reconciler.errors import ConfigError, Location
 from reconciler.rules import loader, ruleschema, yamlnodes
+from reconciler.rules.safety import SafetyPolicy
 from reconciler.triage.selector import Selector
 from reconciler.triage.wire import CVSS_CMP_RE
 

@@ -13,7 +13,7 @@ from conftest import TEST_ORG
 
 from reconciler.cli import cli
 from reconciler.emulator import Emulator
-from reconciler.engine.migrate import Legacy, Migration, _unique, most_specific_first
+from reconciler.policies.migrate import Legacy, Migration, _unique, most_specific_first
 from reconciler.rules import loader
 from reconciler.triage.selector import Selector
 

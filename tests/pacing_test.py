@@ -15,10 +15,10 @@ from http_fakes import Clock
 
 from reconciler.emulator import Emulator, EmulatorTransport
 from reconciler.emulator.auth import Quota
-from reconciler.engine.orgs import open_client
 from reconciler.http.pacing import Pacer, Rate
 from reconciler.http.retry import RetryPolicy
 from reconciler.triage.client import TriageClient
+from reconciler.wiring import open_client
 
 FAST = RetryPolicy(max_attempts=2, base_delay=0.0, max_delay=0.0, timeout=10.0)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from apply_scripted import Scripted
+from apply_support import apply_one, dry_run_one
 from conftest import TEST_ORG
 from policies_apply_support import (
     PROVENANCE,
@@ -21,15 +22,14 @@ from policies_apply_support import (
     want,
 )
 
-from reconciler.commands.apply_policies import apply_policies_org, dry_run_org
 from reconciler.emulator import Emulator, Faults
 from reconciler.engine.audit import AuditLog
-from reconciler.engine.targets import policies_client
 from reconciler.errors import ApplyError, ReadOnlyError, StalePlanError, VerificationError
 from reconciler.policies.order import longest_increasing
 from reconciler.policies.plan import PolicyPlan
 from reconciler.policies.selectors import VigilSelector
 from reconciler.triage.client import TriageClient
+from reconciler.wiring import policies_client
 
 FILES = [want("malware"), want("installScripts", "warn"), want("cve", "ignore", "not reachable")]
 
@@ -49,7 +49,7 @@ def since(emulator: Emulator, start: dict[str, Any], kind: str) -> dict[str, int
 def apply(
     client: TriageClient, plan: PolicyPlan, log: AuditLog | None = None, settle: float = 0.0
 ) -> None:
-    apply_policies_org(client, plan, log, PROVENANCE, concurrency=8, settle=settle)
+    apply_one(client, plan, log, PROVENANCE, concurrency=8, settle=settle)
 
 
 def test_apply_reaches_the_files_in_order_and_the_next_plan_is_empty(
@@ -174,7 +174,7 @@ def test_a_dry_run_previews_an_org_that_has_not_moved(
 ) -> None:
     emulator.set_migration_state(TEST_ORG, "pending")
     plan = plan_for(client, FILES, [resolution("left-pad")])
-    dry_run_org(client, plan, concurrency=4)
+    dry_run_one(client, plan, concurrency=4)
     assert "the server accepts all 4 writes rehearsed. Nothing was written." in (
         capsys.readouterr().out
     )

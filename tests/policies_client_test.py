@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from conftest import ALL_SCOPES_TOKEN, TEST_ORG, TEST_TOKEN, TRANSPORT_BASE_URL
 
+from reconciler import notes
 from reconciler.emulator import Emulator, EmulatorTransport
-from reconciler.engine import notes
 from reconciler.errors import Location, ReadOnlyError, ScopeError
 from reconciler.http.client import HttpClient
 from reconciler.http.retry import RetryPolicy

@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.engine import notes
-from reconciler.engine.safety import SafetyPolicy
+from reconciler import notes
 from reconciler.errors import ConfigError, Location
 from reconciler.policies.changes import Placement, RuleChange
 from reconciler.policies.checks import HUMAN_NOTE_MAX
@@ -29,6 +28,7 @@ from reconciler.policies.resolutions import diff_resolutions
 from reconciler.policies.selectors import VigilSelector
 from reconciler.policies.trailer import fit_note
 from reconciler.policies.wire import RULE_NOTE_MAX
+from reconciler.rules.safety import SafetyPolicy
 
 WHERE = Location("a.yaml", 1, 3)
 

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.engine import notes
+from reconciler import notes
 from reconciler.errors import ApiError
 from reconciler.policies.model import (
     LivePolicy,

@@ -18,15 +18,15 @@ from conftest import ALL_SCOPES_TOKEN, TEST_ORG, TRANSPORT_BASE_URL
 
 from reconciler.cli import cli
 from reconciler.emulator import Emulator, EmulatorTransport, embedded
-from reconciler.engine.plan import Plan
-from reconciler.engine.policyorgs import desired_state
 from reconciler.errors import ConfigError
 from reconciler.http.client import HttpClient
 from reconciler.policies.client import PoliciesClient
+from reconciler.policies.orgs import desired_state
 from reconciler.policies.plan import PolicyPlan
 from reconciler.policies.snapshot import read_snapshot
 from reconciler.rules import loader
 from reconciler.rules.model import utc_today
+from reconciler.wiring import read_plan
 
 
 def run(*args: str) -> Result:
@@ -178,16 +178,17 @@ def test_a_saved_plan_is_a_policies_plan_whose_fingerprint_covers_order(
     assert run("plan", str(files), "--api-url", f"local:{db}", "--out", str(saved)).exit_code == 0
     data = json.loads(saved.read_text())
     assert data["orgs"][0]["target"] == "alert-policies"
-    plan = Plan.from_dict(data)
-    assert plan.orgs == () and isinstance(plan.policies[0], PolicyPlan)
-    assert plan.policies[0].summary()["move"] == 1
-    assert plan.targets[TEST_ORG].target == "alert-policies"
+    plan = read_plan(data)
+    (policy_plan,) = plan.orgs
+    assert isinstance(policy_plan, PolicyPlan)
+    assert policy_plan.summary()["move"] == 1
+    assert policy_plan.choice is not None and policy_plan.choice.target == "alert-policies"
     emulator = embedded(str(db))  # as local: opens it: no token needed
     client = PoliciesClient(
         HttpClient(TRANSPORT_BASE_URL, None, transport=EmulatorTransport(emulator))
     )
     before = read_snapshot(client, TEST_ORG).fingerprint
-    assert before == plan.policies[0].fingerprint
+    assert before == policy_plan.fingerprint
     first, second, *_ = emulator.policy_rules(TEST_ORG)
     client.update_rule(TEST_ORG, "default", second["id"], {"before_rule_id": first["id"]})
     assert read_snapshot(client, TEST_ORG).fingerprint != before  # only the order changed

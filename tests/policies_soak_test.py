@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from apply_scripted import INTERRUPT_AFTER, Scripted
+from apply_support import apply_one
 from conftest import TEST_ORG
 from policies_apply_support import (
     PROVENANCE,
@@ -25,7 +26,6 @@ from policies_apply_support import (
     want,
 )
 
-from reconciler.commands.apply_policies import apply_policies_org
 from reconciler.emulator import Emulator, Faults
 from reconciler.engine.audit import AuditLog
 from reconciler.policies.model import DesiredResolution, DesiredRule
@@ -123,7 +123,7 @@ def test_fault_soak_ends_with_the_files_exactly(
         plan = plan_for(client, rules, resolutions)
         start = emulator.counters()
         emulator.set_faults(dataclasses.replace(SOAK_FAULTS, seed=seed))
-        apply_policies_org(client, plan, log, PROVENANCE, concurrency=8, settle=SETTLE)
+        apply_one(client, plan, log, PROVENANCE, concurrency=8, settle=SETTLE)
     log.close()
     end = emulator.counters()
     emulator.set_faults(Faults())
@@ -163,7 +163,7 @@ def test_ctrl_c_at_any_write_leaves_an_audit_line_per_change_held(
         )
         start = emulator.counters()
         with pytest.raises(KeyboardInterrupt):
-            apply_policies_org(client, plan, log, PROVENANCE, concurrency=8, settle=SETTLE)
+            apply_one(client, plan, log, PROVENANCE, concurrency=8, settle=SETTLE)
         end = emulator.counters()
         lines = Counter((line["kind"], line["action"]) for line in audit_lines(log_path))
         changed = {
@@ -176,6 +176,13 @@ def test_ctrl_c_at_any_write_leaves_an_audit_line_per_change_held(
         assert lines[("policy_rule", "delete")] == changed["policy_rules"]["deleted"]
         assert lines[("resolution", "create")] == changed["resolutions"]["created"]
         assert lines[("resolution", "delete")] == changed["resolutions"]["deleted"]
-        apply_policies_org(client, plan_for(client, rules, resolutions), log, PROVENANCE, 8, SETTLE)
+        apply_one(
+            client,
+            plan_for(client, rules, resolutions),
+            log,
+            PROVENANCE,
+            concurrency=8,
+            settle=SETTLE,
+        )
     log.close()
     check_converged(emulator, rules, resolutions, ids)

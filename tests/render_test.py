@@ -9,7 +9,7 @@ import click
 import pytest
 
 from reconciler.cli import cli
-from reconciler.engine.plan import Plan, diff
+from reconciler.engine.plan import Plan
 from reconciler.errors import Location
 from reconciler.render import (
     RENDERERS,
@@ -20,6 +20,7 @@ from reconciler.render import (
 )
 from reconciler.render.markdown import COMMENT_MARKER, GITHUB_COMMENT_LIMIT
 from reconciler.rules.model import Rule
+from reconciler.triage.plan import diff
 from reconciler.triage.selector import LiveRule, Selector
 
 TODAY = dt.date(2026, 11, 28)

@@ -14,12 +14,12 @@ from conftest import ALL_SCOPES_TOKEN, TEST_ORG, TEST_TOKEN, TRANSPORT_BASE_URL
 from reconciler.api import ALERT_POLICIES, TRIAGE
 from reconciler.cli import cli
 from reconciler.emulator import Emulator, EmulatorTransport
-from reconciler.engine.targets import choose_target, read_status
 from reconciler.errors import AuthError, Location
 from reconciler.http.client import HttpClient
 from reconciler.http.retry import RetryPolicy
 from reconciler.policies.client import PoliciesClient
 from reconciler.policies.model import MigrationStatus
+from reconciler.wiring import choose_target, read_status
 
 FAST = RetryPolicy(max_attempts=1, base_delay=0.0)
 PIN = Location("acme.yaml", 2, 9)

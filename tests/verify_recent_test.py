@@ -17,17 +17,19 @@ from typing import Any
 
 import httpx
 import pytest
+from apply_support import apply_one
 from apply_test import TODAY, make_client, rule, seed
 from conftest import TEST_ORG
 
 from reconciler.emulator import Emulator
-from reconciler.engine.apply import ApplyResult, apply_org
-from reconciler.engine.plan import OrgPlan, diff
-from reconciler.engine.recent import after_apply
-from reconciler.engine.verify import Conclusion, conclude
+from reconciler.engine.outcomes import Conclusion
 from reconciler.rules.model import Rule
+from reconciler.triage.apply import ApplyResult, apply_org
 from reconciler.triage.client import TriageClient
+from reconciler.triage.plan import TriagePlan, diff
+from reconciler.triage.recent import after_apply
 from reconciler.triage.selector import LiveRule
+from reconciler.triage.verify import conclude
 
 NAMES = [f"pkg-{i:04d}" for i in range(1050)]
 
@@ -37,7 +39,7 @@ class Applied:
     """The org of 1,050 rules after ``desired()`` was applied, before the final listing."""
 
     client: TriageClient
-    plan: OrgPlan
+    plan: TriagePlan
     before: list[LiveRule]
     result: ApplyResult
 
@@ -58,7 +60,7 @@ def desired() -> list[Rule]:
     return keep + [rule(f"new-{i}") for i in range(5)]
 
 
-def planned(client: TriageClient) -> tuple[OrgPlan, list[LiveRule]]:
+def planned(client: TriageClient) -> tuple[TriagePlan, list[LiveRule]]:
     before = client.live_rules(TEST_ORG)
     return diff(TEST_ORG, desired(), before, today=TODAY, prune=True), before
 
@@ -72,7 +74,7 @@ def held(emulator: Emulator) -> list[tuple[Any, ...]]:
     return [(r["uuid"], r["state"], r["note"], r["updated_at"]) for r in emulator.rules(TEST_ORG)]
 
 
-def concluded(rules: Conclusion | list[LiveRule] | None) -> list[tuple[Any, ...]]:
+def concluded(rules: Conclusion[Any, Any] | list[LiveRule] | None) -> list[tuple[Any, ...]]:
     after = rules.after if isinstance(rules, Conclusion) else rules
     assert after is not None
     return [(r.uuid, r.state, r.note, r.updated_at) for r in after]
@@ -207,7 +209,6 @@ def test_the_audit_log_names_every_created_rule_from_the_changed_rules(
 ) -> None:
     """Creates are audited once a listing names their uuid; here that listing is the one read
     from the changed rules, and every line must name a rule the server holds as written."""
-    from reconciler.commands import apply as command
     from reconciler.engine.audit import AuditLog
     from reconciler.engine.provenance import Provenance
 
@@ -217,7 +218,7 @@ def test_the_audit_log_names_every_created_rule_from_the_changed_rules(
     with make_client(emulator) as client:
         plan, _ = planned(client)
         listed = gets(emulator)
-        command.apply_one(client, plan, log, concurrency=4, settle=0.0)
+        apply_one(client, plan, log, concurrency=4, settle=0.0)
     log.close()
     # The check before writing (11 pages), then 1 page of changed rules and the count page.
     assert gets(emulator) - listed == 11 + 2

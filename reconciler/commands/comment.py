@@ -19,7 +19,6 @@ import click
 from reconciler import __version__
 from reconciler.commands import check_output_file, write_output
 from reconciler.commands.options import click_command, option
-from reconciler.engine.plan import Plan
 from reconciler.errors import PlanFileError, UsageError
 from reconciler.exits import EXIT_CHANGES, EXIT_EXPIRED, EXIT_OK
 from reconciler.render.common import plan_dict
@@ -31,6 +30,7 @@ from reconciler.render.markdown import (
     build_comment,
     comment_marker,
 )
+from reconciler.wiring import read_plan
 
 # Exit codes after which the messages are warnings (folded), not the reason the run failed.
 QUIET_EXITS: Final = frozenset({EXIT_OK, EXIT_CHANGES, EXIT_EXPIRED})
@@ -43,7 +43,7 @@ def _read_plan(path: str) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise PlanFileError(f"--plan {path}: cannot read a JSON plan: {exc}") from None
     try:
-        return plan_dict(Plan.from_dict(data))
+        return plan_dict(read_plan(data))
     except PlanFileError as exc:
         raise PlanFileError(f"--plan {path}: {exc}") from None
 

@@ -9,11 +9,12 @@ import click
 
 from reconciler.commands import check_output_file, write_output
 from reconciler.commands.options import Api, api_options, click_command, option, org_option
-from reconciler.engine.export import render_rule_file
-from reconciler.engine.orgs import list_live, open_client
 from reconciler.exits import EXIT_OK
 from reconciler.http.retry import RetryPolicy
 from reconciler.render.common import count
+from reconciler.triage.export import render_rule_file
+from reconciler.triage.listing import list_live
+from reconciler.wiring import open_client
 
 
 def output_path(out: str, org: str) -> Path:

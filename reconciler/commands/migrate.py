@@ -25,17 +25,18 @@ from reconciler.commands.options import (
     org_option,
     paths_argument,
 )
-from reconciler.engine import migrate as migration
-from reconciler.engine.migratefile import Settings, rule_file, summary
-from reconciler.engine.orgs import list_live, open_client, select_orgs
-from reconciler.engine.targets import policies_client
+from reconciler.engine.orgs import select_orgs
 from reconciler.errors import UsageError
 from reconciler.exits import EXIT_OK
 from reconciler.http.retry import RetryPolicy
+from reconciler.policies import migrate as migration
 from reconciler.render.common import count
+from reconciler.render.migratefile import Settings, rule_file, summary
 from reconciler.rules import loader
 from reconciler.rules.model import utc_today
 from reconciler.rules.ruleset import OrgRules
+from reconciler.triage.listing import list_live
+from reconciler.wiring import open_client, policies_client
 
 DEFAULT_OUT: Final = "alert-policies"
 

@@ -21,7 +21,8 @@ from reconciler.commands.options import (
     paths_argument,
     target_option,
 )
-from reconciler.engine.orgs import make_plan, open_client, select_orgs
+from reconciler.engine.flow import make_plan
+from reconciler.engine.orgs import select_orgs
 from reconciler.engine.plan import Plan
 from reconciler.engine.provenance import detect
 from reconciler.errors import UsageError
@@ -32,6 +33,7 @@ from reconciler.render import DEFAULT_FORMAT, RENDERERS
 from reconciler.render.common import is_expiry, plan_dict
 from reconciler.rules import loader
 from reconciler.rules.model import utc_today
+from reconciler.wiring import Wiring, open_client
 
 
 def plan_document(plan: Plan) -> str:
@@ -61,7 +63,7 @@ def run(
 ) -> int:
     """Plan every org in ``paths`` (or just ``org``), render as ``fmt``, save to ``out``.
 
-    Each org is planned on its target (``engine.targets``): ``target`` (``--target``) first,
+    Each org is planned on its target (``reconciler.wiring``): ``target`` (``--target``) first,
     then the files' pin, then the org's migration status.
 
     Under ``detailed_exitcode`` returns ``detailed_exit(plan)``, else ``EXIT_OK``. Bad files and
@@ -75,7 +77,7 @@ def run(
     orgs = select_orgs(rule_set, org)
     saved = check_output_file(out, "--out") if out else None
     with open_client(api_url, retry=retry) as client:
-        plan, _ = make_plan(client, orgs, detect(), target=target)
+        plan = make_plan(Wiring(client), orgs, detect(), utc_today(), target=target)
     renderer(plan, sys.stdout, colour=use_colour())
     if saved is not None:
         write_output(saved, plan_document(plan), "--out")

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from reconciler.engine import notes
+from reconciler import notes
 from reconciler.errors import Location
 from reconciler.rules.model import Rule
 

@@ -251,6 +251,7 @@ def apply_org(
     concurrency: int = DEFAULT_CONCURRENCY,
     settle: float = 0.0,
     listener: Listener | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> PolicyResult:
     """Send one org's policy changes; see the module docstring. Never raises for an API
     failure or Ctrl-C: see the result.
@@ -260,7 +261,7 @@ def apply_org(
     answer was lost may still commit: the client's request timeout.
     """
     writable(plan)
-    result = PolicyResult(plan.org, listener=listener)
+    result = PolicyResult(plan.org, listener=listener, progress=progress)
     run = _Run(
         client,
         plan,

@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from reconciler.engine.audit import AuditLog
+from reconciler.engine.audit import AuditLog, stamp
 from reconciler.engine.provenance import Provenance
 from reconciler.policies.changes import RuleChange
 from reconciler.policies.outcomes import Item
@@ -60,9 +60,8 @@ def record(
     # A rule keeps its id through every change; a resolution's create or replace makes a new one.
     written = getattr(item, "id", None) if rule else getattr(item, "uuid", None)
     uuid = (data["uuid"] if rule else None) or written or data["uuid"]
-    prov = provenance.to_dict()
     line: dict[str, Any] = {
-        "time": when.isoformat(timespec="seconds"),
+        **stamp(provenance, when),
         "target": TARGET,
         "kind": data["kind"],
         "org": change.org,
@@ -74,10 +73,6 @@ def record(
         "source": data["after"]["source"] if data["after"] else None,
         "owner": change.new.owner if change.new else None,  # from the files; never sent
         "ticket": change.new.ticket if change.new else None,
-        "commit": prov.get("commit"),
-        "pr": prov.get("pr"),
-        "actor": prov.get("actor"),
-        "repository": prov.get("repository"),
     }
     if rule:
         line.update(
@@ -102,3 +97,6 @@ class PolicyAuditTrail:
     def applied(self, change: PolicyChange, item: Item | None) -> None:
         if self._log is not None:
             self._log.append(record(change, item, self._provenance, when=self._clock()))
+
+    def finish(self) -> None:
+        """Nothing is held: a policies create is answered with the id its line names."""

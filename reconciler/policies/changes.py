@@ -2,7 +2,7 @@
 
 Rule changes: ``create`` / ``update`` / ``delete`` / ``move``. Resolution changes: ``create`` /
 ``delete`` / ``replace`` (resolutions cannot be updated: a replace is a delete and a create,
-shown as one change). Like ``engine.changes``, each holds ``existing`` (live, or None) and
+shown as one change). Like ``triage.changes``, each holds ``existing`` (live, or None) and
 ``new`` (desired, or None), and ``to_dict()`` is the only form renderers and saved plans read;
 ``rule_change_from_dict`` / ``resolution_change_from_dict`` read it back.
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from reconciler.engine import notes
+from reconciler import notes
 from reconciler.policies.model import DesiredRule
 from reconciler.policies.selectors import Problem, check_selector, find_shadowed
 from reconciler.policies.wire import (

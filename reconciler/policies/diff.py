@@ -30,8 +30,7 @@ import json
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Final
 
-from reconciler.engine import notes
-from reconciler.engine.safety import SafetyPolicy
+from reconciler import notes
 from reconciler.errors import ConfigError, Diagnostic, Location
 from reconciler.policies.changes import Placement, RuleChange
 from reconciler.policies.model import (
@@ -48,6 +47,7 @@ from reconciler.policies.plan import PolicyPlan
 from reconciler.policies.resolutions import diff_resolutions
 from reconciler.policies.trailer import TrailerFn, fit_note
 from reconciler.policies.wire import DEFAULT_POLICY_ID, RULE_NOTE_MAX
+from reconciler.rules.safety import SafetyPolicy
 
 # Keys for order.plan_order: a live rule by its index in the listing, a new rule by its name.
 _Key = tuple[str, int | str]

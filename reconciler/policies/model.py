@@ -6,7 +6,7 @@ missing field or a number where a string belongs must not crash a plan. Text fie
 JSON object is an ``ApiError`` naming what was wrong. A live rule without an id can be neither
 updated, moved nor deleted; ``addressable`` says so, and the diff keeps it out of every write.
 
-Ownership is ``engine.notes``'s seal: a trailer is ours only when its seal matches the org and
+Ownership is ``reconciler.notes``'s seal: a trailer is ours only when its seal matches the org and
 the item's identity (``rule_seal_parts`` / ``resolution_seal_parts``), so a note copied onto
 another rule, or into another org, is not ours.
 """
@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.engine import notes
+from reconciler import notes
 from reconciler.errors import ApiError, Location
 from reconciler.policies.selectors import VigilSelector
 from reconciler.policies.wire import (

@@ -9,15 +9,11 @@ out can first wait for a late commit.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from reconciler.engine.apply import refused
-from reconciler.engine.verify import APPLIED, NOT_APPLIED, UNKNOWN
-from reconciler.errors import ReconcilerError
+from reconciler.engine.outcomes import Outcomes, refused, statuses
 from reconciler.policies.model import LiveResolution, LiveRule
 from reconciler.policies.plan import PolicyPlan
 from reconciler.policies.requests import PolicyChange
@@ -36,18 +32,14 @@ class Listener(Protocol):
 
 
 @dataclass
-class PolicyResult:
-    """The outcome of every change so far. ``error`` is set when the apply stopped part-way."""
+class PolicyResult(Outcomes):
+    """The outcome of every change so far (``engine.outcomes.Outcomes``: how it stopped)."""
 
     org: str
     listener: Listener | None = field(default=None, repr=False)
     applied: list[PolicyChange] = field(default_factory=list)
     _unknown: dict[int, PolicyChange] = field(default_factory=dict, repr=False)  # by id(), in order
-    error: ReconcilerError | None = None
-    interrupted: bool = False
     requests: int = 0  # requests sent, retries aside
-    last_uncertain: float | None = None  # time.monotonic() of the last failure that may commit
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _done: set[int] = field(default_factory=set, repr=False)
 
     def sending(self, changes: Sequence[PolicyChange]) -> None:
@@ -74,6 +66,8 @@ class PolicyResult:
             self.applied.append(change)
             if self.listener is not None:
                 self.listener.applied(change, item)
+            if self.progress is not None:
+                self.progress(1)
 
     def not_applied(self, change: PolicyChange) -> None:
         """The server does not hold ``change`` (a refusal, or a listing, says so)."""
@@ -86,24 +80,9 @@ class PolicyResult:
             return
         self.uncertain()
 
-    def uncertain(self) -> None:
-        """A request failed in a way that may still commit at the server."""
-        with self.lock:
-            self.last_uncertain = time.monotonic()
-
-    def wait_for_lost_answers(self, seconds: float) -> None:
-        """Sleep until ``seconds`` have passed since the last request whose answer was lost."""
-        with self.lock:
-            last = self.last_uncertain
-        if last is not None:
-            time.sleep(max(0.0, last + seconds - time.monotonic()))
-
     def statuses(self, plan: PolicyPlan) -> tuple[tuple[PolicyChange, str], ...]:
         """Each change of ``plan`` with its outcome, in plan order."""
         with self.lock:
             unknown = set(self._unknown)
             done = set(self._done)
-        return tuple(
-            (c, APPLIED if id(c) in done else UNKNOWN if id(c) in unknown else NOT_APPLIED)
-            for c in plan.changes
-        )
+        return statuses(plan.changes, done, unknown)

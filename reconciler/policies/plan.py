@@ -1,6 +1,6 @@
 """PolicyPlan: one org's policy rule and resolution changes, with octoDNS-style safety.
 
-Shaped like ``engine.plan.OrgPlan`` so the engine and renderers can treat both alike: ``summary``,
+An ``engine.provider.OrgPlan``, as ``triage.plan.TriagePlan`` is: ``summary``,
 ``unsafe_reasons`` / ``raise_if_unsafe``, ``to_dict`` / ``from_dict``. Moves never count towards
 the safety threshold: reordering the files moves rules but changes none of them.
 """
@@ -11,19 +11,20 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from reconciler.api import ALERT_POLICIES
-from reconciler.engine.safety import (
-    DEFAULT_MAX_CHANGE_PERCENT,
-    DEFAULT_MIN_EXISTING,
-    SafetyPolicy,
-    raise_if_unsafe,
-    unsafe_reasons,
-)
+from reconciler.engine.targets import TargetChoice
 from reconciler.errors import PlanFileError
 from reconciler.policies.changes import (
     ResolutionChange,
     RuleChange,
     resolution_change_from_dict,
     rule_change_from_dict,
+)
+from reconciler.rules.safety import (
+    DEFAULT_MAX_CHANGE_PERCENT,
+    DEFAULT_MIN_EXISTING,
+    SafetyPolicy,
+    raise_if_unsafe,
+    unsafe_reasons,
 )
 
 TARGET: Final = ALERT_POLICIES
@@ -45,6 +46,12 @@ class PolicyPlan:
     prune: bool = True
     safety: SafetyPolicy = field(default_factory=SafetyPolicy)
     notices: tuple[str, ...] = ()
+    # The target used and why (``engine.targets``); None for a plan made without a status read.
+    choice: TargetChoice | None = field(default=None, compare=False)
+
+    @property
+    def target(self) -> str:
+        return TARGET
 
     @property
     def changes(self) -> tuple[RuleChange | ResolutionChange, ...]:
@@ -77,7 +84,8 @@ class PolicyPlan:
     def raise_if_unsafe(self) -> None:
         raise_if_unsafe(self.unsafe_reasons())
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, fingerprint: bool = True) -> dict[str, Any]:
+        """The saved form; the fingerprint is always in it (it costs no walk here)."""
         return {
             "org": self.org,
             "target": TARGET,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reconciler.engine import notes
+from reconciler import notes
 from reconciler.policies.changes import ResolutionChange
 from reconciler.policies.model import (
     DesiredResolution,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from reconciler.engine import notes
+from reconciler import notes
 from reconciler.errors import Location
 
 # The trailer for an item's note: given where it is written in the files and the seal that binds

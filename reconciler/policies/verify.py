@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Literal
 
+from reconciler.engine.outcomes import Conclusion
 from reconciler.errors import ApiError
 from reconciler.policies.changes import Placement, ResolutionChange, RuleChange
 from reconciler.policies.client import PoliciesClient
@@ -36,15 +36,8 @@ Content = tuple[str, str, str, str]  # name, canonical selector, action, human n
 ResContent = tuple[str, str, str | None, str]  # selector, reason, reason_text, human comment
 
 
-@dataclass(frozen=True)
-class Conclusion:
-    """How one org's apply ended: every change's outcome in plan order, how the org still
-    differs from the plan (checked only after a complete apply), the final listing."""
-
-    statuses: tuple[tuple[PolicyChange, str], ...]
-    problems: tuple[str, ...] = ()
-    after: Snapshot | None = None
-    listing_error: ApiError | None = None
+# How a policies apply ended; ``after`` is the final listing.
+Verdict = Conclusion[PolicyChange, Snapshot]
 
 
 def conclude(
@@ -54,8 +47,9 @@ def conclude(
     result: PolicyResult,
     *,
     settle_seconds: float = 0.0,
-) -> Conclusion:
+) -> Verdict:
     """List the org once lost requests had time to commit; settle outcomes; check the org."""
+    result.progress = None  # the progress bar is gone by now
     result.wait_for_lost_answers(settle_seconds)
     try:
         after = read_snapshot(client, plan.org, before.policies)

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, TypeVar
 
-from reconciler.engine.safety import SafetyPolicy
 from reconciler.errors import ConfigError, Diagnostic, Location
 from reconciler.gcpause import paused_gc
 from reconciler.rules import policyfile, purl
@@ -27,6 +26,7 @@ from reconciler.rules.model import Rule, utc_today
 from reconciler.rules.parsing import parse_files, whole
 from reconciler.rules.rulefile import FileRules
 from reconciler.rules.ruleset import OrgRules, RuleSet
+from reconciler.rules.safety import SafetyPolicy
 from reconciler.triage.selector import Selector
 
 if TYPE_CHECKING:

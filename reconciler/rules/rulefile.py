@@ -24,11 +24,11 @@ from itertools import repeat
 from typing import TYPE_CHECKING, Any, Final
 
 from reconciler.api import TARGETS, TRIAGE
-from reconciler.engine.safety import SafetyPolicy
 from reconciler.errors import Diagnostic, Location
 from reconciler.rules import catalogue, policyfile, purl, ruleschema, textcheck, yamlnodes
 from reconciler.rules.expiry import expiry_warning
 from reconciler.rules.model import Rule
+from reconciler.rules.safety import SafetyPolicy
 from reconciler.rules.yamlnodes import YList, YMap
 from reconciler.triage.selector import Selector, normalise
 from reconciler.triage.wire import PACKAGE_FIELDS, SELECTOR_FIELDS, STATES

@@ -5,7 +5,7 @@ which calls may be retried, and how refusals are worded (``statuses``); the HTTP
 knows none of that. Every call names its org, so each carries that org's token
 (``connect.Credentials``): one client serves a run over several orgs, with one connection pool,
 one backoff gate and one pacer. ``open_client`` checks ``--api-url`` and finds the tokens and the
-pacing; the transport for ``local:PATH`` comes from the caller (``engine.orgs.open_client``
+pacing; the transport for ``local:PATH`` comes from the caller (``wiring.open_client``
 supplies the embedded emulator).
 """
 
@@ -51,7 +51,7 @@ _uuid: Final = itemgetter("uuid")
 
 # A listing order: the API's (sort, direction). Listings read the oldest first, by creation,
 # so that rules created meanwhile land after the pages read; the most recently updated first
-# is how a verification finds what changed since a listing (``engine.recent``).
+# is how a verification finds what changed since a listing (``triage.recent``).
 Order = tuple[str, str]
 OLDEST_FIRST: Final[Order] = ("created_at", "asc")
 RECENT_FIRST: Final[Order] = ("updated_at", "desc")

@@ -8,13 +8,14 @@ how they say "any" are the same rule. The wire spellings (camelCase for POST, sn
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, Final, NamedTuple
 
-from reconciler.engine import notes
+from reconciler import notes
 from reconciler.triage.wire import CAMEL_TO_SNAKE, SELECTOR, SELECTOR_FIELDS, WILDCARD
 
 
@@ -256,3 +257,59 @@ class Listing:
 
     rules: tuple[LiveRule, ...]
     pages: tuple[bytes, ...]
+
+
+def parse_time(text: str) -> dt.datetime | None:
+    """An API timestamp as an aware datetime (naive ones are UTC); ``None`` if unreadable.
+
+    >>> parse_time("2026-01-01T10:00:00+02:00") < parse_time("2026-01-01T09:00:00.5Z")
+    True
+    """
+    try:
+        when = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def created_order(rule: LiveRule) -> tuple[int, float, str, str]:
+    """Oldest first by the parsed ``created_at``; unreadable stamps after the readable ones.
+
+    Comparing the text is wrong across time zones and fraction lengths (``...:00.5Z`` sorts
+    after ``...:00.123456Z``), and the oldest copy is the one kept, so the stamps are parsed.
+    """
+    when = parse_time(rule.created_at)
+    if when is None:
+        return (1, 0.0, rule.created_at, rule.uuid)
+    return (0, when.timestamp(), "", rule.uuid)
+
+
+def group_live(live: Iterable[LiveRule]) -> dict[Selector, list[LiveRule]]:
+    """Live rules by selector, oldest first within each selector."""
+    groups: dict[Selector, list[LiveRule]] = {}
+    for rule in live:
+        groups.setdefault(rule.selector, []).append(rule)
+    # Nearly every selector has one rule: sorting (and parsing its stamp) is for the others.
+    return {
+        key: sorted(rules, key=created_order) if len(rules) > 1 else rules
+        for key, rules in groups.items()
+    }
+
+
+def selector_order(selector: Selector) -> tuple[str, ...]:
+    return tuple(v or "" for v in selector)
+
+
+def specificity(selector: Selector) -> tuple[int, int, int]:
+    """(fields set, version kind: 2 exact / 1 prefix / 0 any, prefix length); larger first.
+
+    >>> specificity(Selector(package_name="lodash", package_version="4.17.*"))
+    (2, 1, 5)
+    """
+    version = selector.package_version
+    fields = sum(value is not None for value in selector)
+    if version is None:
+        return fields, 0, 0
+    if version.endswith(WILDCARD):
+        return fields, 1, len(version) - 1
+    return fields, 2, len(version)

@@ -23,11 +23,10 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Final
 
-from reconciler.engine.apply import ApplyResult
-from reconciler.engine.plan import parse_time
 from reconciler.http.paginate import Page, next_page_number
+from reconciler.triage.apply import ApplyResult
 from reconciler.triage.client import OLDEST_FIRST, RECENT_FIRST, TriageClient
-from reconciler.triage.selector import LiveRule
+from reconciler.triage.selector import LiveRule, parse_time
 from reconciler.triage.wire import MAX_PER_PAGE
 
 # Rules of ``before`` sharing its newest stamp are read again with the changes; past this many

@@ -9,8 +9,8 @@ from typing import Any, Final
 import yaml
 
 from reconciler import __version__
-from reconciler.engine.plan import group_live
-from reconciler.triage.selector import LiveRule
+from reconciler.rules.textcheck import MISSING_NOTE
+from reconciler.triage.selector import LiveRule, group_live
 from reconciler.triage.wire import SELECTOR_FIELDS
 
 # The schema of the release that wrote the file, for editors that speak yaml-language-server.
@@ -26,7 +26,6 @@ HEADER: Final = (
 # libyaml's emitter when PyYAML was built with it: the pure-Python one spent most of a 100k-rule
 # export's 35 s. Both write YAML that loads back to the same document; only line folding differs.
 _DUMPER: Final = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-MISSING_NOTE: Final = "TODO: say why this rule exists (it had no note in Socket)"
 # Rules written per call to the emitter (see ``render_rule_file``).
 _CHUNK: Final = 1000
 

@@ -1,7 +1,7 @@
 """After apply: settle every change's outcome from a final listing, and check the org.
 
 When every outcome is known, the final listing is read from the rules changed since the apply's
-first listing plus one page that counts them (``engine.recent``), else from every page.
+first listing plus one page that counts them (``triage.recent``), else from every page.
 
 The final listing is made only once every request whose answer was lost has had ``settle``
 seconds (the request timeout) to commit, so that a late commit is seen. It decides each change
@@ -14,34 +14,19 @@ it) they stay unknown.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from reconciler.engine.apply import ApplyResult
-from reconciler.engine.changes import Change
-from reconciler.engine.plan import OrgPlan, group_live, selector_order
-from reconciler.engine.recent import after_apply
+from reconciler.engine.outcomes import Conclusion
+from reconciler.engine.outcomes import statuses as outcome_of
 from reconciler.errors import ApiError
+from reconciler.triage.apply import ApplyResult
+from reconciler.triage.changes import Change
 from reconciler.triage.client import TriageClient
-from reconciler.triage.selector import LiveRule, Selector
+from reconciler.triage.plan import TriagePlan
+from reconciler.triage.recent import after_apply
+from reconciler.triage.selector import LiveRule, Selector, group_live, selector_order
 
-APPLIED = "applied"
-NOT_APPLIED = "not applied"
-UNKNOWN = "outcome unknown"
-
-
-@dataclass(frozen=True)
-class Conclusion:
-    """How one org's apply ended.
-
-    ``statuses``: every change of the plan, in plan order, with its outcome. ``problems``: how
-    the org still differs from the plan (checked only after a complete apply). ``after``: the
-    final listing, or None when ``listing_error`` (or an interrupt) left it out.
-    """
-
-    statuses: tuple[tuple[Change, str], ...]
-    problems: tuple[str, ...] = ()
-    after: tuple[LiveRule, ...] | None = None
-    listing_error: ApiError | None = None
+# How a triage apply ended; ``after`` is the final listing.
+Verdict = Conclusion[Change, tuple[LiveRule, ...]]
 
 
 def holds(change: Change, old: set[str], after: Sequence[LiveRule]) -> bool:
@@ -58,15 +43,12 @@ def holds(change: Change, old: set[str], after: Sequence[LiveRule]) -> bool:
     return any(r.uuid and r.uuid not in old and r.selector == change.selector for r in after)
 
 
-def statuses(plan: OrgPlan, result: ApplyResult) -> tuple[tuple[Change, str], ...]:
+def statuses(plan: TriagePlan, result: ApplyResult) -> tuple[tuple[Change, str], ...]:
     """Each change with its outcome as ``result`` knows it, in plan order."""
     with result.lock:
         applied = {id(c) for c in result.applied}
         unknown = {id(c) for c in result.unknown}
-    return tuple(
-        (c, APPLIED if id(c) in applied else UNKNOWN if id(c) in unknown else NOT_APPLIED)
-        for c in plan.changes
-    )
+    return outcome_of(plan.changes, applied, unknown)
 
 
 def settle(result: ApplyResult, before: Sequence[LiveRule], after: Sequence[LiveRule]) -> None:
@@ -80,12 +62,12 @@ def settle(result: ApplyResult, before: Sequence[LiveRule], after: Sequence[Live
 
 def conclude(
     client: TriageClient,
-    plan: OrgPlan,
+    plan: TriagePlan,
     before: Sequence[LiveRule],
     result: ApplyResult,
     *,
     settle_seconds: float = 0.0,
-) -> Conclusion:
+) -> Verdict:
     """List the org once lost requests had time to commit; settle outcomes; check the org."""
     result.progress = None  # the progress bar is gone by now
     result.wait_for_lost_answers(settle_seconds)
@@ -107,11 +89,13 @@ def conclude(
     return Conclusion(statuses(plan, result), tuple(problems), tuple(after))
 
 
-def _touched(plan: OrgPlan, before: Sequence[LiveRule], after: Sequence[LiveRule]) -> set[Selector]:
+def _touched(
+    plan: TriagePlan, before: Sequence[LiveRule], after: Sequence[LiveRule]
+) -> set[Selector]:
     """The selectors the check after apply must look at.
 
     Those the plan changes, and those of every rule that is in only one of the two listings,
-    as an object: a final listing built from the changed rules (``engine.recent``) holds the
+    as an object: a final listing built from the changed rules (``triage.recent``) holds the
     very rules listed before for the rest, which cannot differ from what the plan expects. A
     full listing shares no object with ``before``, so every selector is checked.
     """
@@ -124,7 +108,7 @@ def _touched(plan: OrgPlan, before: Sequence[LiveRule], after: Sequence[LiveRule
 
 
 def verify(
-    client: TriageClient, plan: OrgPlan, before: Sequence[LiveRule]
+    client: TriageClient, plan: TriagePlan, before: Sequence[LiveRule]
 ) -> tuple[list[str], list[LiveRule]]:
     """Re-list the org after ``plan``; return what still differs, and the fresh listing."""
     expected = expected_state(plan, before)
@@ -132,7 +116,7 @@ def verify(
     return differences(expected, after), after
 
 
-def expected_state(plan: OrgPlan, before: Sequence[LiveRule]) -> dict[Selector, tuple[str, str]]:
+def expected_state(plan: TriagePlan, before: Sequence[LiveRule]) -> dict[Selector, tuple[str, str]]:
     """What the org should hold after ``plan``: selector -> (state, human note).
 
     Rules without a uuid are left out: no write can touch them, and ``differences`` skips them.

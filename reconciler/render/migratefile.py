@@ -14,11 +14,11 @@ from typing import Any, Final
 
 import yaml
 
-from reconciler.engine.export import SCHEMA_URL
-from reconciler.engine.migrate import Legacy, Migration, resolution_fields, rule_fields
-from reconciler.engine.safety import SafetyPolicy
+from reconciler.policies.migrate import Legacy, Migration, resolution_fields, rule_fields
 from reconciler.render.common import count
 from reconciler.render.escape import one_line, table_code
+from reconciler.rules.safety import SafetyPolicy
+from reconciler.triage.export import SCHEMA_URL
 
 HEADER: Final = (
     f"# yaml-language-server: $schema={SCHEMA_URL}\n"

@@ -16,17 +16,16 @@ has committed by then), re-lists the org, and sends again only the selectors sti
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from reconciler.engine.changes import Change
 from reconciler.engine.lanes import parallel
-from reconciler.engine.plan import OrgPlan
-from reconciler.errors import ApiError, ApplyError, OutcomeUnknownError, ReconcilerError
+from reconciler.engine.outcomes import Outcomes, refused
+from reconciler.errors import ApplyError, OutcomeUnknownError, ReconcilerError
+from reconciler.triage.changes import Change
 from reconciler.triage.client import TriageClient
+from reconciler.triage.plan import TriagePlan
 from reconciler.triage.selector import LiveRule
 from reconciler.triage.wire import MAX_BATCH
 
@@ -44,35 +43,14 @@ class Listener(Protocol):
     def listed(self, live: Sequence[LiveRule]) -> None: ...
 
 
-def refused(error: BaseException) -> bool:
-    """Whether a failed write certainly changed nothing: the server refused it (4xx, not 429).
-
-    Anything else (5xx, a lost answer, a 429 after an earlier try) may have committed.
-    """
-    status = getattr(error, "status", None)
-    return (
-        isinstance(error, ApiError)
-        and not isinstance(error, OutcomeUnknownError)
-        and status is not None
-        and 400 <= status < 500
-        and status != 429
-    )
-
-
 @dataclass
-class ApplyResult:
-    """What one org's apply did. ``error`` is set when it stopped part-way."""
+class ApplyResult(Outcomes):
+    """What one org's apply did (``engine.outcomes.Outcomes``: how it stopped)."""
 
     org: str
     applied: list[Change] = field(default_factory=list)
     unknown: list[Change] = field(default_factory=list)
-    error: ReconcilerError | None = None
-    interrupted: bool = False
-    # When the last request with an unknown outcome failed (time.monotonic), if any did.
-    last_uncertain: float | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     listener: Listener | None = field(default=None, repr=False)
-    progress: Progress | None = field(default=None, repr=False)
     _applied_ids: set[int] = field(default_factory=set, repr=False)
 
     def sending(self, changes: Sequence[Change]) -> None:
@@ -100,8 +78,7 @@ class ApplyResult:
         if refused(error):
             self.not_applied(changes)
             return
-        with self.lock:
-            self.last_uncertain = time.monotonic()
+        self.uncertain()
 
     def _forget(self, changes: Sequence[Change]) -> None:
         gone = {id(c) for c in changes}
@@ -109,11 +86,6 @@ class ApplyResult:
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.applied if c.action == action)
-
-    def wait_for_lost_answers(self, seconds: float) -> None:
-        """Sleep until ``seconds`` have passed since the last request whose answer was lost."""
-        if self.last_uncertain is not None:
-            time.sleep(max(0.0, self.last_uncertain + seconds - time.monotonic()))
 
 
 def batches(changes: Sequence[Change], size: int = MAX_BATCH) -> Iterator[list[Change]]:
@@ -129,7 +101,7 @@ class _Run:
     """One org's apply in progress: where to send, what was done, how wide to go."""
 
     client: TriageClient
-    plan: OrgPlan
+    plan: TriagePlan
     result: ApplyResult
     concurrency: int
     settle: float
@@ -208,7 +180,7 @@ class _Run:
         parallel(self._of("delete"), send, self.concurrency)
 
 
-def writable(plan: OrgPlan) -> None:
+def writable(plan: TriagePlan) -> None:
     """Refuse, before anything is sent, an update or delete of a rule without a uuid.
 
     Such an update would create a rule (every run) and such a DELETE would address the
@@ -225,7 +197,7 @@ def writable(plan: OrgPlan) -> None:
 
 def apply_org(
     client: TriageClient,
-    plan: OrgPlan,
+    plan: TriagePlan,
     *,
     concurrency: int = 8,
     progress: Progress | None = None,

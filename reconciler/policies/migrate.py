@@ -2,10 +2,10 @@
 
 The rules come from the org (``from_live``: its legacy listing, which stays readable after the
 move) or from rule files (``from_files``). Socket's translate endpoint turns each into a policy
-rule or a resolution, or says why it cannot (``engine.translate``); nothing is guessed here.
+rule or a resolution, or says why it cannot (``policies.translate``); nothing is guessed here.
 
 Order: legacy triage documents no precedence, Alert Policies evaluate top to bottom and the
-first match wins. Rules are written most specific first (``explain.precedence.specificity``:
+first match wins. Rules are written most specific first (``triage.selector.specificity``:
 more selector fields set, then an exact version before a prefix), ties kept in their original
 order, so that a narrow exception is never hidden behind a broad rule.
 
@@ -22,17 +22,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from reconciler.engine.plan import group_live
-from reconciler.engine.translate import translate_rules
 from reconciler.errors import Location
-from reconciler.explain.precedence import specificity
 from reconciler.policies import checks
 from reconciler.policies.client import PoliciesClient
 from reconciler.policies.model import DesiredResolution, DesiredRule
 from reconciler.policies.selectors import Problem
+from reconciler.policies.translate import translate_rules
 from reconciler.policies.wire import RULE_NAME_MAX
 from reconciler.rules.ruleset import OrgRules
-from reconciler.triage.selector import LiveRule, Selector
+from reconciler.triage.selector import LiveRule, Selector, group_live, specificity
 
 ELLIPSIS: Final = "…"
 # Codes of our own, for entries the server translated but the files could not hold as they are.

@@ -2,7 +2,7 @@
 
 The desired state is every entry of the org's files in file order (files as read, then lines):
 native ``policy_rules`` as written, and legacy triage-style ``rules`` translated in place by
-Socket's translate endpoint (``engine.translate``). That order is the evaluation order. An
+Socket's translate endpoint (``policies.translate``). That order is the evaluation order. An
 entry the server cannot translate, or whose note would not fit with the provenance trailer, is a
 ``ConfigError`` at its FILE:LINE and nothing is planned (so nothing is written) for the org.
 
@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reconciler.engine.provenance import Provenance
-from reconciler.engine.translate import Outcome, translate_rules
 from reconciler.errors import ConfigError, Diagnostic, Location
 from reconciler.policies import checks
 from reconciler.policies.client import PoliciesClient
@@ -31,6 +30,7 @@ from reconciler.policies.model import (
 )
 from reconciler.policies.plan import PolicyPlan
 from reconciler.policies.snapshot import Snapshot, read_snapshot
+from reconciler.policies.translate import Outcome, translate_rules
 from reconciler.policies.wire import COMMENT_MAX, RULE_NOTE_MAX
 from reconciler.rules.model import Rule
 from reconciler.rules.policyfile import cross_file_problems, shadow_warning
