@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
+import subprocess
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -245,13 +247,45 @@ def test_the_action_installs_only_hash_pinned_dependencies() -> None:
     assert names <= set(pinned), names - set(pinned)
 
 
-def test_ci_runs_script_test_on_supported_pythons() -> None:
+def test_ci_runs_on_every_os_and_supported_python() -> None:
     ci = load(CI)
     assert {"push", "pull_request"} <= set(ci["on"])
     (job,) = ci["jobs"].values()
-    assert job["strategy"]["matrix"]["python-version"] == ["3.11", "3.12", "3.13"]
-    assert any(step.get("run") == "script/test" for step in job["steps"])
+    matrix = job["strategy"]["matrix"]
+    assert matrix["os"] == ["ubuntu-latest", "macos-latest", "windows-latest"]
+    # Every CPython release still supported upstream, from the oldest this project supports.
+    assert matrix["python-version"] == ["3.11", "3.12", "3.13", "3.14"]
+    assert job["runs-on"] == "${{ matrix.os }}"
+    assert job["defaults"]["run"]["shell"] == "bash"  # the scripts are bash, Windows included
+    runs = {step.get("if"): step.get("run") for step in job["steps"] if "run" in step}
+    assert runs["runner.os == 'Linux'"] == "script/test"  # lint, types, workflow lint, pytest
+    others = runs["runner.os != 'Linux'"].splitlines()
+    assert others == ["script/bootstrap", "source script/venv.sh", '"$VENV_BIN/python" -m pytest']
     assert (ROOT / "script/test").exists()
+
+
+@pytest.mark.parametrize("script", ["bootstrap", "test", "lint", "lint-workflows"])
+def test_scripts_find_the_venv_on_every_os(script: str) -> None:
+    # A Windows venv keeps its programs in .venv/Scripts: no script names .venv/bin itself.
+    text = (ROOT / "script" / script).read_text(encoding="utf-8")
+    assert "source script/venv.sh" in text
+    assert ".venv/bin/" not in text
+
+
+@pytest.mark.parametrize(("windows", "expected"), [(True, ".venv/Scripts"), (False, ".venv/bin")])
+def test_venv_sh_picks_the_bin_directory_by_platform(
+    tmp_path: Path, windows: bool, expected: str
+) -> None:
+    (tmp_path / ".venv" / ("Scripts" if windows else "bin")).mkdir(parents=True)
+    shutil.copy(ROOT / "script/venv.sh", tmp_path / "venv.sh")
+    done = subprocess.run(
+        ["bash", "-c", 'source ./venv.sh && printf %s "$VENV_BIN"'],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout == expected
 
 
 def test_pre_commit_hook_validates_the_whole_rule_tree() -> None:
