@@ -264,7 +264,7 @@ def test_ci_runs_on_every_os_and_supported_python() -> None:
     assert (ROOT / "script/test").exists()
 
 
-@pytest.mark.parametrize("script", ["bootstrap", "test", "lint", "lint-workflows"])
+@pytest.mark.parametrize("script", ["bootstrap", "test", "lint", "lint-workflows", "lock"])
 def test_scripts_find_the_venv_on_every_os(script: str) -> None:
     # A Windows venv keeps its programs in .venv/Scripts: no script names .venv/bin itself.
     text = (ROOT / "script" / script).read_text(encoding="utf-8")
