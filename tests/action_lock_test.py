@@ -74,7 +74,7 @@ def closure(roots: list[Requirement], environment: Mapping[str, str]) -> set[str
 
 def locked() -> dict[str, tuple[str, Marker | None]]:
     """The lock's pins: name -> (version, marker)."""
-    pins = {}
+    pins: dict[str, tuple[str, Marker | None]] = {}
     for line in LOCK.read_text(encoding="utf-8").splitlines():
         if not line or line.startswith((" ", "#")):
             continue
