@@ -174,3 +174,42 @@ def test_release_attaches_the_dists_and_the_schema() -> None:
     assert "--notes-file release/release-notes.md" in script
     assert "release/dist/* reconciler/schemas/*.json" in script
     assert sorted(ROOT.glob("reconciler/schemas/*.json"))  # the glob names something
+
+
+# What the docs tell users to install ---------------------------------------------------------
+
+DOCS = [ROOT / "README.md", *sorted(ROOT.glob("docs/*.md"))]
+
+
+def doc_lines() -> list[tuple[str, str]]:
+    return [
+        (doc.name, line) for doc in DOCS for line in doc.read_text(encoding="utf-8").splitlines()
+    ]
+
+
+def test_the_mcp_extra_is_pinned_the_same_everywhere() -> None:
+    (extra,) = PROJECT["optional-dependencies"]["mcp"]
+    assert extra in PROJECT["optional-dependencies"]["dev"]
+    ranges = {m for _, line in doc_lines() for m in re.findall(r"mcp[<>=!~][^\s\"'`)]*", line)}
+    assert ranges == {extra}
+    injects = [line for _, line in doc_lines() if "pipx inject" in line]
+    assert injects
+    assert all(f'pipx inject socket-triage "{extra}"' in line for line in injects), injects
+
+
+def test_install_lines_name_the_current_release_each_supported_way() -> None:
+    version = PROJECT["version"]
+    install = (ROOT / "docs/install.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    git = f'pipx install "socket-triage @ git+https://github.com/socket-triage/socket-triage@v{version}"'
+    wheel = f"pipx install ./socket_triage-{version}-py3-none-any.whl"
+    index = re.compile(r"pipx install socket-triage(`|\s+#|$)", re.MULTILINE)
+    for text in (install, readme):
+        assert git in text and wheel in text and index.search(text), text[:200]
+    tags = {
+        m
+        for _, line in doc_lines()
+        if "pipx install" in line
+        for m in re.findall(r"@v([\d.]+)", line)
+    }
+    assert tags == {version}
