@@ -15,9 +15,12 @@ from reconciler.exits import EXIT_OK
 from reconciler.http.connect import parse_endpoint
 from reconciler.http.retry import RetryPolicy
 
+# The same range as pyproject.toml's ``mcp`` extra (a test holds the two together), so that
+# pipx users get the SDK major version the server is written against.
+MCP_REQUIREMENT: Final = "mcp>=2.3,<3"
 INSTALL_HINT: Final = (
     "socket-triage mcp needs the MCP SDK, an optional extra: "
-    "pip install 'socket-triage[mcp]' (or pipx inject socket-triage mcp)"
+    f"pip install 'socket-triage[mcp]' (or pipx inject socket-triage '{MCP_REQUIREMENT}')"
 )
 
 
