@@ -146,10 +146,12 @@ class HttpClient:
         self._lock = threading.Lock()
         self.calls: collections.Counter[str] = collections.Counter()
         self._base_url = base_url.rstrip("/")
+        if transport is None:
+            transport = _network(base_url, max(1, pool_size))
         self._client = httpx.Client(
             headers=headers,
-            # No cookies: one client carries every org's token, and a cookie set for one
-            # org's calls must not ride along with another's.
+            # No cookies: one client carries the calls of every org, each with its own token,
+            # and a cookie set in answer to one org's call must not ride along with another's.
             cookies=http.cookiejar.CookieJar(
                 http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
             ),
@@ -157,7 +159,7 @@ class HttpClient:
             # Proxies come from ``connect.environment_proxy`` for the one host this client
             # talks to, and CA settings from ``connect.tls_context``.
             trust_env=False,
-            transport=transport or _network(base_url, max(1, pool_size)),
+            transport=transport,
         )
 
     @property
