@@ -212,6 +212,10 @@ class HttpClient:
                 uncertain = uncertain or not never_sent(exc)
                 self._pause(method, path, failures, self._describe(exc))
                 continue
+            # httpx binds the answer's stream back to the answer, a reference cycle: with the
+            # bytes read in its place, a page is freed as soon as it is parsed, also where the
+            # cyclic collector is paused (as during listings).
+            response.stream = httpx.ByteStream(response.content)
             status = response.status_code
             if status == 429:
                 throttled += 1
