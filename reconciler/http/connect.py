@@ -10,6 +10,10 @@ character than a letter or digit as ``_``) is that org's token; the generic vari
 
 ``local:PATH`` is resolved through a ``LocalTransport`` that the caller supplies: this package
 knows no emulator, it only knows that such a transport needs no token.
+
+The network settings come from the environment too, for the one host a client talks to: the
+proxy (``environment_proxy``: ``HTTPS_PROXY``/``ALL_PROXY`` unless ``NO_PROXY`` exempts the
+host) and the CA roots (``tls_context``: ``SSL_CERT_FILE``/``SSL_CERT_DIR``, else certifi's).
 """
 
 from __future__ import annotations
