@@ -30,11 +30,11 @@ SOCKET_TRIAGE = str(ROOT / ".venv" / "bin" / "socket-triage")
 # which source tree they import.
 NEUTRAL = Path(tempfile.gettempdir())
 
-# What a network apply imports: the CLI and the command, the direct connections (with
-# http.client and ssl) and the Alert Policies client for the migration-status read, which the
+# What a network apply imports: the CLI and the command, the network transport (httpx, httpcore
+# and ssl) and the Alert Policies client for the migration-status read, which the
 # run imports on first use.
 APPLY_IMPORTS = (
-    "import reconciler.cli, reconciler.commands.apply, reconciler.http.connections, "
+    "import reconciler.cli, reconciler.commands.apply, reconciler.http.transport, "
     "reconciler.policies.client"
 )
 

@@ -80,7 +80,7 @@ def embedded_transport(path: str) -> httpx.BaseTransport:
     Closing the transport closes the database.
     """
     from reconciler.emulator import EmulatorTransport, embedded
-    from reconciler.http.bridge import ClosingTransport
+    from reconciler.http.transport import ClosingTransport
 
     emulator = embedded(path)
     return ClosingTransport(EmulatorTransport(emulator), emulator.close)

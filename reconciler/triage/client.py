@@ -28,7 +28,6 @@ from reconciler.errors import ApiError, UsageError
 from reconciler.http.body import read_json, short_repr
 from reconciler.http.client import HttpClient
 from reconciler.http.connect import Credential, Credentials, LocalTransport, resolve
-from reconciler.http.message import Answer
 from reconciler.http.pacing import Pacer, Rate
 from reconciler.http.paginate import OnPage, Page, by_number
 from reconciler.http.retry import RetryPolicy
@@ -260,7 +259,7 @@ class TriageClient:
 
     def _get_page(
         self, org: str, credential: Credential | None, order: Order, number: int
-    ) -> Answer:
+    ) -> httpx.Response:
         params = {"per_page": MAX_PER_PAGE, "sort": order[0], "direction": order[1]}
         params["page"] = number
         reply = self.http.send(
@@ -316,7 +315,7 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
-def _results(response: Answer, what: str) -> tuple[list[dict[str, Any]], object]:
+def _results(response: httpx.Response, what: str) -> tuple[list[dict[str, Any]], object]:
     """The ``results`` and ``nextPage`` of one page, each result a flat object."""
     content = response.content
     payload = read_json(content, what, response.status_code)

@@ -1,9 +1,9 @@
-"""The direct network transport (``http.connections``) over real loopback sockets.
+"""The network transport (``http.transport``, httpx over httpcore) on real loopback sockets.
 
 Keep-alive reuse, connections the server closed, bodies in chunks and gzip, answers that never
-come, answers on closing connections, interim answers, latin-1 headers, refused connections and
-TLS, each as ``HttpClient`` sees them: what is retried, what is an
-unknown outcome, and how many connections the server saw.
+come, answers on closing connections, interim answers, latin-1 headers, refused connections,
+cookies and TLS, each as ``HttpClient`` sees them: what is retried, what is an unknown outcome,
+and how many connections the server saw.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import select
 import shutil
 import socket
 import ssl
+import struct
 import subprocess
 import threading
 import time
@@ -174,7 +175,8 @@ def test_https_verifies_the_server_certificate(
     assert len(server.requests) == 1
 
 
-# Larger than the 8 KB that http.client's buffered reader takes in with the headers.
+# Larger than the 8 KB a buffered reader takes in with the headers (the hand-written pool on
+# http.client once lost such answers).
 BIG = json.dumps({"results": [{"uuid": f"u{i}", "note": "x" * 40} for i in range(400)]}).encode()
 
 
@@ -196,9 +198,9 @@ def _closing(head: bytes) -> Handler:
     ids=["connection-close", "http-1.0", "close-delimited"],
 )
 def test_an_answer_on_a_closing_connection_is_read_whole(head: bytes) -> None:
-    # http.client closes its connection as soon as it sees the answer will close: the socket
-    # must stay open until the body is read, or an applied create past 8 KB of answer would be
-    # reported as "may or may not have been applied" (a read on a closed socket).
+    # The connection will close after the answer: the socket must stay open until the body is
+    # read, or an applied create past 8 KB of answer would be reported as "may or may not have
+    # been applied" (a read on a closed socket).
     with raw_server(_closing(head)) as url, HttpClient(url, None, retry=RETRY) as http:
         reply = http.send("POST", "/orgs/acme/triage", body={"alertTriage": []}, idempotent=False)
     assert reply.response.status_code == 201
@@ -223,8 +225,8 @@ def _early_hints(conn: socket.socket) -> None:
 
 
 def test_an_informational_answer_is_skipped_not_taken_for_the_answer() -> None:
-    # http.client skips only 100: taken for the answer, a 103 would report an applied create
-    # as refused ("unexpected answer 103"), and a rerun would create it again.
+    # Taken for the answer, a 103 would report an applied create as refused ("unexpected
+    # answer 103"), and a rerun would create it again.
     with raw_server(_early_hints) as url, HttpClient(url, None, retry=RETRY) as http:
         reply = http.send("POST", "/orgs/acme/triage", body={"alertTriage": []}, idempotent=False)
     assert (reply.response.status_code, reply.response.json()) == (201, {"created": True})
@@ -249,8 +251,8 @@ def _latin1_header(conn: socket.socket) -> None:
 
 
 def test_a_header_value_beyond_ascii_is_no_traceback() -> None:
-    # http.client decodes header values as latin-1: they must reach the answer as they are,
-    # not fail an encoding (a traceback, after the create was applied).
+    # A header value beyond ASCII must reach the answer, not fail an encoding (a traceback,
+    # after the create was applied).
     with raw_server(_latin1_header) as url, HttpClient(url, None, retry=RETRY) as http:
         reply = http.send("POST", "/orgs/acme/triage", body={"alertTriage": []}, idempotent=False)
     assert reply.response.status_code == 201
@@ -259,3 +261,45 @@ def test_a_header_value_beyond_ascii_is_no_traceback() -> None:
 
 def _split(data: bytes, size: int) -> list[bytes]:
     return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def _reset(conn: socket.socket) -> None:
+    # The request is read whole, then the connection is reset (RST, not FIN): a write lost
+    # after it was sent is a read failure, never a failure to connect.
+    read_request(conn)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def test_a_reset_after_the_request_is_never_taken_for_never_sent() -> None:
+    with (
+        raw_server(_reset) as url,
+        HttpClient(url, None, retry=RETRY) as http,
+        pytest.raises(OutcomeUnknownError, match="POST may or may not have been applied"),
+    ):
+        http.send("POST", "/orgs", body={"alertTriage": []}, idempotent=False)
+    assert http.calls == {"POST": 1}
+
+
+def _switching(conn: socket.socket) -> None:
+    read_request(conn)
+    conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n")
+
+
+def test_a_switch_of_protocol_is_no_answer() -> None:
+    # Interim answers are skipped (see the 103 above); a 101 nobody asked for ends the
+    # exchange, and whether a create was applied is unknown (not "refused with 101").
+    with (
+        raw_server(_switching) as url,
+        HttpClient(url, None, retry=RETRY) as http,
+        pytest.raises(OutcomeUnknownError, match="applied: RemoteProtocolError"),
+    ):
+        http.send("POST", "/orgs", body={"alertTriage": []}, idempotent=False)
+
+
+def test_cookies_a_server_sets_are_never_sent_back() -> None:
+    # One client carries every org's token: a cookie one answer sets must not ride along.
+    server = Recorder(lambda n: answer(b"{}", "Set-Cookie: session=org-a; Path=/"))
+    with raw_server(server) as url, HttpClient(url, None) as http:
+        http.send("GET", "/orgs")
+        http.send("GET", "/orgs")
+    assert [b"cookie:" in head.lower() for head in server.requests] == [False, False]
