@@ -30,6 +30,7 @@ from reconciler.policies.selectors import Problem
 from reconciler.policies.translate import translate_rules
 from reconciler.policies.wire import RULE_NAME_MAX
 from reconciler.rules.ruleset import OrgRules
+from reconciler.text import cut, units
 from reconciler.triage.selector import LiveRule, Selector, group_live, specificity
 
 ELLIPSIS: Final = "…"
@@ -147,10 +148,10 @@ def migrate(
 
 
 def _shorten(done: Migration, item: Legacy, text: str, limit: int) -> str:
-    if len(text) <= limit:
+    if units(text) <= limit:
         return text
     done.shortened.append((item, text))
-    return text[: limit - len(ELLIPSIS)].rstrip() + ELLIPSIS
+    return cut(text, limit - units(ELLIPSIS)).rstrip() + ELLIPSIS
 
 
 def _add_rule(done: Migration, item: Legacy, rule: DesiredRule) -> None:
@@ -208,7 +209,7 @@ def _unique(name: str, taken: set[str]) -> str:
     number = 2
     while True:
         suffix = f" ({number})"
-        candidate = name[: RULE_NAME_MAX - len(suffix)] + suffix
+        candidate = cut(name, RULE_NAME_MAX - units(suffix)) + suffix
         if candidate not in taken:
             return candidate
         number += 1
