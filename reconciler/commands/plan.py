@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import click
 
-from reconciler.commands import check_output_file, print_warnings, use_colour, write_output
+from reconciler.commands import check_output_file, print_warnings, show, use_colour, write_output
 from reconciler.commands.options import (
     Api,
     api_options,
@@ -78,7 +77,8 @@ def run(
     saved = check_output_file(out, "--out") if out else None
     with open_client(api_url, retry=retry) as client:
         plan = make_plan(Wiring(client), orgs, detect(), utc_today(), target=target)
-    renderer(plan, sys.stdout, colour=use_colour())
+    colour = use_colour()
+    show(lambda out: renderer(plan, out, colour=colour), colour=colour)
     if saved is not None:
         write_output(saved, plan_document(plan), "--out")
     return detailed_exit(plan) if detailed_exitcode else EXIT_OK
