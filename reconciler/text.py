@@ -71,7 +71,9 @@ def has_it(text: str) -> str:
     counted = units(text)
     if counted == len(text):
         return f"it has {counted}"
-    return f"it has {counted} UTF-16 code units, as the server may count them; {len(text)} as written"
+    return (
+        f"it has {counted} UTF-16 code units, as the server may count them; {len(text)} as written"
+    )
 
 
 def control_character(text: str, *, prose: bool = False) -> str | None:

@@ -113,8 +113,14 @@ def test_plan_on_alert_policies_hides_it_in_a_live_policy_rule(
     seeded.set_migration_state(TEST_ORG, "accepted")
     seeded.seed_policy_rules(
         TEST_ORG,
-        [{"name": "pasted", "vigil_selector": {"finding.alertType": "malware"},
-          "action": "warn", "note": f"see {TOKEN}"}],
+        [
+            {
+                "name": "pasted",
+                "vigil_selector": {"finding.alertType": "malware"},
+                "action": "warn",
+                "note": f"see {TOKEN}",
+            }
+        ],
     )
     rules = tmp_path / "acme.yaml"
     rules.write_text("org: acme\ntarget: alert-policies\npolicy_rules: []\n")

@@ -112,8 +112,8 @@ def _placed(
             Diagnostic(
                 where,
                 f"note is {text.units(outcome.note)} characters{text.how_counted(outcome.note)}: "
-                f"as an Alert Policies {kind} it must fit in {limit} with socket-triage's provenance trailer, so at most "
-                f"{outcome.note_limit}; shorten it",
+                f"as an Alert Policies {kind} it must fit in {limit} with socket-triage's "
+                f"provenance trailer, so at most {outcome.note_limit}; shorten it",
             )
         )
         return None

@@ -1,8 +1,9 @@
 """The note sent with a rule or resolution: the human text, then a sealed provenance trailer.
 
 Alert Policies limit a rule's note to 256 characters and a resolution's comment to 1024, the
-trailer included (counted in UTF-16 code units, ``reconciler.text``). ``fit_note`` makes the two fit without ever cutting the human text (``checks``
-keeps that short enough) or the trailer's marker and seal (they say the item is ours).
+trailer included (counted in UTF-16 code units, ``reconciler.text``). ``fit_note`` makes the
+two fit without ever cutting the human text (``checks`` keeps that short enough) or the
+trailer's marker and seal (they say the item is ours).
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ Paths may be files or directories; directories are walked recursively for ``*.ya
 ``*.yml`` (skipping hidden entries such as ``.git``), following symbolic links to directories.
 The files are read in one order, sorted by their real paths, whatever the order or spelling of
 the paths given: under Alert Policies file order is evaluation order, and two runs naming the
-same directories differently must not reorder an org. Every problem in every file is collected first and raised once, as a
-``ConfigError`` whose diagnostics read ``FILE:LINE:COL: message``.
+same directories differently must not reorder an org. Every problem in every file is collected
+first and raised once, as a ``ConfigError`` whose diagnostics read ``FILE:LINE:COL: message``.
 
 A file that is not read is never taken for rules that are not declared (apply would delete
 them): a missing path, a directory or file that cannot be read, a broken link and a file name
