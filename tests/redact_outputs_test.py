@@ -24,10 +24,11 @@ TOKEN = "tok-Redact+Me/0123456789"
 SPELLINGS = (
     TOKEN,
     quote(TOKEN, safe=""),
-    base64.b64encode(f"{TOKEN}:".encode()).decode(),
+    base64.b64encode(f"{TOKEN}:".encode()).decode(),  # basic auth, the token as the user
+    base64.urlsafe_b64encode(TOKEN.encode()).decode().rstrip("="),
 )
 # The files' notes differ, so that plan shows each live note (before -> after) in an update.
-PACKAGES = ("p0", "p1", "p2", "long")
+PACKAGES = (*(f"p{i}" for i in range(len(SPELLINGS))), "long")
 RULES = "org: acme\nrules:\n" + "".join(
     f"  - package_type: npm\n    package_name: {name}\n    state: warn\n    note: reviewed\n"
     for name in PACKAGES

@@ -27,7 +27,6 @@ from reconciler.engine.provenance import detect
 from reconciler.errors import UsageError
 from reconciler.exits import EXIT_CHANGES, EXIT_EXPIRED, EXIT_OK
 from reconciler.http.retry import RetryPolicy
-from reconciler.redact import redact
 from reconciler.render import DEFAULT_FORMAT, RENDERERS
 from reconciler.render.common import is_expiry, plan_dict
 from reconciler.rules import loader
@@ -36,8 +35,9 @@ from reconciler.wiring import Wiring, open_client
 
 
 def plan_document(plan: Plan) -> str:
-    """The plan as saved by ``--out``. It holds no secret, and tokens are redacted regardless."""
-    return redact(json.dumps(plan_dict(plan), indent=2, sort_keys=True)) + "\n"
+    """The plan as saved by ``--out``. It holds no secret, and ``write_output`` redacts tokens
+    from it regardless, as from every file a command writes."""
+    return json.dumps(plan_dict(plan), indent=2, sort_keys=True) + "\n"
 
 
 def detailed_exit(plan: Plan) -> int:
