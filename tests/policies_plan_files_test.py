@@ -57,6 +57,8 @@ CASES = {
     "as NFC",
     "bad-policy-whitespace": "6:13: policy: leading or trailing whitespace, which a server may "
     "trim; remove it",
+    "bad-selector-whitespace": "3:37: artifact.name: leading or trailing whitespace, which a "
+    "server may trim; remove it",
     "bad-note-marker": "6:11: note must not contain [socket-triage]: the tool adds it",
     "bad-policy-expires": "6:14: expires: '2027-02-30' is not a valid date",
     "bad-reason": "4:13: reason: 'wontfix' is not one of false_positive, remediated, "
