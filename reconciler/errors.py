@@ -8,6 +8,7 @@ ReconcilerError            root: the CLI prints its message on one line and exit
 ├── StalePlanError         the live state changed since the saved plan was made
 ├── ApplyError             apply stopped part-way; says what was and was not applied
 ├── VerificationError      apply finished but the org still differs from the files
+├── IncompleteMigrationError  migrate wrote its files without a rule that decides alerts
 └── ApiError               an API call failed for good
     ├── InsecureUrlError   plain http to a non-loopback host
     ├── AuthError          401: token missing or invalid
@@ -91,6 +92,10 @@ class ApplyError(ReconcilerError):
 
 class VerificationError(ReconcilerError):
     """Apply finished, but a fresh plan still shows changes."""
+
+
+class IncompleteMigrationError(ReconcilerError):
+    """``migrate`` wrote its files, but left out a legacy rule that decides alerts."""
 
 
 class ApiError(ReconcilerError):

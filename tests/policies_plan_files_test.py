@@ -43,6 +43,22 @@ CASES = {
     "bad-state-inherit": "5:12: state inherit has no action: the baseline decides; remove the "
     "rule instead",
     "bad-note-long": f"6:11: note must be at most 222 characters (it has 223){TRAILER_NOTE}",
+    # Lengths count UTF-16 code units, as a JavaScript server may: an emoji is two.
+    "bad-note-emoji": "6:11: note must be at most 222 characters (it has 444 UTF-16 code units, "
+    f"as the server may count them; 222 as written){TRAILER_NOTE}",
+    "bad-name-emoji": "3:11: name must be 1-128 characters (it has 130 UTF-16 code units, as the "
+    "server may count them; 65 as written)",
+    "bad-comment-emoji": "4:14: comment must be at most 990 characters (it has 992 UTF-16 code "
+    f"units, as the server may count them; 496 as written){TRAILER_COMMENT}",
+    # Names are identities: a spelling a server might trim or normalise is refused.
+    "bad-name-whitespace": "3:11: name: leading or trailing whitespace, which a server may trim; "
+    "remove it",
+    "bad-name-nfc": "3:11: name: not in Unicode NFC, which a server may normalise it to; write it "
+    "as NFC",
+    "bad-policy-whitespace": "6:13: policy: leading or trailing whitespace, which a server may "
+    "trim; remove it",
+    "bad-selector-whitespace": "3:37: artifact.name: leading or trailing whitespace, which a "
+    "server may trim; remove it",
     "bad-note-marker": "6:11: note must not contain [socket-triage]: the tool adds it",
     "bad-policy-expires": "6:14: expires: '2027-02-30' is not a valid date",
     "bad-reason": "4:13: reason: 'wontfix' is not one of false_positive, remediated, "

@@ -305,6 +305,22 @@ def test_a_translated_note_that_leaves_no_room_for_the_trailer_is_an_error(
     )
 
 
+def test_a_translated_note_is_counted_in_utf16_code_units(tmp_path: Path, db: Path) -> None:
+    note = "\U0001f642" * 112  # 112 characters, 224 UTF-16 code units
+    path = write(
+        tmp_path,
+        f"org: acme\ntarget: alert-policies\nrules:\n  - package_type: npm\n"
+        f"    package_name: lodash\n    state: warn\n    note: {note}\n",
+    )
+    result = run("plan", str(path), "--api-url", f"local:{db}")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"{path}:4:5: note is 224 characters (UTF-16 code units, as the server may count them; "
+        "112 as written): as an Alert Policies rule note it must fit in 256 with socket-triage's "
+        "provenance trailer, so at most 222; shorten it"
+    )
+
+
 def test_a_translated_name_that_a_native_rule_already_uses_is_an_error(
     tmp_path: Path, db: Path
 ) -> None:

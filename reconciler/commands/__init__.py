@@ -5,15 +5,22 @@ option, ``options.py``) and a function that passes the fields to ``run`` by keyw
 mypy catches a renamed option. ``run`` returns an ``EXIT_*`` code from ``reconciler.exits``.
 Only ``cli.py`` imports these modules. Kept free of API imports so that ``validate`` starts
 without loading the HTTP client.
+
+What a command prints on stdout goes through ``echo`` (or ``show``, for a renderer) and every
+file it writes through ``write_output``: both redact tokens from the whole text, so that a token
+a server echoed in a note or a status field never reaches a terminal, a PR comment or a file
+(stderr goes through ``cli.fail``, ``print_warnings`` and ``apply.say``, which redact too).
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -26,6 +33,21 @@ def print_warnings(warnings: Sequence[Diagnostic]) -> None:
     """One ``FILE:LINE:COL: warning: ...`` line each, on stderr; warnings never fail a run."""
     for warning in warnings:
         click.echo(terminal_safe(redact(str(warning))), err=True)
+
+
+def echo(text: str, *, nl: bool = True, colour: bool | None = None) -> None:
+    """``text`` on stdout, tokens redacted: the one way a command prints its output."""
+    click.echo(redact(text), nl=nl, color=colour)
+
+
+def show(render: Callable[[TextIO], None], *, colour: bool | None = None) -> None:
+    """What ``render`` writes, redacted as a whole (a token never straddles two writes).
+
+    For the renderers, which write to a stream: ``show(lambda out: render_text(plan, out))``.
+    """
+    buffer = io.StringIO()
+    render(buffer)
+    echo(buffer.getvalue(), nl=False, colour=colour)
 
 
 def use_colour() -> bool:
@@ -61,11 +83,12 @@ def check_output_file(path: str, option: str, *, make_parents: bool = False) -> 
 
 
 def write_output(target: Path, text: str, option: str) -> None:
-    """Write ``text`` to ``target`` whole (a temporary file, then rename), parents created."""
+    """Write ``text`` to ``target`` whole (a temporary file, then rename), parents created;
+    tokens redacted: every file a command writes goes through here."""
     tmp = target.with_name(target.name + ".tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_text(redact(text), encoding="utf-8")
         tmp.replace(target)
     except OSError as exc:
         with contextlib.suppress(OSError):

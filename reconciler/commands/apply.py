@@ -20,7 +20,7 @@ from types import FrameType
 import click
 
 from reconciler.api import ALERT_POLICIES, DEFAULT_CONCURRENCY
-from reconciler.commands import check_output_file, print_warnings, use_colour
+from reconciler.commands import check_output_file, echo, print_warnings, show, use_colour
 from reconciler.commands.options import (
     Api,
     api_options,
@@ -139,13 +139,14 @@ def run(
             # A dry run previews the Alert Policies writes, also before an org has moved.
             preview = ALERT_POLICIES if dry_run else None
             plan = make(wiring, source, plan_file, provenance, target=preview)
-            render_text(plan, sys.stdout, colour=use_colour())
+            colour = use_colour()
+            show(lambda out: render_text(plan, out, colour=colour), colour=colour)
             if not plan.has_changes:
-                click.echo("No changes. The live rules match the files.")
+                echo("No changes. The live rules match the files.")
                 return EXIT_OK
             if dry_run:
                 for line in flow.dry_run(wiring, plan, concurrency):
-                    click.echo(line)
+                    echo(line)
                 return EXIT_OK
             if not force:
                 plan.raise_if_unsafe()
@@ -161,7 +162,7 @@ def run(
                 settle=retry.timeout,
                 say=say,
             )
-            click.echo(done)
+            echo(done)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return EXIT_INTERRUPTED

@@ -8,13 +8,12 @@ because the next apply removes it.
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import click
 
-from reconciler.commands import print_warnings
+from reconciler.commands import print_warnings, show
 from reconciler.commands.options import (
     click_command,
     detailed_exitcode_option,
@@ -46,7 +45,7 @@ def run(
     print_warnings(rule_set.warnings)
     rules = [rule for org in rule_set.orgs.values() for rule in org.rules]
     report = Report.of(rules, today, within)
-    EXPIRING_RENDERERS[fmt](report, sys.stdout)
+    show(lambda out: EXPIRING_RENDERERS[fmt](report, out))
     return EXIT_CHANGES if detailed_exitcode and report.rules else EXIT_OK
 
 

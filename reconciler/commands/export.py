@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.commands import check_output_file, write_output
+from reconciler.commands import check_output_file, echo, write_output
 from reconciler.commands.options import Api, api_options, click_command, option, org_option
 from reconciler.exits import EXIT_OK
 from reconciler.http.retry import RetryPolicy
@@ -48,7 +48,7 @@ def run(
             err=True,
         )
     if target is None:
-        click.echo(exported.text, nl=False)
+        echo(exported.text, nl=False)
         return EXIT_OK
     write_output(target, exported.text, "--out")
     written = count(exported.rules, "live rule")

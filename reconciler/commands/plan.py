@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import click
 
-from reconciler.commands import check_output_file, print_warnings, use_colour, write_output
+from reconciler.commands import check_output_file, print_warnings, show, use_colour, write_output
 from reconciler.commands.options import (
     Api,
     api_options,
@@ -28,7 +27,6 @@ from reconciler.engine.provenance import detect
 from reconciler.errors import UsageError
 from reconciler.exits import EXIT_CHANGES, EXIT_EXPIRED, EXIT_OK
 from reconciler.http.retry import RetryPolicy
-from reconciler.redact import redact
 from reconciler.render import DEFAULT_FORMAT, RENDERERS
 from reconciler.render.common import is_expiry, plan_dict
 from reconciler.rules import loader
@@ -37,8 +35,9 @@ from reconciler.wiring import Wiring, open_client
 
 
 def plan_document(plan: Plan) -> str:
-    """The plan as saved by ``--out``. It holds no secret, and tokens are redacted regardless."""
-    return redact(json.dumps(plan_dict(plan), indent=2, sort_keys=True)) + "\n"
+    """The plan as saved by ``--out``. It holds no secret, and ``write_output`` redacts tokens
+    from it regardless, as from every file a command writes."""
+    return json.dumps(plan_dict(plan), indent=2, sort_keys=True) + "\n"
 
 
 def detailed_exit(plan: Plan) -> int:
@@ -78,7 +77,8 @@ def run(
     saved = check_output_file(out, "--out") if out else None
     with open_client(api_url, retry=retry) as client:
         plan = make_plan(Wiring(client), orgs, detect(), utc_today(), target=target)
-    renderer(plan, sys.stdout, colour=use_colour())
+    colour = use_colour()
+    show(lambda out: renderer(plan, out, colour=colour), colour=colour)
     if saved is not None:
         write_output(saved, plan_document(plan), "--out")
     return detailed_exit(plan) if detailed_exitcode else EXIT_OK

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from reconciler import notes
+from reconciler import notes, text
 from reconciler.policies.model import DesiredRule
 from reconciler.policies.selectors import Problem, check_selector, find_shadowed
 from reconciler.policies.wire import (
@@ -41,26 +41,32 @@ _NOTE_WHY: Final = (
 _COMMENT_WHY: Final = f": a comment holds {COMMENT_MAX} with the provenance trailer the tool adds"
 
 
-def _control(text: str, allow_newlines: bool) -> bool:
-    allowed = {"\n", "\t"} if allow_newlines else set()
-    return any(not c.isprintable() and c not in allowed for c in text)
-
-
-def check_name(value: object) -> list[Problem]:
-    """A rule name: a string of 1-128 characters, no control characters."""
+def check_name(value: object, key: str = "name") -> list[Problem]:
+    """A rule name: a string of 1-128 characters (``text.units``), no control characters, and
+    spelt as a server would keep it (``text.unstable``): the name is the rule's identity."""
     if not isinstance(value, str):
-        return [Problem(("name",), "name must be a string")]
+        return [Problem((key,), f"{key} must be a string")]
     name = value.strip()
-    if not RULE_NAME_MIN <= len(name) <= RULE_NAME_MAX:
+    if not RULE_NAME_MIN <= text.units(name) <= RULE_NAME_MAX:
         return [
             Problem(
-                ("name",),
-                f"name must be {RULE_NAME_MIN}-{RULE_NAME_MAX} characters (it has {len(name)})",
+                (key,),
+                f"{key} must be {RULE_NAME_MIN}-{RULE_NAME_MAX} characters ({text.has_it(name)})",
             )
         ]
-    if _control(value, allow_newlines=False):
-        return [Problem(("name",), "name contains a control character")]
-    return []
+    if text.control_character(value) is not None:
+        return [Problem((key,), f"{key} contains a control character")]
+    return check_identity(key, value)
+
+
+def check_identity(key: str, value: object) -> list[Problem]:
+    """A name that identifies something (a rule, a policy): refused if a server might respell it.
+
+    >>> check_identity("policy", "prod ")[0].message
+    'policy: leading or trailing whitespace, which a server may trim; remove it'
+    """
+    why = text.unstable(value) if isinstance(value, str) else None
+    return [] if why is None else [Problem((key,), f"{key}: {why}")]
 
 
 def action_for(action: object, state: object) -> tuple[str | None, list[Problem]]:
@@ -104,12 +110,14 @@ def check_text(key: str, value: object, *, limit: int, why: str = "") -> list[Pr
         return []
     if not isinstance(value, str):
         return [Problem((key,), f"{key} must be a string")]
-    text = value.strip()
-    if len(text) > limit:
+    stripped = value.strip()
+    if text.units(stripped) > limit:
         return [
-            Problem((key,), f"{key} must be at most {limit} characters (it has {len(text)}){why}")
+            Problem(
+                (key,), f"{key} must be at most {limit} characters ({text.has_it(stripped)}){why}"
+            )
         ]
-    if _control(value, allow_newlines=True):
+    if text.control_character(value, prose=True) is not None:
         return [Problem((key,), f"{key} contains a control character")]
     if notes.TRAILER_PREFIX in value:
         return [Problem((key,), f"{key} must not contain {notes.TRAILER_PREFIX}: the tool adds it")]
@@ -123,6 +131,7 @@ def _under(prefix: str, problems: list[Problem]) -> list[Problem]:
 def check_rule(entry: Mapping[str, Any]) -> list[Problem]:
     """Every problem with one policy rule's fields (not its relation to other rules)."""
     problems = check_name(entry.get("name"))
+    problems += check_identity("policy", entry.get("policy"))
     problems += action_for(entry.get("action"), entry.get("state"))[1]
     problems += check_text("note", entry.get("note"), limit=HUMAN_NOTE_MAX, why=_NOTE_WHY)
     selector = entry.get("vigil_selector")

@@ -11,13 +11,22 @@ order, so that a narrow exception is never hidden behind a broad rule.
 
 What the files would refuse is fixed or set aside, so that the output always validates: a name
 used twice gets a suffix, a note too long for the provenance trailer is shortened (the summary
-keeps it whole), and an entry the checks refuse goes to the summary instead.
+keeps it whole), and an entry the checks refuse goes to the summary instead. What can be carried
+over faithfully is: a legacy note's CRLF, CR and Unicode line breaks become ``\n``, and a token
+the note holds is redacted.
+
+Live rules with the same selector are migrated once: the strictest state wins (``STRICTEST``:
+``block`` before ``warn`` before ``monitor`` before ``inherit`` before ``ignore``; the oldest
+among equals), so that a ``block`` never silently loses to a ``warn``. Every rule left out that
+would have decided alerts otherwise (``Migration.deciding_left_out``) makes ``migrate`` fail
+after writing its files.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -29,12 +38,20 @@ from reconciler.policies.model import DesiredResolution, DesiredRule
 from reconciler.policies.selectors import Problem
 from reconciler.policies.translate import translate_rules
 from reconciler.policies.wire import RULE_NAME_MAX
+from reconciler.redact import redact
 from reconciler.rules.ruleset import OrgRules
+from reconciler.text import cut, units
 from reconciler.triage.selector import LiveRule, Selector, group_live, specificity
 
 ELLIPSIS: Final = "…"
 # Codes of our own, for entries the server translated but the files could not hold as they are.
 REFUSED_BY_CHECKS: Final = "invalid_in_files"
+# Legacy states, strictest first: of live rules with one selector, the first here is migrated.
+STRICTEST: Final = ("block", "warn", "monitor", "inherit", "ignore")
+# The state that decides nothing (the baseline does): leaving such a rule out changes no alert.
+UNDECIDED: Final = "inherit"
+# Line breaks a legacy note may hold, which a rule file writes as "\n".
+_LINE_BREAKS: Final = re.compile("\r\n|[\r\x85\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -64,6 +81,14 @@ class Refused:
     reason: str
 
 
+@dataclass(frozen=True)
+class Duplicate:
+    """A live rule left out because another with its selector was migrated (``kept``)."""
+
+    left_out: Legacy
+    kept: Legacy
+
+
 @dataclass
 class Migration:
     """The outcome: entries to write (rules in evaluation order), and what the summary lists."""
@@ -74,16 +99,54 @@ class Migration:
     shortened: list[tuple[Legacy, str]] = field(default_factory=list)  # (rule, the whole note)
     renamed: list[tuple[Legacy, str, str]] = field(default_factory=list)  # (rule, from, to)
     expired: list[Legacy] = field(default_factory=list)
-    duplicates: int = 0  # live rules left out: another live rule has the same selector
+    duplicates: list[Duplicate] = field(default_factory=list)  # live rules with one selector
+
+    def deciding_left_out(self) -> list[str]:
+        """Each legacy rule left out whose alerts would now be decided otherwise, described:
+        one the server could not translate (unless its state defers to the baseline), or a
+        duplicate whose state differs from the one kept."""
+        found = [
+            f"{r.legacy.origin} ({r.legacy.selector.describe()}, state {r.legacy.state}: {r.code})"
+            for r in self.refused
+            if r.legacy.state != UNDECIDED
+        ]
+        found += [
+            f"{d.left_out.origin} ({d.left_out.selector.describe()}, state {d.left_out.state}: "
+            f"a duplicate of {d.kept.origin}, state {d.kept.state}, which was kept)"
+            for d in self.duplicates
+            if d.left_out.state != d.kept.state
+        ]
+        return found
 
 
-def from_live(live: Sequence[LiveRule]) -> tuple[list[Legacy], int]:
-    """The org's live legacy rules, one per selector (the oldest, as ``plan`` keeps), and how
-    many duplicates were left out."""
-    groups = group_live(live)
-    kept = [rules[0] for rules in groups.values()]
-    items = [Legacy(r.selector, r.state, r.human_note, f"uuid {r.uuid}") for r in kept]
-    return items, len(live) - len(kept)
+def carried_note(note: str) -> str:
+    r"""A legacy note as a rule file holds it faithfully: line breaks as ``\n``, tokens redacted.
+
+    >>> carried_note("one\r\ntwo\rthree\u00a0four")
+    'one\ntwo\nthree\xa0four'
+    """
+    return redact(_LINE_BREAKS.sub("\n", note))
+
+
+def _strictness(rule: LiveRule) -> int:
+    return STRICTEST.index(rule.state) if rule.state in STRICTEST else len(STRICTEST)
+
+
+def from_live(live: Sequence[LiveRule]) -> tuple[list[Legacy], list[Duplicate]]:
+    """The org's live legacy rules, one per selector (the strictest state, then the oldest),
+    and the duplicates left out, each with the rule kept in its place."""
+
+    def legacy(rule: LiveRule) -> Legacy:
+        return Legacy(rule.selector, rule.state, carried_note(rule.human_note), f"uuid {rule.uuid}")
+
+    items: list[Legacy] = []
+    duplicates: list[Duplicate] = []
+    for rules in group_live(live).values():
+        chosen = min(rules, key=_strictness)  # min keeps the first (oldest) of equals
+        kept = legacy(chosen)
+        items.append(kept)
+        duplicates += [Duplicate(legacy(r), kept) for r in rules if r is not chosen]
+    return items, duplicates
 
 
 def from_files(org_rules: OrgRules, today: dt.date) -> tuple[list[Legacy], list[Legacy]]:
@@ -147,10 +210,10 @@ def migrate(
 
 
 def _shorten(done: Migration, item: Legacy, text: str, limit: int) -> str:
-    if len(text) <= limit:
+    if units(text) <= limit:
         return text
     done.shortened.append((item, text))
-    return text[: limit - len(ELLIPSIS)].rstrip() + ELLIPSIS
+    return cut(text, limit - units(ELLIPSIS)).rstrip() + ELLIPSIS
 
 
 def _add_rule(done: Migration, item: Legacy, rule: DesiredRule) -> None:
@@ -208,7 +271,7 @@ def _unique(name: str, taken: set[str]) -> str:
     number = 2
     while True:
         suffix = f" ({number})"
-        candidate = name[: RULE_NAME_MAX - len(suffix)] + suffix
+        candidate = cut(name, RULE_NAME_MAX - units(suffix)) + suffix
         if candidate not in taken:
             return candidate
         number += 1

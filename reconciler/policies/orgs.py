@@ -18,6 +18,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from reconciler import text
 from reconciler.engine.provenance import Provenance
 from reconciler.errors import ConfigError, Diagnostic, Location
 from reconciler.policies import checks
@@ -101,7 +102,7 @@ def _placed(
         return None
     desired = outcome.desired
     assert desired is not None
-    if len(outcome.note) > outcome.note_limit:
+    if text.units(outcome.note) > outcome.note_limit:
         kind, limit = (
             ("resolution comment", COMMENT_MAX)
             if isinstance(desired, DesiredResolution)
@@ -110,9 +111,9 @@ def _placed(
         problems.append(
             Diagnostic(
                 where,
-                f"note is {len(outcome.note)} characters: as an Alert Policies {kind} it must fit "
-                f"in {limit} with socket-triage's provenance trailer, so at most "
-                f"{outcome.note_limit}; shorten it",
+                f"note is {text.units(outcome.note)} characters{text.how_counted(outcome.note)}: "
+                f"as an Alert Policies {kind} it must fit in {limit} with socket-triage's "
+                f"provenance trailer, so at most {outcome.note_limit}; shorten it",
             )
         )
         return None

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Final
 
+from reconciler import text
 from reconciler.policies.wire import (
     ARTIFACT_TYPES,
     KNOWN_FIELDS,
@@ -185,8 +186,11 @@ def _check_literal(key: str, item: object, path: Path) -> list[Problem]:
     if not isinstance(item, str):
         hint = "; quote it" if isinstance(item, int | float | bool) else ""
         return [Problem(path, f"{key}: {item!r} must be a string{hint}")]
-    if any(not c.isprintable() for c in item):
+    if text.control_character(item) is not None:
         return [Problem(path, f"{key}: value contains a control character")]
+    unstable = text.unstable(item)  # a selector is an identity too (a resolution's, a shadow's)
+    if unstable is not None:
+        return [Problem(path, f"{key}: {unstable}")]
     if key == "artifact.type" and item not in ARTIFACT_TYPES:
         known = ", ".join(ARTIFACT_TYPES)
         return [Problem(path, f"artifact.type {item!r} is not a known type ({known})", "warning")]

@@ -72,9 +72,16 @@ def summary(org: str, done: Migration, source: str, rule_file_name: str) -> str:
         "rules are in evaluation order, most specific first (more selector fields, then an exact "
         "version before a prefix); the first rule that matches an alert decides.",
     ]
-    if done.duplicates:
-        lines += ["", f"{done.duplicates} duplicate live rules (same selector) were left out."]
     lines += _refused(done)
+    lines += _section(
+        "Duplicates left out",
+        "Live rules with the selector of another; the strictest state was kept (block, warn, "
+        "monitor, inherit, ignore; the oldest of equals):",
+        [
+            (d.left_out, f"state {d.left_out.state}; kept {d.kept.origin}, state {d.kept.state}")
+            for d in done.duplicates
+        ],
+    )
     lines += _section(
         "Notes shortened",
         "The note did not fit with socket-triage's provenance trailer; the whole note:",

@@ -1,9 +1,11 @@
 """Rule files -> a ``RuleSet``: find the files, read each, join them per org, check across files.
 
 Paths may be files or directories; directories are walked recursively for ``*.yaml`` and
-``*.yml`` in sorted order (skipping hidden entries such as ``.git``), following symbolic links to
-directories. Every problem in every file is collected first and raised once, as a
-``ConfigError`` whose diagnostics read ``FILE:LINE:COL: message``.
+``*.yml`` (skipping hidden entries such as ``.git``), following symbolic links to directories.
+The files are read in one order, sorted by their real paths, whatever the order or spelling of
+the paths given: under Alert Policies file order is evaluation order, and two runs naming the
+same directories differently must not reorder an org. Every problem in every file is collected
+first and raised once, as a ``ConfigError`` whose diagnostics read ``FILE:LINE:COL: message``.
 
 A file that is not read is never taken for rules that are not declared (apply would delete
 them): a missing path, a directory or file that cannot be read, a broken link and a file name
@@ -67,7 +69,8 @@ def load(paths: Sequence[str], today: dt.date | None = None) -> RuleSet:
 
 
 def find_files(paths: Sequence[str], diagnostics: list[Diagnostic]) -> list[str]:
-    """The rule files named by ``paths``, each once, in order; problems go to ``diagnostics``."""
+    """The rule files named by ``paths``, each once, sorted by real path (not by the order of
+    ``paths``); problems go to ``diagnostics``."""
     found: list[str] = []
     seen: set[str] = set()
     for path in paths:
@@ -90,7 +93,7 @@ def find_files(paths: Sequence[str], diagnostics: list[Diagnostic]) -> list[str]
                 found.append(match)
             else:
                 diagnostics.append(whole(match, "file name is not valid UTF-8; rename the file"))
-    return found
+    return sorted(found, key=os.path.realpath)
 
 
 def _walk(directory: str, diagnostics: list[Diagnostic]) -> list[str]:
