@@ -36,6 +36,7 @@ from reconciler.engine.plan import Plan
 from reconciler.engine.provenance import Provenance, detect
 from reconciler.errors import UsageError
 from reconciler.exits import EXIT_INTERRUPTED, EXIT_OK
+from reconciler.http import waits
 from reconciler.http.retry import RetryPolicy
 from reconciler.redact import redact
 from reconciler.render import render_text
@@ -64,19 +65,26 @@ def say(line: str) -> None:
 
 @contextlib.contextmanager
 def sigterm_interrupts() -> Iterator[None]:
-    """Treat SIGTERM (a cancelled CI job) as Ctrl-C while applying: stop cleanly, report."""
+    """Treat SIGTERM (a cancelled CI job) as Ctrl-C while applying: stop cleanly, report.
+
+    Either signal also ends every wait of every thread at once (``http.waits``): a worker
+    asleep in a long Retry-After must not hold the report back.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
+        waits.interrupt()
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        waits.resume()
 
 
 def read_source(paths: Sequence[str], org: str | None, plan_file: str | None) -> Source:

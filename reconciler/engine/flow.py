@@ -36,6 +36,7 @@ from reconciler.errors import (
     StalePlanError,
     VerificationError,
 )
+from reconciler.http import waits
 from reconciler.rules.ruleset import OrgRules
 
 PROGRESS_MIN_CHANGES: Final = 100
@@ -171,17 +172,25 @@ def apply_progress(plan: OrgPlan) -> Iterator[Progress | None]:
 def finish(
     provider: Provider, plan: OrgPlan, before: object, result: Result, settle: float, say: Say
 ) -> Conclusion[Any, Any]:
-    """Settle the outcomes with a final listing; a second Ctrl-C skips it."""
+    """Settle the outcomes with a final listing; a second Ctrl-C skips it.
+
+    After an interrupt the listing may wait (for lost answers, a Retry-After) only when it has
+    outcomes to settle; else any wait it meets ends it at once, and the report comes now.
+    """
     if result.interrupted and result.unknown:
         say(
             f"Interrupted: checking {len(result.unknown)} changes whose outcome is unknown "
             "(Ctrl-C again to stop at once)..."
         )
+    if not result.interrupted or result.unknown:
+        waits.resume()  # the interrupted requests have stopped: the listing may wait again
     try:
         return provider.conclude(plan, before, result, settle)
     except KeyboardInterrupt:
         result.interrupted = True
         return Conclusion(provider.statuses(plan, result))
+    finally:
+        waits.resume()
 
 
 def reported(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Final, Generic, TypeVar
 
 from reconciler.errors import ApiError, OutcomeUnknownError, ReconcilerError
+from reconciler.http import waits
 
 APPLIED: Final = "applied"
 NOT_APPLIED: Final = "not applied"
@@ -26,8 +27,11 @@ A = TypeVar("A")  # a provider's final listing
 def refused(error: BaseException) -> bool:
     """Whether a failed write certainly changed nothing: the server refused it (4xx, not 429).
 
-    Anything else (5xx, a lost answer, a 429 after an earlier try) may have committed.
+    Anything else (5xx, a lost answer, a 429 after an earlier try) may have committed. An
+    interrupt that ended the wait before the request was sent changed nothing either.
     """
+    if isinstance(error, waits.Interrupted):
+        return True
     status = getattr(error, "status", None)
     return (
         isinstance(error, ApiError)
@@ -73,7 +77,7 @@ class Outcomes:
         with self.lock:
             last = self.last_uncertain
         if last is not None:
-            time.sleep(max(0.0, last + seconds - time.monotonic()))
+            waits.sleep(max(0.0, last + seconds - time.monotonic()))
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from reconciler.errors import (
     RateLimitError,
     ServerError,
 )
+from reconciler.http import waits
 from reconciler.http.body import error_message
 from reconciler.http.connect import check_token, environment_proxy, parse_endpoint, tls_context
 from reconciler.http.pacing import Pacer
@@ -125,7 +126,7 @@ class HttpClient:
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing the default is safe
         pool_size: int = POOL_SIZE,
         pacer: Pacer | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = waits.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         headers = {
@@ -198,9 +199,12 @@ class HttpClient:
             headers={"Authorization": f"Bearer {token}"} if token else None,
         )
         while True:
-            if self._pacer is not None:
-                self._pacer.acquire()  # self-imposed: not counted against the 429 budget
-            waited += self._gate.wait()  # after pacing, so a 429 meanwhile is still honoured
+            try:
+                waited += self._wait_turn()
+            except waits.Interrupted:
+                if uncertain:  # an earlier attempt may have been applied: not "never sent"
+                    raise KeyboardInterrupt from None
+                raise
             with self._lock:
                 self.calls[method] += 1
             try:
@@ -210,7 +214,7 @@ class HttpClient:
                 failures += 1
                 self._check_transport_error(exc, method, idempotent, failures)
                 uncertain = uncertain or not never_sent(exc)
-                self._pause(method, path, failures, self._describe(exc))
+                self._pause(method, path, failures, self._describe(exc), uncertain)
                 continue
             # httpx binds the answer's stream back to the answer, a reference cycle: with the
             # bytes read in its place, a page is freed as soon as it is parsed, also where the
@@ -225,11 +229,18 @@ class HttpClient:
                 failures += 1
                 self._check_server_error(response, method, idempotent, failures)
                 uncertain = True
-                self._pause(method, path, failures, f"status {status}")
+                self._pause(method, path, failures, f"status {status}", uncertain)
                 continue
             if 200 <= status < 300 or status in accept:
                 return Reply(response, uncertain)
             raise self._refused(refuse, response, method, path)
+
+    def _wait_turn(self) -> float:
+        """Pace, then wait on the gate; the seconds the gate held us (``waits.Interrupted`` on
+        an interrupt: the request was not sent)."""
+        if self._pacer is not None:
+            self._pacer.acquire()  # self-imposed: not counted against the 429 budget
+        return self._gate.wait()  # after pacing, so a 429 meanwhile is still honoured
 
     def close(self) -> None:
         """Close connections, and whatever the transport owns."""
@@ -310,11 +321,16 @@ class HttpClient:
         # Every thread pauses, this one included: the loop waits on the gate before its retry.
         self._gate.push(delay)
 
-    def _pause(self, method: str, path: str, failures: int, why: str) -> None:
+    def _pause(self, method: str, path: str, failures: int, why: str, uncertain: bool) -> None:
         delay = backoff_delay(failures, self._retry)
         next_try = f"attempt {failures + 1} of {self._retry.max_attempts}"
         self._warn("%s %s: %s, retrying in %.1f s (%s)", method, path, why, delay, next_try)
-        self._sleep(delay)
+        try:
+            self._sleep(delay)
+        except waits.Interrupted:
+            if uncertain:  # the failed attempt may have been applied
+                raise KeyboardInterrupt from None
+            raise
 
     def _warn(self, template: str, *args: object) -> None:
         log.warning("%s", redact(template % args, self._token))

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from reconciler.errors import UsageError
+from reconciler.http import waits
 
 RATE_ENV: Final = "SOCKET_TRIAGE_RATE"
 # Requests a minute that Socket's API allows (its published rate limit).
@@ -89,7 +90,7 @@ class Pacer:
     def __init__(
         self,
         rate: Rate,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = waits.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.rate = rate

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from reconciler.http import waits
+
 if TYPE_CHECKING:
     import random
 
@@ -119,7 +121,7 @@ class BackoffGate:
 
     def __init__(
         self,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = waits.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._sleep = sleep

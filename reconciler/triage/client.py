@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 from reconciler.api import DEFAULT_CONCURRENCY
 from reconciler.errors import ApiError, UsageError
+from reconciler.http import waits
 from reconciler.http.body import read_json, short_repr
 from reconciler.http.client import HttpClient
 from reconciler.http.connect import Credential, Credentials, LocalTransport, resolve
@@ -79,7 +80,7 @@ class TriageClient:
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing the default is safe
         concurrency: int = DEFAULT_CONCURRENCY,
         rate: Rate | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = waits.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.concurrency = max(1, concurrency)
