@@ -56,13 +56,14 @@ def run(
     seed_file: str | None,
     reseed: bool,
     faults: str | None,
+    rate_limit: int | None = None,
 ) -> int:
     """Start the server, print its URL and tokens, serve until interrupted; exit code 0."""
     if reseed and not seed_file:
         raise UsageError("--reseed: give the --seed-file to load again")
     parsed = [_parse_token(spec, orgs[0] if orgs else DEFAULT_ORG) for spec in tokens]
     all_orgs = list(dict.fromkeys([*orgs, *(org for _, org, _ in parsed)])) or [DEFAULT_ORG]
-    emulator = Emulator(db, faults=_parse_faults(faults))
+    emulator = Emulator(db, faults=_parse_faults(faults), rate_limit=rate_limit)
     try:
         parsed = _add_orgs_and_tokens(emulator, all_orgs, parsed)
         said = _seed_once(emulator, db, seed_file, reseed=reseed) if seed_file else None
@@ -255,6 +256,12 @@ class Options:
     faults: str | None = option(
         "--faults", help='Fault config as JSON, e.g. \'{"seed": 1, "rate_429": 0.2}\'.'
     )
+    rate_limit: int | None = option(
+        "--rate-limit",
+        type=click.IntRange(1, None),
+        help="Enforce a rate limit as Socket does: at most N requests per token in any 60 s "
+        "(Socket's is 600), 429 with Retry-After past it.",
+    )
 
 
 @click_command("emulator", Options)
@@ -269,4 +276,5 @@ def command(given: Options) -> int:
         seed_file=given.seed_file,
         reseed=given.reseed,
         faults=given.faults,
+        rate_limit=given.rate_limit,
     )

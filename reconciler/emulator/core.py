@@ -5,9 +5,9 @@ thin front ends over it. Each family is built here over the one store it uses an
 endpoints (``routing.Operation``); ``Emulator`` builds the routing table from them (the one place
 that knows every family) and does what they share, in this order: route (404, 405), latency,
 injected fault (429/5xx, before anything changes), token (401), org (404), scope (403),
-org-wide token (403), quota (429), ``?dry_run`` (400), migration gate (409/405), then the
-operation itself and, for a real write that succeeded, the lost-answer draws (late commit for
-POST, then ambiguous).
+org-wide token (403), rate limit (429), quota (429), ``?dry_run`` (400), migration gate
+(409/405), then the operation itself and, for a real write that succeeded, the lost-answer
+draws (late commit for POST, then ambiguous).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from reconciler.emulator import control, policies_migration
-from reconciler.emulator.auth import Keyring, Quota, Token, token_from_headers
+from reconciler.emulator.auth import Keyring, Quota, RateWindow, Token, token_from_headers
 from reconciler.emulator.database import MEMORY, Org, Store
 from reconciler.emulator.faults import (
     FAULT_429,
@@ -74,6 +74,7 @@ class Emulator(Seeding):
         legacy_delete_status: int = 405,
         quota: int | None = None,
         refill_per_second: float = 0.0,
+        rate_limit: int | None = None,
         faults: Faults | None = None,
     ) -> None:
         self.store = Store(db)
@@ -85,6 +86,7 @@ class Emulator(Seeding):
         self.legacy_delete_status = legacy_delete_status
         self.keyring = Keyring()
         self.quota = Quota(quota, refill_per_second)
+        self.rate_window = RateWindow(rate_limit)  # requests a minute per token, as Socket's
         self.faults = FaultInjector(faults or Faults())
         self._counters = Counters()
         self._late: list[threading.Timer] = []
@@ -147,6 +149,7 @@ class Emulator(Seeding):
         self.resolutions.wipe()
         self._counters.reset()
         self.quota.reset()
+        self.rate_window.reset()
         self.faults.configure(self.faults.config)
 
     def close(self) -> None:
@@ -243,6 +246,9 @@ class Emulator(Seeding):
             org = self.store.add_org(slug)
         if org is None:
             raise ApiFailure(404, f"Organization not found: {slug}")
+        wait = self.rate_window.admit(token or "")
+        if wait is not None:
+            raise ApiFailure(429, "Too many requests", headers={"Retry-After": str(wait)})
         wait = self.quota.spend(token or "")
         if wait is not None:
             raise ApiFailure(

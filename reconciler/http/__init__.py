@@ -10,8 +10,9 @@
     transport  NetworkTransport: httpcore's pool with a total deadline per request (``deadline``)
                and the proxy tunnel; ClosingTransport. The in-process emulator and tests' fault
                injectors are httpx transports in its place
-    pacing     Rate (SOCKET_TRIAGE_RATE, Socket's 600 a minute) and Pacer, a token bucket that
-               every thread of a client draws from
+    pacing     Rate (SOCKET_TRIAGE_RATE, Socket's 600 a minute) and Pacer, the sliding window
+               every thread of a client shares
+    waits      the one interruptible sleep of every wait (Ctrl-C and SIGTERM wake them all)
     retry      RetryPolicy (attempts for 5xx/network, waiting time for 429, a deadline per
                attempt), backoff, Retry-After, BackoffGate
     paginate   by_number (parallel, consistent, bounded) and by_cursor; Page

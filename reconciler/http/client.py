@@ -163,6 +163,10 @@ class HttpClient:
             transport=transport,
         )
 
+    def pacer_limit(self) -> int | None:
+        """Requests the pacer allows in any minute now (None: not paced)."""
+        return None if self._pacer is None else self._pacer.limit
+
     @property
     def total_calls(self) -> int:
         """Requests sent so far, retries included."""
@@ -320,6 +324,8 @@ class HttpClient:
         )
         # Every thread pauses, this one included: the loop waits on the gate before its retry.
         self._gate.push(delay)
+        if self._pacer is not None:
+            self._pacer.slow_down()
 
     def _pause(self, method: str, path: str, failures: int, why: str, uncertain: bool) -> None:
         delay = backoff_delay(failures, self._retry)
