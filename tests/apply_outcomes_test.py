@@ -73,15 +73,35 @@ def test_a_lost_create_that_commits_late_is_waited_for_not_sent_again(
 ) -> None:
     emulator.set_faults(Faults(rate_late_commit=1.0, late_commit_delay=0.05))
     with make_client(emulator) as client:
-        plan, _ = planned(client, [rule("a"), rule("b")])
+        plan, before = planned(client, [rule("a"), rule("b")])
         result = apply_org(client, plan, settle=0.4)
+        assert result.error is None and len(result.unknown) == 2  # never sent again
+        conclude(client, plan, before, result, settle_seconds=0.4)
         emulator.set_faults(Faults())
         time.sleep(0.1)  # a second POST's late commit, if one was sent, has landed by now
-    assert result.error is None
-    assert result.unknown == []  # confirmed by the re-list: no longer unknown
+    assert result.unknown == []  # confirmed by the final listing: no longer unknown
     assert [c.action for c in result.applied] == ["create", "create"]
     assert emulator.counters()["calls"]["POST"] == 1
     assert sorted(r["package_name"] for r in emulator.rules(TEST_ORG)) == ["a", "b"]
+
+
+def test_a_create_that_commits_after_the_wait_is_never_sent_again_and_apply_fails(
+    emulator: Emulator,
+) -> None:
+    """The server holds the create for three times the timeout. Apply must not re-send it
+    (that makes a duplicate once the first commits), nor exit 0 while its fate is unknown."""
+    timeout = 0.2
+    emulator.set_faults(Faults(rate_late_commit=1.0, late_commit_delay=3 * timeout))
+    transport = Scripted(emulator, {("POST", 2): lambda: emulator.set_faults(Faults())})
+    with make_client(emulator, transport=transport) as client:
+        plan, _ = planned(client, [rule("a")])
+        with pytest.raises(ApplyError, match="lost their answer") as raised:
+            apply_one(client, plan, None, concurrency=1, settle=timeout)
+        time.sleep(4 * timeout)  # the held create has committed by now
+        again, _ = planned(client, [rule("a")])
+    assert "1 with an unknown outcome. Running apply again converges" in str(raised.value)
+    assert [r["package_name"] for r in emulator.rules(TEST_ORG)] == ["a"]  # no duplicate
+    assert again.changes == ()  # the run it advises has nothing left to do
 
 
 def test_the_final_listing_waits_until_a_lost_create_could_have_committed(
@@ -90,15 +110,19 @@ def test_the_final_listing_waits_until_a_lost_create_could_have_committed(
     """Ctrl-C right after a create's answer was lost: the outcome is settled after the wait."""
     emulator.set_faults(Faults(rate_late_commit=1.0, late_commit_delay=0.1))
     transport = Scripted(emulator)
+    seed(emulator, ["gone"])
     with make_client(emulator, transport=transport) as client:
         plan, before = planned(client, [rule("a")])
-        transport.script[("GET", transport.seen["GET"] + 1)] = INTERRUPT  # the re-list
+        transport.script[("DELETE", 1)] = INTERRUPT  # right after the lost create
         result = apply_org(client, plan)
         assert result.interrupted
-        assert outcome(plan, result) == [("create", "npm/a", UNKNOWN)]
+        assert outcome(plan, result) == [
+            ("create", "npm/a", UNKNOWN),
+            ("delete", "npm/gone", UNKNOWN),  # Ctrl-C as it was sent: settled by the listing
+        ]
         conclusion = conclude(client, plan, before, result, settle_seconds=0.5)
-    assert [s for _, s in conclusion.statuses] == [APPLIED]
-    assert len(emulator.rules(TEST_ORG)) == 1
+    assert [s for _, s in conclusion.statuses] == [APPLIED, NOT_APPLIED]
+    assert [r["package_name"] for r in emulator.rules(TEST_ORG)] == ["gone", "a"]
 
 
 @pytest.mark.parametrize(
@@ -139,10 +163,11 @@ def test_the_report_says_applied_unknown_and_not_applied_line_by_line(
     emulator: Emulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The update lands; the create's answer is lost and no listing can settle it (the API is
-    unreachable from then on); the delete is never sent."""
+    unreachable for listings from then on); the delete is refused (the org moved meanwhile)."""
     seed(emulator, ["upd", "gone"])
     transport = Scripted(emulator)
     transport.script[("POST", 2)] = (LOSE, transport.refuse_from_now("GET"))
+    transport.script[("DELETE", 1)] = lambda: emulator.add_org(TEST_ORG, migrated=True)
     with make_client(emulator, THREE_TRIES, transport=transport) as client:
         plan, _ = planned(client, [rule("upd", state="block"), rule("new")])
         with pytest.raises(ApplyError) as raised:
@@ -154,9 +179,10 @@ def test_the_report_says_applied_unknown_and_not_applied_line_by_line(
     ]
     assert str(raised.value).endswith(
         "Applied 1 of 3 changes to org acme (0 created, 1 updated, 0 deleted); 1 not applied; "
-        "1 with an unknown outcome. Running apply again converges."
+        "1 with an unknown outcome. Running apply again will fail the same way until the "
+        "cause is fixed."
     )
-    assert transport.sent("DELETE") == []
+    assert "gone" in {r["package_name"] for r in emulator.rules(TEST_ORG)}  # refused
 
 
 def test_a_create_confirmed_by_the_relist_is_reported_applied_and_audited_once(

@@ -3,6 +3,7 @@ verification, audit log and the API calls it costs."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -262,6 +263,33 @@ def test_a_create_whose_answer_was_lost_is_found_again_not_sent_twice(
         live.items()
     )
     assert len(lines) == 4
+
+
+@pytest.mark.parametrize("where", ["after", "before"])
+def test_lost_answers_cost_one_timeout_together_not_one_each(
+    client: TriageClient, moved: Emulator, where: str, tmp_path: Path
+) -> None:
+    """Nine creates in a row, each answer lost (each commits a moment later): the lanes go on
+    at once, placed where the lost rule was to go; one wait and one listing settle them all,
+    and the order is exact."""
+    seed_rules(moved, [("top", "warn"), ("bottom", "warn")])
+    new = [want(f"n{i}") for i in range(9)]
+    files = [want("top", "warn"), *new, want("bottom", "warn")]
+    if where == "before":  # the run starts above the first rule that stays
+        files = [*new, want("top", "warn"), want("bottom", "warn")]
+    plan = plan_for(client, files)
+    moved.set_faults(Faults(seed=1, rate_late_commit=1.0, late_commit_delay=0.02))
+    log = AuditLog.open(str(tmp_path / "audit.jsonl"), PROVENANCE)
+    settle = 0.5
+    started = time.monotonic()
+    apply(client, plan, log, settle=settle)
+    took = time.monotonic() - started
+    log.close()
+    moved.set_faults(Faults())
+    assert took < 2 * settle  # one settle for all nine, not nine in a row (4.5 s)
+    assert names(moved) == [r.name for r in files]
+    assert moved.counters()["policy_rules"]["created"] == 9  # none sent twice
+    assert len(audit_lines(tmp_path / "audit.jsonl")) == 9
 
 
 def test_what_remains_after_apply_is_reported_and_fails(

@@ -7,7 +7,7 @@ that knows every family) and does what they share, in this order: route (404, 40
 injected fault (429/5xx, before anything changes), token (401), org (404), scope (403),
 org-wide token (403), rate limit (429), quota (429), ``?dry_run`` (400), migration gate
 (409/405), then the operation itself and, for a real write that succeeded, the lost-answer
-draws (late commit for POST, then ambiguous).
+draws (late commit for POST, then a 500 after the commit, then ambiguous).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from reconciler.emulator.auth import Keyring, Quota, RateWindow, Token, token_fr
 from reconciler.emulator.database import MEMORY, Org, Store
 from reconciler.emulator.faults import (
     FAULT_429,
+    FAULT_500_AFTER_COMMIT,
     FAULT_502,
     FAULT_AMBIGUOUS,
     FAULT_LATE_COMMIT,
@@ -207,6 +208,11 @@ class Emulator(Seeding):
         if real_write and method == "POST" and self.faults.commit_late():
             return self._commit_late(operation, request)
         response = operation.handler(request)
+        if real_write and self.faults.fail_after_commit():
+            self._counters.fault(FAULT_500_AFTER_COMMIT)
+            raise server_error(
+                500, "Injected server error after commit", code="internal", retryable=True
+            )
         if real_write and self.faults.drop_after_write():
             self._counters.fault(FAULT_AMBIGUOUS)
             return replace(response, drop=True)

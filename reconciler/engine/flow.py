@@ -202,7 +202,9 @@ def reported(
 ) -> Conclusion[Any, Any]:
     """``conclusion``, once said: one line per change on any failure, then raise for it."""
     error, org = result.error, plan.org
-    if result.interrupted or error is not None or conclusion.listing_error or conclusion.problems:
+    unknown = sum(1 for _, status in conclusion.statuses if status == UNKNOWN)
+    failed = error is not None or conclusion.listing_error or conclusion.problems
+    if result.interrupted or failed or unknown:
         for change, status in conclusion.statuses:
             say(f"  {status}: {provider.describe(change)}")
     done = tally(org, conclusion.statuses, provider.actions)
@@ -222,6 +224,14 @@ def reported(
     if conclusion.problems:
         for line in conclusion.problems:
             say(f"  remains: {line}")
+    if unknown:  # never exit 0 while a request may still commit
+        raise ApplyError(
+            f"apply of org {org} sent every change, but {unknown} of them lost their answer and "
+            "the org does not show them yet: a request may still commit at the server, so "
+            f"they were not sent again. {done}. Running apply again converges "
+            "(it sees what committed meanwhile)."
+        )
+    if conclusion.problems:
         raise VerificationError(
             f"org {org} still differs from the plan in {len(conclusion.problems)} ways after "
             "apply; run plan to see what is left"

@@ -40,6 +40,10 @@ ResContent = tuple[str, str, str | None, str]  # selector, reason, reason_text, 
 Verdict = Conclusion[PolicyChange, Snapshot]
 
 
+# The actions whose request creates: not found after the wait, it may still commit later.
+CREATES = ("create", "replace")
+
+
 def conclude(
     client: PoliciesClient,
     plan: PolicyPlan,
@@ -59,7 +63,7 @@ def conclude(
         found, item = holds(change, before, after)
         if found:
             result.done(change, item)
-        else:
+        elif change.action not in CREATES:  # a lost create may still commit: still unknown
             result.not_applied(change)
     complete = result.error is None and not result.interrupted
     problems = differences(plan, before, after) if complete else []

@@ -8,10 +8,11 @@ and the client's shared gate makes them all wait out a 429 together.
 
 Every change is *not applied* until sent, *outcome unknown* while in flight or when its answer
 was lost or its retries failed, and *applied* once the server confirmed it (its answer, or a
-listing that shows it). A create batch whose answer is lost is never re-POSTed blindly: apply
-waits ``settle`` seconds (the request timeout, so that a request still in flight at the server
-has committed by then), re-lists the org, and sends again only the selectors still missing.
-``verify.conclude`` decides what is still unknown at the end from a final listing.
+listing that shows it). A create batch whose answer is lost is never POSTed again in the same
+run (the request may commit at any time, and a second POST would create every rule twice):
+``verify.conclude`` waits ``settle`` seconds (the request timeout) after the last lost answer,
+lists the org once and counts what it finds as applied; a create it does not find keeps its
+unknown outcome, and the apply ends non-zero.
 """
 
 from __future__ import annotations
@@ -28,9 +29,6 @@ from reconciler.triage.client import TriageClient
 from reconciler.triage.plan import TriagePlan
 from reconciler.triage.selector import LiveRule
 from reconciler.triage.wire import MAX_BATCH
-
-# How many times lost create batches are resolved by re-listing before giving up.
-MAX_RESOLVE_ROUNDS = 5
 
 Progress = Callable[[int], None]
 
@@ -126,49 +124,20 @@ class _Run:
     def _post(self, batch: list[Change]) -> None:
         self.client.upsert(self.plan.org, [c.entry() for c in batch], force=batch[0].broad)
 
-    def _send_upserts(self, updates: list[Change], creates: list[Change]) -> list[Change]:
-        """POST ``updates`` and ``creates`` in batches, in one wave (no order between them
-        matters); return the creates whose answer was lost. A lost update stops the run."""
-        lost: list[Change] = []
+    def upserts(self) -> None:
+        """POST the updates and creates in batches, in one wave (no order between them
+        matters). A lost update stops the run. A create batch whose answer was lost is never
+        sent again in this run: it keeps its unknown outcome, for the final listing to settle
+        once it had ``settle`` seconds to commit."""
 
         def send(batch: list[Change]) -> None:
             if self._attempt(batch, lambda: self._post(batch)):
                 return
             if batch[0].action == "update":  # with a uuid, so the client retried it freely
                 raise OutcomeUnknownError(f"an update of {len(batch)} rules may not have applied")
-            with self.result.lock:
-                lost.extend(batch)
 
+        updates, creates = self._of("update"), self._of("create")
         parallel([*batches(updates), *batches(creates)], send, self.concurrency)
-        return lost
-
-    def relist(self) -> list[LiveRule]:
-        """List the org once every request with a lost answer has had time to commit."""
-        self.result.wait_for_lost_answers(self.settle)
-        org = self.plan.org
-        live = [LiveRule.from_get(item, org) for item in self.client.list_rules(org)]
-        if self.result.listener is not None:
-            self.result.listener.listed(live)
-        return live
-
-    def upserts(self) -> None:
-        """Updates and creates; creates whose answer was lost are resolved by re-listing."""
-        updates, pending = self._of("update"), self._of("create")
-        for _ in range(MAX_RESOLVE_ROUNDS):
-            lost = self._send_upserts(updates, pending)
-            updates = []  # sent (or the run stopped)
-            if not lost:
-                return
-            # Never re-POST blindly: whatever now exists was created by the lost request.
-            present = {rule.selector for rule in self.relist() if rule.uuid}
-            self.result.done([c for c in lost if c.selector in present])
-            pending = [c for c in lost if c.selector not in present]
-            if not pending:
-                return
-            self.result.not_applied(pending)  # until sent again
-        raise OutcomeUnknownError(
-            f"{len(pending)} creates still unconfirmed after {MAX_RESOLVE_ROUNDS} rounds"
-        )
 
     def deletes(self) -> None:
         def send(change: Change) -> None:
