@@ -20,6 +20,7 @@ from types import FrameType
 import click
 
 from reconciler.api import ALERT_POLICIES, DEFAULT_CONCURRENCY
+from reconciler.budget import check_quota
 from reconciler.commands import check_output_file, echo, print_warnings, show, use_colour
 from reconciler.commands.options import (
     Api,
@@ -158,6 +159,7 @@ def run(
                 return EXIT_OK
             if not force:
                 plan.raise_if_unsafe()
+                check_quota(client, plan.orgs)  # free: refuse what the quota cannot finish
             log = AuditLog.open(audit_log, provenance) if audit_log else None
             confirm(yes)
             # A lost answer may still commit at the server until the request timeout has passed.

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import click
 
+from reconciler.budget import estimate
 from reconciler.commands import check_output_file, print_warnings, show, use_colour, write_output
 from reconciler.commands.options import (
     Api,
@@ -79,6 +80,8 @@ def run(
         plan = make_plan(Wiring(client), orgs, detect(), utc_today(), target=target)
     colour = use_colour()
     show(lambda out: renderer(plan, out, colour=colour), colour=colour)
+    if plan.has_changes:
+        click.echo(estimate(plan.orgs), err=True)
     if saved is not None:
         write_output(saved, plan_document(plan), "--out")
     return detailed_exit(plan) if detailed_exitcode else EXIT_OK

@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+# What ``GET /v0/quota`` says of a token without a limit (Socket always answers a number).
+UNLIMITED = 1_000_000
 # An umbrella scope grants every ``umbrella:*`` scope (inferred; Socket lists both kinds).
 UMBRELLAS = ("alert-policy", "alert-resolution", "triage")
 
@@ -121,6 +123,16 @@ class Quota:
         if self._refill <= 0:
             return self.NO_REFILL_RETRY_AFTER
         return max(1, math.ceil((1.0 - units) / self._refill))
+
+    def remaining(self, token: str) -> tuple[int, int]:
+        """(units left, the bucket's size) for ``token``, without spending; ``UNLIMITED`` for
+        both when there is no limit."""
+        if self._size is None:
+            return UNLIMITED, UNLIMITED
+        now = self._clock()
+        with self._lock:
+            units, at = self._buckets.get(token, (float(self._size), now))
+        return int(min(float(self._size), units + (now - at) * self._refill)), self._size
 
     def reset(self) -> None:
         with self._lock:

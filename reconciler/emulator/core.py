@@ -38,7 +38,7 @@ from reconciler.emulator.policies_resolution_store import ResolutionStore
 from reconciler.emulator.policies_resolutions import ResolutionRoutes
 from reconciler.emulator.policies_routes import PolicyRoutes
 from reconciler.emulator.policies_store import PolicyStore
-from reconciler.emulator.responses import ApiFailure, Response, server_error
+from reconciler.emulator.responses import ApiFailure, Response, json_response, server_error
 from reconciler.emulator.routing import Operation, Request, Route
 from reconciler.emulator.seeding import Seeding
 from reconciler.emulator.triage_routes import TriageRoutes
@@ -46,6 +46,7 @@ from reconciler.emulator.triage_store import TriageRules
 from reconciler.triage.wire import SCOPE_LIST, SCOPE_UPDATE
 
 log = logging.getLogger(__name__)
+QUOTA_PATH = "/v0/quota"
 
 ResponseCheck = Callable[[str, str, Response, str], None]
 _response_check: ResponseCheck | None = None
@@ -181,6 +182,8 @@ class Emulator(Seeding):
     ) -> Response:
         if path.startswith(control.PREFIX):
             return control.handle(self, method, path, body)
+        if path == QUOTA_PATH:
+            return self._quota(method, headers)
         found = next(((r, m) for r in self._routes if (m := r.pattern.match(path))), None)
         if found is None:
             raise ApiFailure(404, f"No such endpoint: {path}")
@@ -261,6 +264,17 @@ class Emulator(Seeding):
                 429, "Insufficient quota for API route", headers={"Retry-After": str(wait)}
             )
         return (known if self.require_auth else None), org
+
+    def _quota(self, method: str, headers: Mapping[str, str]) -> Response:
+        """``GET /v0/quota``: what is left of the token's quota. It costs none, needs no scope
+        and is never a fault (it is how a client finds out whether it may start)."""
+        if method != "GET":
+            raise ApiFailure(405, f"Method {method} not allowed", headers={"Allow": "GET"})
+        token = token_from_headers(headers)
+        if self.require_auth and self.keyring.get(token) is None:
+            raise ApiFailure(401, "Missing or invalid API token")
+        left, size = self.quota.remaining(token or "")
+        return json_response(200, {"quota": left, "maxQuota": size, "nextWindowRefresh": None})
 
     def _commit_late(self, operation: Operation, request: Request) -> Response:
         """Answer nothing now and do the write after ``late_commit_delay`` seconds.

@@ -61,6 +61,8 @@ log = logging.getLogger(__name__)
 POOL_SIZE: Final = 16
 # A 429 asking for no wait at all still pauses this long, so a server cannot make us spin.
 MIN_RATE_WAIT: Final = 1.0
+# A Retry-After longer than this is not the 600-a-minute rate limit but the hourly quota.
+QUOTA_WAIT: Final = 120.0
 # Failures before the request left this machine (no connection, none free in the pool): even a
 # create may be sent again. httpcore raises these only while it connects (TCP, the proxy's
 # tunnel, TLS), before a byte of the request is written; a connection lost after that is a
@@ -184,13 +186,15 @@ class HttpClient:
         accept: Collection[int] = (),
         refuse: Refuse = plain_refusal,
         token: str | None = None,
+        counted: bool = True,
     ) -> Reply:
         """One logical call: pace, wait on the gate, send, and retry or raise as failures allow.
 
         A 2xx answer, or one whose status is in ``accept``, is returned; any other answer that
         retrying cannot fix is raised as ``refuse`` words it. ``token`` is sent instead of the
         client's own; it must be ``remember``ed (``connect.Credentials`` does that) so that
-        messages hide it.
+        messages hide it. ``counted=False`` leaves the call out of ``calls`` (a free one, such
+        as the quota).
         """
         uncertain = False
         failures = throttled = 0
@@ -210,7 +214,7 @@ class HttpClient:
                     raise KeyboardInterrupt from None
                 raise
             with self._lock:
-                self.calls[method] += 1
+                self.calls[method] += counted
             try:
                 with deadline(self._retry.timeout):
                     response = self._client.send(request)
@@ -309,9 +313,16 @@ class HttpClient:
         budget = self._retry.max_wait
         if waited + delay > budget:
             more = f"; it asks for {_duration(asked)} more" if asked else ""
+            # The minute's rate never asks for more than a minute: this is the hour's quota.
+            spent = asked is not None and asked > QUOTA_WAIT
             raise RateLimitError(
                 f"the Socket API is still rate limiting (429) after {_duration(waited)} of "
-                f"waiting{more}, and a call waits at most {_duration(budget)}; try again later",
+                f"waiting{more}, and a call waits at most {_duration(budget)}; "
+                + (
+                    "the token's hourly quota is likely spent; try again once it refills"
+                    if spent
+                    else "try again later"
+                ),
                 429,
             )
         self._warn(
