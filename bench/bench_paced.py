@@ -22,7 +22,7 @@ from scenario import Scenario
 
 SCENARIOS = {
     "reference apply": Scenario(live=1500, creates=500, updates=300, deletes=200),
-    "1,000 deletes": Scenario(live=1000, creates=0, updates=0, deletes=1000),
+    "1,000 deletes": Scenario(live=1001, creates=0, updates=0, deletes=1000),
 }
 SOCKET_RATE = 600
 
