@@ -146,7 +146,9 @@ def fault_free_seconds(seed: int) -> float:
 
 
 def held_matches_audit(start: dict[str, Any], end: dict[str, Any], log_path: Path) -> None:
-    """The server's own counts of what it created and deleted equal the audit lines."""
+    """The server's own counts of what it created and deleted equal the audit lines (its
+    update and move counts are of commits: a retried PUT, or a lost create put back in its
+    place, counts again)."""
     lines = Counter((line["kind"], line["action"]) for line in audit_lines(log_path))
     rules = {k: end["policy_rules"][k] - start["policy_rules"][k] for k in end["policy_rules"]}
     res = {k: end["resolutions"][k] - start["resolutions"][k] for k in end["resolutions"]}
@@ -185,6 +187,11 @@ def test_fault_soak_ends_with_the_files_exactly(
     assert res_created == 4 + 2
     check_converged(emulator, rules, resolutions, ids)
     held_matches_audit(start, end, log_path)
+    # Every update and move is held (the org equals the files): each has exactly one line.
+    lines = [label(line) for line in audit_lines(log_path)]
+    for action in ("update", "move"):
+        held = sorted(n for a, n in change_labels(plan) if a == action)
+        assert sorted(n for a, n in lines if a == action) == held
 
 
 @pytest.mark.parametrize("seed", range(8))
