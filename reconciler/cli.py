@@ -13,7 +13,6 @@ exit 3 and a traceback only on request.
 
 from __future__ import annotations
 
-import gc
 import importlib
 import os
 import sys
@@ -109,10 +108,4 @@ def cli() -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    try:
-        cli.main(prog_name="socket-triage")
-    finally:
-        # The run is over: frozen objects skip the interpreter's last cycle collection, which
-        # walks everything the run built (40-90 ms at 100k rules). Not in ``_Cli.main``: tests
-        # call that in-process, and frozen objects are never collected.
-        gc.freeze()
+    cli.main(prog_name="socket-triage")

@@ -1,13 +1,7 @@
 """Check a parsed rule file against ``triage-rules.schema.json`` and word each error for people.
 
-jsonschema is thorough but slow per object (tens of microseconds), so ``findings`` validates the
-file's skeleton (everything but the rules) once and each rule only if a fast check compiled from
-the same schema cannot prove it valid. The fast check is conservative: when it says "valid",
-jsonschema would agree; anything it is unsure of goes to jsonschema. So the findings equal those
-of validating the whole file (``full_findings``), which a test checks on every bad fixture.
-
-A valid file passes the same kind of check compiled for the whole document, so jsonschema
-(about 40 ms of imports) is loaded only when a file has something to report.
+jsonschema finds every error of a file in one pass; ``findings`` turns each into a message at
+the position of the YAML node it is about.
 """
 
 from __future__ import annotations
@@ -20,7 +14,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from reconciler.rules.fastschema import Check, compile_check, is_scalar
 from reconciler.rules.yamlnodes import YList, YMap, pack
 
 if TYPE_CHECKING:
@@ -73,20 +66,10 @@ def schema() -> dict[str, Any]:
 
 
 @functools.cache
-def _fast_checks() -> tuple[Check | None, Check | None]:
-    """Conservative checks of the whole file and of one rule (``fastschema``)."""
-    full = schema()
-    return compile_check(full, full["$defs"]), compile_check(full["$defs"]["rule"], full["$defs"])
-
-
-@functools.cache
-def _validators() -> tuple[Any, Any]:
-    # Imported here: only a file with something to report needs jsonschema.
+def _validator() -> Any:
     from jsonschema import Draft202012Validator
 
-    full = schema()
-    rule_schema = {"$schema": full["$schema"], "$defs": full["$defs"], "$ref": "#/$defs/rule"}
-    return Draft202012Validator(full), Draft202012Validator(rule_schema)
+    return Draft202012Validator(schema())
 
 
 def rule_fields() -> tuple[str, ...]:
@@ -94,41 +77,17 @@ def rule_fields() -> tuple[str, ...]:
     return tuple(schema()["$defs"]["rule"]["properties"])
 
 
-def full_findings(doc: Any, texts: Mapping[int, str] = _NO_TEXTS) -> list[Finding]:
-    """Validate the whole document with jsonschema: the reference ``findings`` must equal."""
-    validator = _validators()[0]
-    return sorted({f for e in validator.iter_errors(doc) for f in _translate(e, doc, (), texts)})
-
-
 def findings(doc: Any, texts: Mapping[int, str] = _NO_TEXTS) -> list[Finding]:
     """Every schema error of one parsed file, sorted by position.
 
     ``texts`` (``yamlnodes.Document.texts``) lets a type error quote what the file said.
     """
-    fast_file, fast = _fast_checks()
-    if fast_file is not None and fast_file(doc):
-        return []
-    full, per_rule = _validators()
-    rules = doc.get("rules") if isinstance(doc, YMap) else None
-    if not isinstance(rules, YList):
-        return full_findings(doc, texts)
-    skeleton = YMap(doc.pos)
-    skeleton.update(doc)
-    skeleton.fields = doc.fields
-    skeleton["rules"] = YList(rules.pos)
-    found = {f for e in full.iter_errors(skeleton) for f in _translate(e, skeleton, (), texts)}
-    for index, rule in enumerate(rules):
-        if fast is not None and fast(rule):
-            continue
-        for error in per_rule.iter_errors(rule):
-            found.update(_translate(error, doc, ("rules", index), texts))
-    return sorted(found)
+    errors = _validator().iter_errors(doc)
+    return sorted({f for error in errors for f in _translate(error, doc, texts)})
 
 
-def _translate(
-    error: ValidationError, root: Any, prefix: tuple[Any, ...], texts: Mapping[int, str]
-) -> Iterable[Finding]:
-    path = (*prefix, *error.absolute_path)
+def _translate(error: ValidationError, root: Any, texts: Mapping[int, str]) -> Iterable[Finding]:
+    path = tuple(error.absolute_path)
     parent = _walk(root, path[:-1])
     pos = _value_pos(parent, path[-1]) if path else getattr(root, "pos", _START)
     label = _label(path)
@@ -146,7 +105,7 @@ def _translate(
     elif keyword == "type":
         yield Finding(pos, _type_message(label, error.validator_value, value, texts.get(pos)))
     elif keyword == "enum":
-        if is_scalar(value):  # other values get a type error instead
+        if value is None or type(value) is str:  # other values get a type error instead
             choices = [c for c in error.validator_value if isinstance(c, str) and c]
             hint = _did_you_mean(str(value), choices)
             yield Finding(pos, f"{label}: {_show(value)} is not one of {', '.join(choices)}{hint}")
