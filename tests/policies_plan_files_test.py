@@ -239,3 +239,11 @@ def test_the_schema_states_the_limits_the_checks_use() -> None:
         f"at most {HUMAN_COMMENT_MAX} characters"
         in defs["resolution"]["properties"]["comment"]["description"]
     )
+
+
+def test_schema_findings_take_the_fast_path_faithfully() -> None:
+    from reconciler.rules import ruleschema, yamlnodes
+
+    for path in sorted((ROOT / FIXTURES).glob("bad-*.yaml")):
+        root = yamlnodes.read(path.read_text()).root
+        assert ruleschema.findings(root) == ruleschema.full_findings(root), path

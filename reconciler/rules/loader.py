@@ -15,6 +15,7 @@ that is not UTF-8 are errors, not skipped.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -48,12 +49,20 @@ def load(paths: Sequence[str], today: dt.date | None = None) -> RuleSet:
     diagnostics: list[Diagnostic] = []
     files = find_files(paths, diagnostics)
     contributions: list[FileRules] = []
-    for file in files:
-        text = read_text(file, diagnostics)
-        if text is not None:
-            result, problems = rulefile.parse(file, text, today)
-            contributions.append(result)
-            diagnostics += problems
+    # What the files become holds no reference cycles, but each full pass of the cyclic collector
+    # walks every rule kept so far: paused, 100k rules load in ~40% less time (BENCHMARKS.md).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for file in files:
+            text = read_text(file, diagnostics)
+            if text is not None:
+                result, problems = rulefile.parse(file, text, today)
+                contributions.append(result)
+                diagnostics += problems
+    finally:
+        if enabled:
+            gc.enable()
     orgs = _join_orgs(contributions, diagnostics)
     for draft in orgs.values():
         diagnostics += policyfile.cross_file_problems(draft.policy_rules, draft.resolutions, today)
