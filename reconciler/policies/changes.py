@@ -25,6 +25,7 @@ RuleAction = Literal["create", "update", "delete", "move"]
 ResolutionAction = Literal["create", "delete", "replace"]
 KIND_RULE = "policy_rule"
 KIND_RESOLUTION = "resolution"
+EXPIRED = "expired"  # the reason of a delete of an entry past its date, as triage plans say
 
 
 @dataclass(frozen=True)

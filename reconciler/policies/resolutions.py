@@ -9,10 +9,10 @@ sealed as ours).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from reconciler import notes
-from reconciler.policies.changes import ResolutionChange
+from reconciler.policies.changes import EXPIRED, ResolutionChange
 from reconciler.policies.model import (
     DesiredResolution,
     LiveResolution,
@@ -30,8 +30,13 @@ def diff_resolutions(
     *,
     prune: bool = True,
     trailer: TrailerFn | None = None,
+    expired: Collection[str] = (),
 ) -> tuple[list[ResolutionChange], int]:
-    """The org's resolutions: (changes, unchanged count). Creates, replaces, then deletes."""
+    """The org's resolutions: (changes, unchanged count). Creates, replaces, then deletes.
+
+    ``expired`` holds the selectors (canonical text) of resolutions the files declared until
+    they expired: every live resolution with one is deleted, whoever made it.
+    """
     groups: dict[str, list[LiveResolution]] = {}
     for item in live:
         if item.addressable:
@@ -70,7 +75,13 @@ def diff_resolutions(
             if prune or extra.managed
         ]
     for key, found in sorted(groups.items()):
-        if key not in wanted:
+        if key in wanted:
+            continue
+        if key in expired:
+            deletes += [
+                ResolutionChange("delete", org, item, None, reason=EXPIRED) for item in found
+            ]
+        else:
             deletes += [
                 ResolutionChange("delete", org, item, None, reason="not in files")
                 for item in found
