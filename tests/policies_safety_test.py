@@ -246,3 +246,50 @@ def test_two_live_policies_of_one_name_are_refused_not_guessed(
             f"{newer})"
         ) in result.stderr
     assert rule_names(moved, older) == [] and rule_names(moved, newer) == []
+
+
+def test_a_live_selector_nested_600_deep_is_one_line_and_exit_1(
+    moved: Emulator, http_emulator: str, tmp_path: Path
+) -> None:
+    (rule,) = moved.seed_policy_rules(
+        TEST_ORG, [{"name": "deep", "action": "warn", "vigil_selector": {"finding.alertType": "x"}}]
+    )
+    deep: object = "x"
+    for level in range(600):
+        deep = {"$or": [deep]} if level % 2 else {"finding.alertType": deep}
+    with moved.policies.store.transaction() as conn:  # the API would refuse it; a server need not
+        conn.execute(
+            "UPDATE policy_rules SET vigil_selector = ? WHERE id = ?",
+            (json.dumps(deep), rule["id"]),
+        )
+    result = run(http_emulator, "plan", str(write(tmp_path / "p.yaml", rule_yaml("a"))))
+    assert result.exit_code == 1, result.output
+    assert "the server sent a policy rule with a vigil_selector nested more than 64" in (
+        result.stderr
+    )
+
+
+def test_an_audit_log_that_cannot_be_written_names_the_file_and_keeps_the_report(
+    moved: Emulator, http_emulator: str, tmp_path: Path
+) -> None:
+    files = write(tmp_path / "p.yaml", rule_yaml("a") + rule_yaml("b"))
+    result = run(http_emulator, "apply", str(files), "--yes", "--audit-log", "/dev/full")
+    assert result.exit_code == 1, result.output
+    assert "cannot append to the audit log /dev/full: No space left on device" in result.stderr
+    assert "Applied 1 of 2 changes to org acme" in result.stderr
+    assert "  applied: create rule 'a' of policy default" in result.stderr
+
+
+def test_on_triage_too_an_audit_log_that_cannot_be_written_is_exit_1_with_the_report(
+    emulator: Emulator, http_emulator: str, tmp_path: Path
+) -> None:
+    files = tmp_path / "t.yaml"
+    files.write_text(
+        f"org: {TEST_ORG}\nrules:\n"
+        "  - package: pkg:npm/left-pad\n    alert_type: malware\n    state: block\n    note: a\n"
+        "  - package: pkg:npm/right-pad\n    alert_type: malware\n    state: block\n    note: b\n"
+    )
+    result = run(http_emulator, "apply", str(files), "--yes", "--audit-log", "/dev/full")
+    assert result.exit_code == 1, result.output
+    assert "cannot append to the audit log /dev/full: No space left on device" in result.stderr
+    assert "Applied 2 of 2 changes to org acme" in result.stderr
