@@ -175,6 +175,23 @@ class ResolutionChange:
         }
 
 
+# The two requests of a replace, when they ended differently (``halves``).
+CREATE_HALF = "the create half of a replace"
+DELETE_HALF = "the delete half of a replace"
+
+
+def halves(change: ResolutionChange) -> tuple[ResolutionChange, ResolutionChange]:
+    """A replace as its two requests: the create of the new resolution, the delete of the old.
+
+    A report and the audit log name these when only the create half holds, so that they say
+    what the server holds (the new resolution, and the old one still there).
+    """
+    return (
+        ResolutionChange("create", change.org, None, change.new, change.api_comment, CREATE_HALF),
+        ResolutionChange("delete", change.org, change.existing, None, reason=DELETE_HALF),
+    )
+
+
 def _meta(new: DesiredRule | DesiredResolution) -> dict[str, str | None]:
     """The files' owner, ticket and expiry: shown with the change, never sent."""
     return {

@@ -69,10 +69,15 @@ def diff_resolutions(
             replaces.append(ResolutionChange("replace", org, first, res, comment(res), "changed"))
         else:
             unchanged += 1
+        # Extra copies of a selector the files declare are deleted when the tool may (prune, or
+        # sealed as ours), and also whenever the one kept already says what the files say: as
+        # on triage, a declared selector is ours to keep single (after a replace done by half,
+        # the old one goes even under ``prune: false``).
+        settled = not _resolution_differs(first, res)
         deletes += [
             ResolutionChange("delete", org, extra, None, reason="duplicate")
             for extra in extras
-            if prune or extra.managed
+            if prune or extra.managed or settled
         ]
     for key, found in sorted(groups.items()):
         if key in wanted:
