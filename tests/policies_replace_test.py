@@ -17,7 +17,7 @@ from conftest import TEST_ORG
 from policies_apply_support import PROVENANCE, audit_lines, plan_for, resolution, triage_client
 
 from reconciler.cli import cli
-from reconciler.emulator import Emulator
+from reconciler.emulator import Emulator, Faults
 from reconciler.engine.audit import AuditLog
 from reconciler.errors import ApplyError
 
@@ -73,6 +73,18 @@ def failing_deletes(transport: Scripted) -> None:
     arm(transport, lambda: transport.refusing.add("DELETE"))
 
 
+def server_errors(transport: Scripted) -> None:
+    """The delete half and every request after it answer 500 (the final listing too)."""
+
+    def fail_from_the_next_delete() -> None:
+        def fail() -> None:
+            transport.emulator.set_faults(Faults(rate_500=1.0, seed=1))
+
+        transport.script[("DELETE", transport.seen["DELETE"] + 1)] = fail
+
+    arm(transport, fail_from_the_next_delete)
+
+
 def interrupted_delete(transport: Scripted) -> None:
     def interrupt_next_delete() -> None:
         transport.script[("DELETE", transport.seen["DELETE"] + 1)] = INTERRUPT
@@ -81,7 +93,7 @@ def interrupted_delete(transport: Scripted) -> None:
 
 
 @pytest.mark.parametrize("prune", [True, False])
-@pytest.mark.parametrize("fault", [failing_deletes, interrupted_delete])
+@pytest.mark.parametrize("fault", [failing_deletes, server_errors, interrupted_delete])
 def test_a_replace_done_by_half_has_its_audit_line_and_the_next_apply_finishes_it(
     emulator: Emulator,
     tmp_path: Path,
@@ -114,6 +126,7 @@ def test_a_replace_done_by_half_has_its_audit_line_and_the_next_apply_finishes_i
             old,
         )
         transport.refusing.clear()
+        emulator.set_faults(Faults())
         apply_one(
             client,
             plan_for(client, [], wanted, prune=prune),
