@@ -21,6 +21,7 @@ here. ``--no-color`` is on every command and sits after its own options, before 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import Field, dataclass, field, fields
 from typing import Any, ClassVar, Final, Protocol, TypeVar
@@ -35,6 +36,24 @@ from reconciler.rules.orgslug import check_org
 # that holds a group of options (``api_options``), that group's dataclass.
 _PARAMETER: Final = "parameter"
 _GROUP: Final = "group"
+
+
+class FiniteFloatRange(click.FloatRange):
+    """``click.FloatRange`` that also refuses NaN, which every comparison lets through.
+
+    >>> FiniteFloatRange(0.1, 600).convert("nan", None, None)
+    Traceback (most recent call last):
+    ...
+    click.exceptions.BadParameter: 'nan' is not a finite number.
+    """
+
+    name = "float range"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 class _Options(Protocol):
@@ -102,7 +121,7 @@ class Api:
     timeout: float = option(
         "--timeout",
         envvar="SOCKET_TRIAGE_TIMEOUT",
-        type=click.FloatRange(0.1, 600),
+        type=FiniteFloatRange(0.1, 600),
         default=RetryPolicy.timeout,
         show_default=True,
         help="Seconds to connect, send or read one API call. Env: SOCKET_TRIAGE_TIMEOUT.",

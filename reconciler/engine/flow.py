@@ -24,7 +24,7 @@ from reconciler.engine.audit import AuditLog
 from reconciler.engine.outcomes import APPLIED, UNKNOWN, Conclusion
 from reconciler.engine.plan import Plan
 from reconciler.engine.provenance import Provenance
-from reconciler.engine.provider import OrgPlan, Progress, Provider, Result
+from reconciler.engine.provider import OrgPlan, Progress, Provider, Result, Trail
 from reconciler.engine.targets import TargetChoice
 from reconciler.errors import (
     ApplyError,
@@ -152,8 +152,19 @@ def apply_org(
             )
         conclusion = finish(provider, plan, before, result, settle, say)
     finally:
-        trail.finish()
+        failure = finished(trail)
+    if failure is not None and result.error is None:
+        result.error = failure  # the audit log could not be written: say so with the report
     return reported(provider, plan, result, conclusion, say)
+
+
+def finished(trail: Trail) -> ReconcilerError | None:
+    """Write what the trail still holds; the error if the audit log could not take it."""
+    try:
+        trail.finish()
+    except ReconcilerError as exc:
+        return exc
+    return None
 
 
 @contextlib.contextmanager
@@ -181,7 +192,9 @@ def finish(
         return provider.conclude(plan, before, result, settle)
     except KeyboardInterrupt:
         result.interrupted = True
-        return Conclusion(provider.statuses(plan, result))
+    except ReconcilerError as exc:  # the audit log failed as a change was settled
+        result.error = result.error or exc
+    return Conclusion(provider.statuses(plan, result))
 
 
 def reported(
