@@ -160,6 +160,26 @@ def test_export_counts_exactly(names: list[str], wrote: str, state: Path, tmp_pa
     assert text.count("package_name:") == len(names)
 
 
+def test_export_refuses_to_overwrite_without_force(state: Path, tmp_path: Path) -> None:
+    seed(state, ["a", "b"])
+    out = tmp_path / "triage"
+    out.mkdir()
+    target = out / f"{TEST_ORG}.yaml"
+    target.write_text("edited: by hand\n")
+    args = ("export", "--org", TEST_ORG, "--api-url", f"local:{state}", "--out")
+    result = run(*args, str(out))
+    assert result.exit_code == exits.EXIT_ERROR
+    assert result.stderr == (
+        f"error: --out {target}: already exists; pass --force to overwrite it\n"
+    )
+    assert target.read_text() == "edited: by hand\n"
+    assert [p.name for p in out.iterdir()] == [target.name]
+    forced = run(*args, str(out), "--force")
+    assert forced.exit_code == exits.EXIT_OK, forced.output
+    assert forced.stderr == f"Wrote 2 live rules of org {TEST_ORG} to {target}.\n"
+    assert target.read_text().count("package_name:") == 2
+
+
 def test_export_does_not_count_duplicates_as_written(state: Path, tmp_path: Path) -> None:
     seed(state, ["a", "a", "b", "c", "d", "e"])
     out = tmp_path / "acme.yaml"
