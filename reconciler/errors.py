@@ -56,6 +56,9 @@ class Diagnostic:
     location: Location
     message: str
     severity: str = "error"  # "error" or "warning"
+    # A warning about the calendar (a rule expires soon or has expired), not about what the
+    # file says: ``validate --strict`` lets it pass, or the job that removes it would fail.
+    dated: bool = False
 
     def __str__(self) -> str:
         label = "warning: " if self.severity == "warning" else ""
