@@ -3,7 +3,8 @@
 The Action runs this after ``validate`` and ``plan`` (or ``apply``), so that the renderer, not
 shell or JavaScript, decides what a too-large document leaves out. It writes the job summary
 first (1 MiB), then the comment (65,536 characters), and the comment names the job summary as
-holding the whole plan only when the summary really does.
+holding the whole plan only when the summary really does. The job summary shows every note
+whole; the comment cuts notes at ``NOTE_LIMIT`` characters, to hold more rows, and says so.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from reconciler.render.markdown import (
     build_comment,
     comment_marker,
 )
+from reconciler.render.mdtable import NOTE_LIMIT
 from reconciler.wiring import read_plan
 
 # Exit codes after which the messages are warnings (folded), not the reason the run failed.
@@ -102,13 +104,15 @@ def run(
         footer=footer(head_sha, exit_code, artifact),
         full_plan_in=artifact_place,
     )
-    places = artifact_place
+    places = notes_in = artifact_place
     if summary_target is not None:
-        summary = build_comment(data, parts, JOB_SUMMARY_LIMIT)
+        summary = build_comment(data, parts, JOB_SUMMARY_LIMIT)  # every note whole
         write_output(summary_target, summary.text, "--summary-out")
+        notes_in = ("the job summary", *artifact_place)
         if summary.whole_plan:
-            places = ("the job summary", *artifact_place)
-    comment = build_comment(data, replace(parts, full_plan_in=places), GITHUB_COMMENT_LIMIT)
+            places = notes_in
+    in_comment = replace(parts, full_plan_in=places, note_limit=NOTE_LIMIT, notes_whole_in=notes_in)
+    comment = build_comment(data, in_comment, GITHUB_COMMENT_LIMIT)
     write_output(target, comment.text, "--out")
     click.echo(
         f"Comment: {comment.shown} of {comment.total} changes shown"
