@@ -157,8 +157,7 @@ def test_a_todo_note_fails_validation_unless_strict_is_off(
     runner: Runner, strict: str, code: str
 ) -> None:
     (runner.tmp / "triage" / "acme.yaml").write_text(
-        "org: acme\nrules:\n  - package: pkg:npm/x\n    state: warn\n"
-        f"    note: '{MISSING_NOTE}'\n",
+        f"org: acme\nrules:\n  - package: pkg:npm/x\n    state: warn\n    note: '{MISSING_NOTE}'\n",
         encoding="utf-8",
     )
     result = runner.action("plan", org="acme", strict=strict)
