@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import gc
 import importlib
+import io
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any, Final, NoReturn
@@ -49,6 +51,13 @@ def _say(message: str) -> None:
     click.echo(terminal_safe(redact(message)), err=True)
 
 
+def _show(exc: click.ClickException) -> None:
+    """click's report of a usage error, its ``Error:`` spelt ``error:`` like every other."""
+    buffer = io.StringIO()
+    exc.show(file=buffer)
+    click.echo(re.sub(r"(?m)^Error: ", "error: ", buffer.getvalue(), count=1), err=True, nl=False)
+
+
 class _Cli(click.Group):
     """A group whose ``main`` maps every failure to our exit codes, also under CliRunner, and
     whose commands are imported when asked for (click's documented lazy group)."""
@@ -71,14 +80,14 @@ class _Cli(click.Group):
         except click.exceptions.Exit as exc:
             code = exc.exit_code
         except click.ClickException as exc:
-            exc.show()
+            _show(exc)
             code = EXIT_ERROR
         except click.Abort:
             click.echo("Aborted.", err=True)
             code = EXIT_ERROR
         except ConfigError as exc:
             for diagnostic in exc.diagnostics:
-                _say(str(diagnostic))
+                _say(diagnostic.line())
             count = sum(1 for d in exc.diagnostics if d.severity == "error")
             click.echo(f"{count} error{'s' if count != 1 else ''}; nothing was sent.", err=True)
             code = EXIT_ERROR

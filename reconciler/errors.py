@@ -64,6 +64,11 @@ class Diagnostic:
         label = "warning: " if self.severity == "warning" else ""
         return f"{self.location}: {label}{self.message}"
 
+    def line(self) -> str:
+        """The finding as a person reads it on a terminal, its severity always said, as
+        compilers print theirs: ``FILE:LINE:COL: error: message`` (or ``warning:``)."""
+        return f"{self.location}: {self.severity}: {self.message}"
+
 
 class ConfigError(ReconcilerError):
     """The rule files are invalid. Holds every error found, sorted by file and line."""

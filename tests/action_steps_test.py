@@ -92,6 +92,7 @@ class Runner:
                 ORG=org,
                 OUT=outputs["dir"],
                 EXIT_CODE=outputs["exit-code"],
+                VALID=outputs["valid"],
                 PLAN_FILE=outputs["plan-file"],
                 KEY=outputs["key"],
                 ARTIFACT=extra.get("artifact", ""),
@@ -150,6 +151,8 @@ def test_invalid_files_fail_with_annotations_and_an_open_error(runner: Runner) -
     assert result["run"]["plan-file"] == ""
     assert "::error file=triage/acme.yaml,line=4,col=12::state:" in result["log"]
     assert "<details open>\n<summary>Messages</summary>" in result["comment"]
+    assert "### Validation failed · socket-triage plan: acme" in result["comment"]
+    assert result["run"]["valid"] == "false"
 
 
 @pytest.mark.parametrize(("strict", "code"), [("true", "1"), ("false", "2")])

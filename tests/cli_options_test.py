@@ -264,3 +264,21 @@ def test_shell_completion_lists_the_commands() -> None:
     result = CliRunner().invoke(cli, [], env=env, prog_name="socket-triage")
     assert result.exit_code == 0
     assert {"plain,expiring", "plain,export"} <= set(result.output.split())
+
+
+@pytest.mark.parametrize(
+    ("args", "last"),
+    [
+        (["plan", "--nosuch"], "error: No such option '--nosuch'. Did you mean '--out'?"),
+        (
+            ["validate", "--format", "nope"],
+            "error: Invalid value for '--format': 'nope' is not one of 'text', 'json', 'github'.",
+        ),
+        (["apply", "--plan", "missing.json", "--api-url", "http://example.com"], "error: "),
+    ],
+)
+def test_every_text_error_starts_with_error(args: list[str], last: str) -> None:
+    result = run(*args)
+    assert result.exit_code == exits.EXIT_ERROR
+    assert result.stderr.splitlines()[-1].startswith(last), result.stderr
+    assert "Error:" not in result.stderr

@@ -36,18 +36,19 @@ def test_examples_are_valid() -> None:
     [
         (
             ["tests/fixtures/bad-state.yaml"],
-            "tests/fixtures/bad-state.yaml:4:12: state: 'ignor' is not one of block, warn, "
+            "tests/fixtures/bad-state.yaml:4:12: error: state: 'ignor' is not one of block, warn, "
             "monitor, ignore, inherit (did you mean 'ignore'?)\n1 error; nothing was sent.\n",
         ),
         (
             ["no/such/dir/"],
-            "no/such/dir/: no such file or directory\n1 error; nothing was sent.\n",
+            "no/such/dir/: error: no such file or directory\n1 error; nothing was sent.\n",
         ),
         (
             ["tests/fixtures/bad-broad.yaml", "tests/fixtures/bad-empty.yaml"],
-            "tests/fixtures/bad-broad.yaml:3:5: broad rule: no alert_key and no package_name, so "
-            "it applies across packages; add 'broad: true' to confirm\n"
-            "tests/fixtures/bad-empty.yaml:1:1: empty rule file\n2 errors; nothing was sent.\n",
+            "tests/fixtures/bad-broad.yaml:3:5: error: broad rule: no alert_key and no "
+            "package_name, so it applies across packages; add 'broad: true' to confirm\n"
+            "tests/fixtures/bad-empty.yaml:1:1: error: empty rule file\n"
+            "2 errors; nothing was sent.\n",
         ),
     ],
 )
@@ -111,7 +112,7 @@ def test_strict_fails_on_the_export_placeholder_as_an_error(tmp_path: Path) -> N
     assert invoke("--strict", str(path)) == (
         1,
         "",
-        f"{path}:3:44: {todo}\n{expiry}\n1 error; nothing was sent.\n",
+        f"{path}:3:44: error: {todo}\n{expiry}\n1 error; nothing was sent.\n",
     )
 
 

@@ -89,6 +89,7 @@ def run(
     artifact: str | None,
     out: str,
     summary_out: str | None,
+    validation_failed: bool = False,
 ) -> int:
     """Write the comment to ``out`` and, if asked, the job summary to ``summary_out``."""
     target = check_output_file(out, "--out")
@@ -103,6 +104,7 @@ def run(
         messages_open=exit_code not in QUIET_EXITS,
         footer=footer(head_sha, exit_code, artifact),
         full_plan_in=artifact_place,
+        validation_failed=validation_failed,
     )
     places = notes_in = artifact_place
     if summary_target is not None:
@@ -161,6 +163,11 @@ class Options:
         type=click.Path(dir_okay=False),
         help="Also write the job summary (up to 1 MiB) here.",
     )
+    validation_failed: bool = option(
+        "--validation-failed",
+        is_flag=True,
+        help="The rule files did not validate: head the comment with that.",
+    )
 
 
 @click_command("comment", Options)
@@ -177,4 +184,5 @@ def command(given: Options) -> int:
         artifact=given.artifact,
         out=given.out,
         summary_out=given.summary_out,
+        validation_failed=given.validation_failed,
     )

@@ -28,6 +28,9 @@ GITHUB_COMMENT_LIMIT: Final = 65_536
 JOB_SUMMARY_LIMIT: Final = 1_048_576
 COMMENT_MARKER: Final = "<!-- socket-triage-plan -->"
 DEFAULT_TITLE: Final = "socket-triage plan"
+FAILED: Final = (
+    "> [!CAUTION]\n> The rule files have errors, listed under Messages; nothing was planned."
+)
 _BACKTICKS: Final = re.compile("`+")
 
 
@@ -55,7 +58,8 @@ class CommentParts:
     folded unless ``messages_open`` (an error); ``footer`` items end the document on one line;
     ``full_plan_in`` names the places that really hold the whole plan, for the cut note.
     Notes are whole unless ``note_limit`` (the PR comment's), when a line says they are cut and
-    names ``notes_whole_in``, the places that hold them whole.
+    names ``notes_whole_in``, the places that hold them whole. ``validation_failed`` heads the
+    document with that, not with the command's title alone.
     """
 
     title: str = DEFAULT_TITLE
@@ -67,6 +71,7 @@ class CommentParts:
     full_plan_in: tuple[str, ...] = ()
     note_limit: int | None = None
     notes_whole_in: tuple[str, ...] = ()
+    validation_failed: bool = False
 
 
 @dataclass(frozen=True)
@@ -203,6 +208,8 @@ def build_comment(data: dict[str, Any] | None, parts: CommentParts, limit: int) 
     rows get the rest.
     """
     head = [parts.marker, f"### {terminal_safe(parts.title)}"]
+    if parts.validation_failed:
+        head = [parts.marker, f"### Validation failed · {terminal_safe(parts.title)}", "", FAILED]
     if data is not None:
         head += ["", *mdtable.head(data)]
     footer = ["", f"<sub>{terminal_safe(' · '.join(parts.footer))}</sub>"] if parts.footer else []

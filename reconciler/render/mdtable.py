@@ -105,10 +105,13 @@ def head(data: dict[str, Any]) -> list[str]:
             f"| {terminal_safe(org['org'])} | {s['create']} | {s['update']} | {deletes(s)} "
             f"| {s['unchanged']} |"
         )
-    for org in data["orgs"]:
-        lines.extend(
-            f"> **Unsafe:** {terminal_safe(r)}; apply needs `--force`." for r in org["unsafe"]
-        )
+    for org in data["orgs"]:  # GitHub's red alert, not a grey quote: apply will refuse
+        for reason in org["unsafe"]:
+            lines += [
+                "",
+                "> [!CAUTION]",
+                f"> **Unsafe:** {terminal_safe(reason)}; apply needs `--force`.",
+            ]
     targets = [(org["org"], line) for org in data["orgs"] for line in policyrows.target_lines(org)]
     if targets:  # which API each org was planned on, and why
         lines += ["", *(f"- {table_code(org)} {table_code(line)}" for org, line in targets)]
