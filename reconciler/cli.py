@@ -16,7 +16,6 @@ from __future__ import annotations
 import gc
 import importlib
 import io
-import os
 import re
 import sys
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from typing import Any, Final, NoReturn
 import click
 
 from reconciler import __version__
+from reconciler.commands import logs
 from reconciler.commands.options import no_color_option
 from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.exits import EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK
@@ -75,6 +75,7 @@ class _Cli(click.Group):
         self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any
     ) -> NoReturn:
         extra.pop("standalone_mode", None)
+        logs.configure(logs.env_level())  # --debug, a callback, may raise it
         try:
             code = super().main(args, prog_name, standalone_mode=False, **extra)
         except click.exceptions.Exit as exc:
@@ -99,12 +100,14 @@ class _Cli(click.Group):
             code = EXIT_INTERRUPTED
         except Exception as exc:  # a bug: say so plainly, keep the traceback for those who ask
             _say(f"internal error: {exc!r}")
-            if os.environ.get("SOCKET_TRIAGE_DEBUG"):
+            if logs.debugging():
                 import traceback  # only for a bug report: kept out of every start-up
 
                 _say(traceback.format_exc())
             else:
-                click.echo("Set SOCKET_TRIAGE_DEBUG=1 to see the traceback.", err=True)
+                click.echo(
+                    "Run with --debug (or SOCKET_TRIAGE_DEBUG=1) to see the traceback.", err=True
+                )
             code = EXIT_INTERNAL
         sys.exit(code if isinstance(code, int) else EXIT_OK)
 
@@ -112,6 +115,7 @@ class _Cli(click.Group):
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="socket-triage")
 @no_color_option
+@click.option("--debug", **logs.DEBUG_OPTION)
 def cli() -> None:
     """Declarative triage-as-code for Socket.dev: validate, plan and apply alert triage rules."""
 

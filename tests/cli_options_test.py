@@ -282,3 +282,30 @@ def test_every_text_error_starts_with_error(args: list[str], last: str) -> None:
     assert result.exit_code == exits.EXIT_ERROR
     assert result.stderr.splitlines()[-1].startswith(last), result.stderr
     assert "Error:" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "traceback"),
+    [
+        (["validate"], {}, False),
+        (["validate"], {"SOCKET_TRIAGE_DEBUG": "0"}, False),
+        (["validate"], {"SOCKET_TRIAGE_DEBUG": "1"}, True),
+        (["--debug", "validate"], {}, True),
+        (["validate", "--debug"], {}, True),
+    ],
+)
+def test_an_internal_error_shows_its_traceback_only_when_debugging(
+    monkeypatch: pytest.MonkeyPatch, args: list[str], env: dict[str, str], traceback: bool
+) -> None:
+    from reconciler.commands import validate
+
+    def broken(*_args: object, **_kwargs: object) -> int:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(validate, "run", broken)
+    result = CliRunner().invoke(cli, args, env={"NO_COLOR": "1", **env})
+    assert result.exit_code == exits.EXIT_INTERNAL
+    assert result.stderr.startswith("internal error: RuntimeError('boom')\n")
+    assert ("Traceback (most recent call last)" in result.stderr) == traceback
+    hint = "Run with --debug (or SOCKET_TRIAGE_DEBUG=1) to see the traceback.\n"
+    assert result.stderr.endswith(hint) != traceback
