@@ -124,27 +124,14 @@ def test_the_clients_429_waits_collapse_into_one_counter(emulator: Emulator) -> 
     )
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal needs a POSIX system")
-def test_a_plan_on_a_terminal_leaves_no_bar_behind(tmp_path: Path) -> None:
-    db = tmp_path / "db.sqlite"
-    emulator = embedded(str(db))
-    emulator.seed_rules(
-        TEST_ORG,
-        [
-            {"package_type": "npm", "package_name": f"p{i}", "state": "warn", "note": "n"}
-            for i in range(150)
-        ],
-    )
-    emulator.close()
-    rules = tmp_path / "acme.yaml"
-    rules.write_text("org: acme\nrules:\n  - package: pkg:npm/p0\n    state: warn\n    note: n\n")
+def on_a_terminal(*args: str) -> tuple[int, bytes, str]:
+    """Run socket-triage with its stderr on a pseudo-terminal: exit code, stdout, what the
+    terminal was sent."""
     main, secondary = pty.openpty()
     triage = str(Path(sys.executable).with_name("socket-triage"))
+    env = {**os.environ, "NO_COLOR": "1"}
     with subprocess.Popen(
-        [triage, "plan", str(rules), "--api-url", f"local:{db}"],
-        stdout=subprocess.PIPE,
-        stderr=secondary,
-        env={**os.environ, "NO_COLOR": "1"},
+        [triage, *args], stdout=subprocess.PIPE, stderr=secondary, env=env
     ) as done:
         os.close(secondary)
         stdout = done.stdout.read() if done.stdout else b""
@@ -158,8 +145,50 @@ def test_a_plan_on_a_terminal_leaves_no_bar_behind(tmp_path: Path) -> None:
                 break
             written += chunk
     os.close(main)
-    assert done.returncode == 0, written
+    return done.returncode, stdout, written.decode().replace("\r\n", "\n")
+
+
+posix_only = pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal needs POSIX")
+
+
+@posix_only
+def test_a_plan_on_a_terminal_leaves_no_bar_behind(tmp_path: Path) -> None:
+    db = tmp_path / "db.sqlite"
+    emulator = embedded(str(db))
+    seeded = [
+        {"package_type": "npm", "package_name": f"p{i}", "state": "warn", "note": "n"}
+        for i in range(150)
+    ]
+    emulator.seed_rules(TEST_ORG, seeded)
+    emulator.close()
+    rules = tmp_path / "acme.yaml"
+    rules.write_text("org: acme\nrules:\n  - package: pkg:npm/p0\n    state: warn\n    note: n\n")
+    code, stdout, text = on_a_terminal("plan", str(rules), "--api-url", f"local:{db}")
+    assert code == 0, text
     assert b"Plan: 0 to create, 0 to update, 149 to delete" in stdout
-    text = written.decode().replace("\r\n", "\n")
-    assert "Listing acme" in text
+    assert "Listing acme: 150 rules" in text
     assert screen(text) == ([], "")  # drawn, then cleared: nothing left on the terminal
+    args = ("apply", str(rules), "--yes", "--force", "--api-url", f"local:{db}")
+    code, stdout, text = on_a_terminal(*args)
+    assert code == 0, text
+    for status in ("Listing acme", "Applying acme: 149/149 (100%)", "Checking acme"):
+        assert status in text
+    assert screen(text) == ([], "")
+
+
+@posix_only
+def test_an_alert_policies_listing_is_labelled_too(tmp_path: Path) -> None:
+    db = tmp_path / "db.sqlite"
+    emulator = embedded(str(db))
+    emulator.set_migration_state(TEST_ORG, "accepted")
+    emulator.close()
+    rules = tmp_path / "acme.yaml"
+    rules.write_text(
+        "org: acme\npolicy_rules:\n  - name: a\n    vigil_selector: {finding.alertType: cve}\n"
+        "    action: warn\n    note: why\n"
+    )
+    code, stdout, text = on_a_terminal("plan", str(rules), "--api-url", f"local:{db}")
+    assert code == 0, text
+    assert b"target: alert-policies" in stdout
+    assert "Listing acme" in text
+    assert screen(text) == ([], "")
