@@ -109,6 +109,8 @@ BAD = {
     "(>=, <=, >, <, ==) and a score from 0 to 10, e.g. '>=7.5'",
     "bad-unquoted-cmp": "4:22: YAML syntax error: while scanning a block scalar, did not find "
     "expected comment or line break (a value that starts with '>' must be quoted: '>=7')",
+    "bad-tab-indent": "5:1: YAML syntax error: tabs are not allowed for indentation; indent "
+    "with spaces",
 }
 
 

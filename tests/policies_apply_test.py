@@ -164,7 +164,7 @@ def test_the_server_refusing_a_dry_run_writes_nothing_and_names_the_line(
     with pytest.raises(ApplyError, match=r"refused 1 of the 3 writes .*nothing was written"):
         apply(client, plan)
     err = capsys.readouterr().err
-    assert "p.yaml:7:3: the server refused this in a dry run:" in err and "npmm" in err
+    assert "p.yaml:7:3: error: the server refused this in a dry run:" in err and "npmm" in err
     counters = moved.counters()
     assert counters["policy_rules"] == {"created": 0, "updated": 0, "moved": 0, "deleted": 0}
     assert names(moved) == ["old"]

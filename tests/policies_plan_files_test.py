@@ -105,7 +105,7 @@ def test_validate_reports_them_without_a_call_and_exits_1() -> None:
     # No --api-url and no token: validate never connects.
     result = CliRunner().invoke(cli, ["validate", f"{FIXTURES}/bad-selector-repo.yaml"])
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"{FIXTURES}/bad-selector-repo.yaml:5:22: location.repo")
+    assert result.stderr.startswith(f"{FIXTURES}/bad-selector-repo.yaml:5:22: error: location.repo")
 
 
 GOOD = """\

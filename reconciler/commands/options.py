@@ -29,6 +29,7 @@ from typing import Any, ClassVar, Final, Protocol, TypeVar
 import click
 
 from reconciler.api import API_URL_ENV, DEFAULT_API_URL, TARGETS
+from reconciler.commands.logs import DEBUG_OPTION
 from reconciler.http.retry import RetryPolicy
 from reconciler.rules.orgslug import check_org
 
@@ -163,7 +164,8 @@ no_color_option: Final = click.option("--no-color", **_NO_COLOR)
 def click_command(
     name: str, options: type[OptionsT]
 ) -> Callable[[Callable[[OptionsT], int]], click.Command]:
-    """The click command ``name``: ``options``' fields, then ``--no-color``, then any group of
+    """The click command ``name``: ``options``' fields, then ``--no-color`` and ``--debug``
+    (``commands.logs``), then any group of
     options (the API's), in ``--help`` order. It calls the decorated function with the values
     as one ``options``; the function's docstring is the command's help."""
 
@@ -173,7 +175,11 @@ def click_command(
 
         own = [_parameter(f) for f in fields(options) if _GROUP not in f.metadata]
         groups = [_parameter(f) for g in _groups(options) for f in fields(g)]
-        params = [*own, click.Option(["--no-color"], **_NO_COLOR), *groups]
+        shared = [
+            click.Option(["--no-color"], **_NO_COLOR),
+            click.Option(["--debug"], **DEBUG_OPTION),
+        ]
+        params = [*own, *shared, *groups]
         return click.Command(name, callback=callback, params=params, help=func.__doc__)
 
     return build

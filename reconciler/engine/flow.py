@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final, Protocol
 
-import click
-
 from reconciler.engine.audit import AuditLog
 from reconciler.engine.outcomes import APPLIED, UNKNOWN, Conclusion
 from reconciler.engine.plan import Plan
+from reconciler.engine.progress import count_progress, phase
 from reconciler.engine.provenance import Provenance
 from reconciler.engine.provider import OrgPlan, Progress, Provider, Result, Trail
 from reconciler.engine.targets import TargetChoice
@@ -169,14 +167,14 @@ def finished(trail: Trail) -> ReconcilerError | None:
 
 @contextlib.contextmanager
 def apply_progress(plan: OrgPlan) -> Iterator[Progress | None]:
-    """A progress bar on stderr for a large apply watched on a terminal; else nothing."""
-    if not sys.stderr.isatty() or len(plan.changes) < PROGRESS_MIN_CHANGES:
-        yield None
+    """The ``Applying ORG`` phase on a terminal, counting changes for a large apply; else
+    nothing (``engine.progress``)."""
+    if len(plan.changes) < PROGRESS_MIN_CHANGES:
+        with phase(f"Applying {plan.org}"):
+            yield None
         return
-    with click.progressbar(
-        length=len(plan.changes), label=f"Applying {plan.org}", file=sys.stderr
-    ) as bar:
-        yield bar.update
+    with count_progress(f"Applying {plan.org}", len(plan.changes)) as update:
+        yield update
 
 
 def finish(
@@ -189,7 +187,8 @@ def finish(
             "(Ctrl-C again to stop at once)..."
         )
     try:
-        return provider.conclude(plan, before, result, settle)
+        with phase(f"Checking {plan.org}"):  # the final listing, labelled
+            return provider.conclude(plan, before, result, settle)
     except KeyboardInterrupt:
         result.interrupted = True
     except ReconcilerError as exc:  # the audit log failed as a change was settled

@@ -18,6 +18,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from reconciler import text
+from reconciler.engine.progress import phase
 from reconciler.engine.provenance import Provenance
 from reconciler.errors import ConfigError, Diagnostic, Location
 from reconciler.policies import checks
@@ -141,7 +142,8 @@ def plan_policies_org(
     Nothing is read from the org's policies before the files translate cleanly.
     """
     desired = desired_state(client, org_rules, today)
-    live = read_snapshot(client, org_rules.org)
+    with phase(f"Listing {org_rules.org}"):  # policies, their rules, resolutions: labelled
+        live = read_snapshot(client, org_rules.org)
     plan = diff(
         org_rules.org,
         rules=desired.rules,

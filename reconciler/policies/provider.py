@@ -82,7 +82,7 @@ class PoliciesProvider:
         rehearsal = rehearse(self.client, plan, concurrency=concurrency)
         if rehearsal.refused:
             for diagnostic in rehearsal.diagnostics():
-                self.say(str(diagnostic))
+                self.say(diagnostic.line())
             raise ApplyError(
                 f"the server refused {len(rehearsal.refused)} of the {rehearsal.sent} writes "
                 f"rehearsed for org {plan.org} (dry run); nothing was written"
