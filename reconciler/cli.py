@@ -13,9 +13,9 @@ exit 3 and a traceback only on request.
 
 from __future__ import annotations
 
-import gc
 import importlib
-import os
+import io
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any, Final, NoReturn
@@ -23,6 +23,7 @@ from typing import Any, Final, NoReturn
 import click
 
 from reconciler import __version__
+from reconciler.commands import logs
 from reconciler.commands.options import no_color_option
 from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.exits import EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK
@@ -49,6 +50,13 @@ def _say(message: str) -> None:
     click.echo(terminal_safe(redact(message)), err=True)
 
 
+def _show(exc: click.ClickException) -> None:
+    """click's report of a usage error, its ``Error:`` spelt ``error:`` like every other."""
+    buffer = io.StringIO()
+    exc.show(file=buffer)
+    click.echo(re.sub(r"(?m)^Error: ", "error: ", buffer.getvalue(), count=1), err=True, nl=False)
+
+
 class _Cli(click.Group):
     """A group whose ``main`` maps every failure to our exit codes, also under CliRunner, and
     whose commands are imported when asked for (click's documented lazy group)."""
@@ -66,19 +74,20 @@ class _Cli(click.Group):
         self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any
     ) -> NoReturn:
         extra.pop("standalone_mode", None)
+        logs.configure(logs.env_level())  # --debug, a callback, may raise it
         try:
             code = super().main(args, prog_name, standalone_mode=False, **extra)
         except click.exceptions.Exit as exc:
             code = exc.exit_code
         except click.ClickException as exc:
-            exc.show()
+            _show(exc)
             code = EXIT_ERROR
         except click.Abort:
             click.echo("Aborted.", err=True)
             code = EXIT_ERROR
         except ConfigError as exc:
             for diagnostic in exc.diagnostics:
-                _say(str(diagnostic))
+                _say(diagnostic.line())
             count = sum(1 for d in exc.diagnostics if d.severity == "error")
             click.echo(f"{count} error{'s' if count != 1 else ''}; nothing was sent.", err=True)
             code = EXIT_ERROR
@@ -90,12 +99,14 @@ class _Cli(click.Group):
             code = EXIT_INTERRUPTED
         except Exception as exc:  # a bug: say so plainly, keep the traceback for those who ask
             _say(f"internal error: {exc!r}")
-            if os.environ.get("SOCKET_TRIAGE_DEBUG"):
+            if logs.debugging():
                 import traceback  # only for a bug report: kept out of every start-up
 
                 _say(traceback.format_exc())
             else:
-                click.echo("Set SOCKET_TRIAGE_DEBUG=1 to see the traceback.", err=True)
+                click.echo(
+                    "Run with --debug (or SOCKET_TRIAGE_DEBUG=1) to see the traceback.", err=True
+                )
             code = EXIT_INTERNAL
         sys.exit(code if isinstance(code, int) else EXIT_OK)
 
@@ -103,16 +114,11 @@ class _Cli(click.Group):
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="socket-triage")
 @no_color_option
+@click.option("--debug", **logs.DEBUG_OPTION)
 def cli() -> None:
     """Declarative triage-as-code for Socket.dev: validate, plan and apply alert triage rules."""
 
 
 def main() -> None:
     """Console-script entry point."""
-    try:
-        cli.main(prog_name="socket-triage")
-    finally:
-        # The run is over: frozen objects skip the interpreter's last cycle collection, which
-        # walks everything the run built (40-90 ms at 100k rules). Not in ``_Cli.main``: tests
-        # call that in-process, and frozen objects are never collected.
-        gc.freeze()
+    cli.main(prog_name="socket-triage")

@@ -56,10 +56,18 @@ class Diagnostic:
     location: Location
     message: str
     severity: str = "error"  # "error" or "warning"
+    # A warning about the calendar (a rule expires soon or has expired), not about what the
+    # file says: ``validate --strict`` lets it pass, or the job that removes it would fail.
+    dated: bool = False
 
     def __str__(self) -> str:
         label = "warning: " if self.severity == "warning" else ""
         return f"{self.location}: {label}{self.message}"
+
+    def line(self) -> str:
+        """The finding as a person reads it on a terminal, its severity always said, as
+        compilers print theirs: ``FILE:LINE:COL: error: message`` (or ``warning:``)."""
+        return f"{self.location}: {self.severity}: {self.message}"
 
 
 class ConfigError(ReconcilerError):

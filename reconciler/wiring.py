@@ -127,7 +127,7 @@ def read_org(doc: Any, where: str) -> OrgPlan:
     ``"alert-policies"``, else a legacy triage ``TriagePlan``, carrying its target choice."""
     plan: OrgPlan
     if isinstance(doc, dict) and doc.get("target") == ALERT_POLICIES:
-        plan = PolicyPlan.from_dict(doc)
+        plan = PolicyPlan.from_dict(doc, where)
     else:
         plan = TriagePlan.from_dict(doc, where)
     choice = TargetChoice.from_dict(doc, where, MigrationStatus.from_get)

@@ -1,9 +1,10 @@
 """Decoding a page of the triage listing: the fast paths agree with the plain reading.
 
 A page is converted in one call (``from_get_page``: cached normal forms, rules built through
-their slots), its shape is checked by two byte scans before any walk (``client._results``),
-and the paginator takes a page of new keys at once (``paginate._Collect``). Each test here
-states the plain rule and checks the fast path against it on generated input.
+their slots), a page whose results are not flat objects is refused with the first offender
+named (``client._results``), and the paginator takes a page of new keys at once
+(``paginate._Collect``). Each test here states the plain rule and checks the code against it
+on generated input.
 """
 
 from __future__ import annotations

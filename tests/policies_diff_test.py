@@ -297,7 +297,7 @@ def test_a_plan_survives_its_dict_form() -> None:
 
 def test_the_fingerprint_sees_a_reorder() -> None:
     a, b = live("a"), live("b")
-    assert fingerprint({"default": [a, b]}, []) != fingerprint({"default": [b, a]}, [])
+    assert fingerprint([], {"default": [a, b]}, []) != fingerprint([], {"default": [b, a]}, [])
 
 
 # --- apply the plan to a model of the server, then plan again: nothing left ---------------------

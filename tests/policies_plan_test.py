@@ -268,10 +268,11 @@ def test_untranslatable_rules_are_errors_at_their_line_and_nothing_is_written(
         result = run(*command, str(path), "--api-url", f"local:{db}")
         assert result.exit_code == 1, result.output
         assert result.stderr.splitlines() == [
-            f"{path}:8:5: rule */* alert_key=abc123 (state ignore) cannot be translated for "
+            f"{path}:8:5: error: rule */* alert_key=abc123 (state ignore) cannot be translated for "
             "Alert Policies: alert_key_not_translatable: Alert keys have no selector. Create an "
             "alert resolution for that finding instead.",
-            f"{path}:11:5: rule npm/x (state inherit) cannot be translated for Alert Policies: "
+            f"{path}:11:5: error: rule npm/x (state inherit) cannot be translated for Alert "
+            "Policies: "
             "inherit_not_translatable: An inherit entry needs no rule: the policy's baseline "
             "preset decides. Drop it.",
             "2 errors; nothing was sent.",
@@ -300,8 +301,8 @@ def test_a_translated_note_that_leaves_no_room_for_the_trailer_is_an_error(
     result = run("plan", str(path), "--api-url", f"local:{db}")
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0] == (
-        f"{path}:4:5: note is 230 characters: as an Alert Policies rule note it must fit in 256 "
-        "with socket-triage's provenance trailer, so at most 222; shorten it"
+        f"{path}:4:5: error: note is 230 characters: as an Alert Policies rule note it must fit "
+        "in 256 with socket-triage's provenance trailer, so at most 222; shorten it"
     )
 
 
@@ -315,9 +316,9 @@ def test_a_translated_note_is_counted_in_utf16_code_units(tmp_path: Path, db: Pa
     result = run("plan", str(path), "--api-url", f"local:{db}")
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0] == (
-        f"{path}:4:5: note is 224 characters (UTF-16 code units, as the server may count them; "
-        "112 as written): as an Alert Policies rule note it must fit in 256 with socket-triage's "
-        "provenance trailer, so at most 222; shorten it"
+        f"{path}:4:5: error: note is 224 characters (UTF-16 code units, as the server may count "
+        "them; 112 as written): as an Alert Policies rule note it must fit in 256 with "
+        "socket-triage's provenance trailer, so at most 222; shorten it"
     )
 
 
@@ -335,8 +336,8 @@ def test_a_translated_name_that_a_native_rule_already_uses_is_an_error(
     result = run("plan", str(path), "--api-url", f"local:{db}")
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0] == (
-        f"{path}:8:5: name 'any alert in npm/lodash' is already used in policy default by the "
-        f"rule at {path}:4:5: names identify rules, so each must be unique per policy"
+        f"{path}:8:5: error: name 'any alert in npm/lodash' is already used in policy default by "
+        f"the rule at {path}:4:5: names identify rules, so each must be unique per policy"
     )
 
 

@@ -10,6 +10,7 @@ it (the ``sktsec_`` pattern would hide a Socket-shaped one regardless).
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
 from urllib.parse import quote
 
@@ -129,3 +130,33 @@ def test_plan_on_alert_policies_hides_it_in_a_live_policy_rule(
         planned = run(http_emulator, "plan", str(rules), "--format", fmt)
         assert planned.exit_code == 0, planned.output
         assert leaks(planned.output) == [], fmt
+
+
+@pytest.mark.parametrize(
+    ("flags", "env"),
+    [(("--debug", "--debug"), {}), ((), {"SOCKET_TRIAGE_DEBUG": "2"})],
+    ids=["flags", "environment"],
+)
+def test_the_debug_trace_never_holds_the_token(
+    seeded: Emulator,
+    http_emulator: str,
+    tmp_path: Path,
+    flags: tuple[str, ...],
+    env: dict[str, str],
+) -> None:
+    rules = tmp_path / "acme.yaml"
+    rules.write_text(RULES)
+    environ = {"NO_COLOR": "1", "SOCKET_API_TOKEN": TOKEN, **env}
+    args = [*flags, "apply", str(rules), "--yes", "--api-url", http_emulator]
+    applied = CliRunner().invoke(cli, args, env=environ)
+    assert applied.exit_code == 0, applied.output
+    trace = applied.stderr
+    assert leaks(trace) == []
+    assert re.search(
+        r"^debug: GET http://127\.0\.0\.1:\d+/v0/orgs/acme/triage/alerts\?", trace, re.M
+    )
+    assert re.search(r"-> 200 in \d+ ms \(attempt 1\)$", trace, re.M)
+    assert "debug: request headers: " in trace and "authorization: <redacted>" in trace
+    assert "debug: answer body: " in trace and "pasted sktsec_*** by mistake" in trace
+    assert re.search(r"^debug: POST .* -> 20\d in", trace, re.M)
+    assert "debug: request body: " in trace

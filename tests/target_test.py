@@ -223,7 +223,8 @@ def test_native_entries_on_the_triage_target_stop_the_plan(tmp_path: Path) -> No
     result = run("plan", str(path), "--api-url", local_in(tmp_path, "pending"))
     assert result.exit_code == 1
     assert result.stderr.startswith(
-        f"{path}:3:5: org 'acme' is planned on legacy triage (the org still evaluates legacy "
-        "triage (migration state pending)), which cannot hold policy_rules or resolutions: pin "
-        "'target: alert-policies' in the files, or preview with --target alert-policies"
+        f"{path}:3:5: error: org 'acme' is planned on legacy triage (the org still evaluates "
+        "legacy triage (migration state pending)), which cannot hold policy_rules or "
+        "resolutions: pin 'target: alert-policies' in the files, or preview with --target "
+        "alert-policies"
     )

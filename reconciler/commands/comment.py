@@ -3,7 +3,8 @@
 The Action runs this after ``validate`` and ``plan`` (or ``apply``), so that the renderer, not
 shell or JavaScript, decides what a too-large document leaves out. It writes the job summary
 first (1 MiB), then the comment (65,536 characters), and the comment names the job summary as
-holding the whole plan only when the summary really does.
+holding the whole plan only when the summary really does. The job summary shows every note
+whole; the comment cuts notes at ``NOTE_LIMIT`` characters, to hold more rows, and says so.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from reconciler.render.markdown import (
     build_comment,
     comment_marker,
 )
+from reconciler.render.mdtable import NOTE_LIMIT
 from reconciler.wiring import read_plan
 
 # Exit codes after which the messages are warnings (folded), not the reason the run failed.
@@ -87,6 +89,7 @@ def run(
     artifact: str | None,
     out: str,
     summary_out: str | None,
+    validation_failed: bool = False,
 ) -> int:
     """Write the comment to ``out`` and, if asked, the job summary to ``summary_out``."""
     target = check_output_file(out, "--out")
@@ -101,14 +104,17 @@ def run(
         messages_open=exit_code not in QUIET_EXITS,
         footer=footer(head_sha, exit_code, artifact),
         full_plan_in=artifact_place,
+        validation_failed=validation_failed,
     )
-    places = artifact_place
+    places = notes_in = artifact_place
     if summary_target is not None:
-        summary = build_comment(data, parts, JOB_SUMMARY_LIMIT)
+        summary = build_comment(data, parts, JOB_SUMMARY_LIMIT)  # every note whole
         write_output(summary_target, summary.text, "--summary-out")
+        notes_in = ("the job summary", *artifact_place)
         if summary.whole_plan:
-            places = ("the job summary", *artifact_place)
-    comment = build_comment(data, replace(parts, full_plan_in=places), GITHUB_COMMENT_LIMIT)
+            places = notes_in
+    in_comment = replace(parts, full_plan_in=places, note_limit=NOTE_LIMIT, notes_whole_in=notes_in)
+    comment = build_comment(data, in_comment, GITHUB_COMMENT_LIMIT)
     write_output(target, comment.text, "--out")
     click.echo(
         f"Comment: {comment.shown} of {comment.total} changes shown"
@@ -157,6 +163,11 @@ class Options:
         type=click.Path(dir_okay=False),
         help="Also write the job summary (up to 1 MiB) here.",
     )
+    validation_failed: bool = option(
+        "--validation-failed",
+        is_flag=True,
+        help="The rule files did not validate: head the comment with that.",
+    )
 
 
 @click_command("comment", Options)
@@ -173,4 +184,5 @@ def command(given: Options) -> int:
         artifact=given.artifact,
         out=given.out,
         summary_out=given.summary_out,
+        validation_failed=given.validation_failed,
     )

@@ -11,6 +11,7 @@ import click
 from reconciler.commands import print_warnings
 from reconciler.commands.options import (
     Api,
+    FiniteFloatRange,
     api_options,
     click_command,
     format_option,
@@ -101,7 +102,7 @@ class Options:
     )
     kev: bool | None = option("--kev/--no-kev", default=None, help="In CISA's KEV catalogue.")
     cvss: float | None = option(
-        "--cvss", type=click.FloatRange(0, 10), help="The CVSS score, 0 to 10."
+        "--cvss", type=FiniteFloatRange(0, 10), help="The CVSS score, 0 to 10."
     )
     target: str | None = target_option(
         "Precedence: triage (legacy; socket-triage's most-specific model) or alert-policies "

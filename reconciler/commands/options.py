@@ -21,6 +21,7 @@ here. ``--no-color`` is on every command and sits after its own options, before 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import Field, dataclass, field, fields
 from typing import Any, ClassVar, Final, Protocol, TypeVar
@@ -28,6 +29,7 @@ from typing import Any, ClassVar, Final, Protocol, TypeVar
 import click
 
 from reconciler.api import API_URL_ENV, DEFAULT_API_URL, TARGETS
+from reconciler.commands.logs import DEBUG_OPTION
 from reconciler.http.retry import RetryPolicy
 from reconciler.rules.orgslug import check_org
 
@@ -35,6 +37,24 @@ from reconciler.rules.orgslug import check_org
 # that holds a group of options (``api_options``), that group's dataclass.
 _PARAMETER: Final = "parameter"
 _GROUP: Final = "group"
+
+
+class FiniteFloatRange(click.FloatRange):
+    """``click.FloatRange`` that also refuses NaN, which every comparison lets through.
+
+    >>> FiniteFloatRange(0.1, 600).convert("nan", None, None)
+    Traceback (most recent call last):
+    ...
+    click.exceptions.BadParameter: 'nan' is not a finite number.
+    """
+
+    name = "float range"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 class _Options(Protocol):
@@ -102,7 +122,7 @@ class Api:
     timeout: float = option(
         "--timeout",
         envvar="SOCKET_TRIAGE_TIMEOUT",
-        type=click.FloatRange(0.1, 600),
+        type=FiniteFloatRange(0.1, 600),
         default=RetryPolicy.timeout,
         show_default=True,
         help="Seconds to connect, send or read one API call. Env: SOCKET_TRIAGE_TIMEOUT.",
@@ -144,7 +164,8 @@ no_color_option: Final = click.option("--no-color", **_NO_COLOR)
 def click_command(
     name: str, options: type[OptionsT]
 ) -> Callable[[Callable[[OptionsT], int]], click.Command]:
-    """The click command ``name``: ``options``' fields, then ``--no-color``, then any group of
+    """The click command ``name``: ``options``' fields, then ``--no-color`` and ``--debug``
+    (``commands.logs``), then any group of
     options (the API's), in ``--help`` order. It calls the decorated function with the values
     as one ``options``; the function's docstring is the command's help."""
 
@@ -154,7 +175,11 @@ def click_command(
 
         own = [_parameter(f) for f in fields(options) if _GROUP not in f.metadata]
         groups = [_parameter(f) for g in _groups(options) for f in fields(g)]
-        params = [*own, click.Option(["--no-color"], **_NO_COLOR), *groups]
+        shared = [
+            click.Option(["--no-color"], **_NO_COLOR),
+            click.Option(["--debug"], **DEBUG_OPTION),
+        ]
+        params = [*own, *shared, *groups]
         return click.Command(name, callback=callback, params=params, help=func.__doc__)
 
     return build

@@ -80,7 +80,7 @@ def run(
         plan = make_plan(Wiring(client), orgs, detect(), utc_today(), target=target)
     colour = use_colour()
     show(lambda out: renderer(plan, out, colour=colour), colour=colour)
-    if plan.has_changes:
+    if plan.has_changes:  # on stderr: stdout is the plan (a document, in JSON or Markdown)
         click.echo(estimate(plan.orgs), err=True)
     if saved is not None:
         write_output(saved, plan_document(plan), "--out")

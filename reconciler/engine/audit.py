@@ -8,6 +8,7 @@ change the server holds. Each provider words its own lines (``triage.audit``,
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -45,6 +46,8 @@ class AuditLog:
         self._clock = clock
         self._lock = threading.Lock()
         self.lines = 0
+        # The first write that failed (a full disk): the apply stops for it, and no line follows.
+        self.failure: ApplyError | None = None
 
     @classmethod
     def open(cls, path: str, provenance: Provenance, clock: Clock = _now) -> AuditLog:
@@ -62,24 +65,38 @@ class AuditLog:
         return self._clock()
 
     def append(self, line: Mapping[str, Any]) -> None:
-        """Append one line (a provider's record) and flush it, so it survives what comes next."""
+        """Append one line (a provider's record) and flush it, so it survives what comes next.
+
+        The first write that fails raises ``ApplyError`` naming the file, which stops the
+        apply; the appends after it do nothing, as the report that follows lists every change.
+        """
         text = redact(json.dumps(line, sort_keys=True)) + "\n"
         with self._lock:
+            if self.failure is not None:
+                return
             try:
                 self._handle.write(text)
                 self._handle.flush()
             except OSError as exc:
-                raise ApplyError(
-                    f"cannot append to the audit log {self.path}: {exc.strerror or exc}"
-                ) from None
+                self.failure = ApplyError(
+                    f"cannot append to the audit log {self.path}: {exc.strerror or exc}; the "
+                    "changes applied from then on are in the report below, not in the log"
+                )
+                raise self.failure from None
             self.lines += 1
 
     def close(self) -> None:
+        """Flush and fsync the file; ``ApplyError`` naming it if that fails (once)."""
         with self._lock:
             if self._handle.closed:
                 return
             try:
                 self._handle.flush()
                 os.fsync(self._handle.fileno())
+            except OSError as exc:
+                if self.failure is None:  # else the apply already said so
+                    reason = exc.strerror or exc
+                    raise ApplyError(f"cannot write the audit log {self.path}: {reason}") from None
             finally:
-                self._handle.close()
+                with contextlib.suppress(OSError):  # what a full disk still holds is lost
+                    self._handle.close()

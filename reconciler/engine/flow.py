@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final, Protocol
 
-import click
-
 from reconciler.engine.audit import AuditLog
 from reconciler.engine.outcomes import APPLIED, UNKNOWN, Conclusion
 from reconciler.engine.plan import Plan
+from reconciler.engine.progress import count_progress, phase
 from reconciler.engine.provenance import Provenance
-from reconciler.engine.provider import OrgPlan, Progress, Provider, Result
+from reconciler.engine.provider import OrgPlan, Progress, Provider, Result, Trail
 from reconciler.engine.targets import TargetChoice
 from reconciler.errors import (
     ApplyError,
@@ -153,20 +151,31 @@ def apply_org(
             )
         conclusion = finish(provider, plan, before, result, settle, say)
     finally:
-        trail.finish()
+        failure = finished(trail)
+    if failure is not None and result.error is None:
+        result.error = failure  # the audit log could not be written: say so with the report
     return reported(provider, plan, result, conclusion, say)
+
+
+def finished(trail: Trail) -> ReconcilerError | None:
+    """Write what the trail still holds; the error if the audit log could not take it."""
+    try:
+        trail.finish()
+    except ReconcilerError as exc:
+        return exc
+    return None
 
 
 @contextlib.contextmanager
 def apply_progress(plan: OrgPlan) -> Iterator[Progress | None]:
-    """A progress bar on stderr for a large apply watched on a terminal; else nothing."""
-    if not sys.stderr.isatty() or len(plan.changes) < PROGRESS_MIN_CHANGES:
-        yield None
+    """The ``Applying ORG`` phase on a terminal, counting changes for a large apply; else
+    nothing (``engine.progress``)."""
+    if len(plan.changes) < PROGRESS_MIN_CHANGES:
+        with phase(f"Applying {plan.org}"):
+            yield None
         return
-    with click.progressbar(
-        length=len(plan.changes), label=f"Applying {plan.org}", file=sys.stderr
-    ) as bar:
-        yield bar.update
+    with count_progress(f"Applying {plan.org}", len(plan.changes)) as update:
+        yield update
 
 
 def finish(
@@ -185,12 +194,15 @@ def finish(
     if not result.interrupted or result.unknown:
         waits.resume()  # the interrupted requests have stopped: the listing may wait again
     try:
-        return provider.conclude(plan, before, result, settle)
+        with phase(f"Checking {plan.org}"):  # the final listing, labelled
+            return provider.conclude(plan, before, result, settle)
     except KeyboardInterrupt:
         result.interrupted = True
-        return Conclusion(provider.statuses(plan, result))
+    except ReconcilerError as exc:  # the audit log failed as a change was settled
+        result.error = result.error or exc
     finally:
         waits.resume()
+    return Conclusion(provider.statuses(plan, result))
 
 
 def reported(

@@ -47,7 +47,7 @@ from reconciler.errors import (
     RateLimitError,
     ServerError,
 )
-from reconciler.http import waits
+from reconciler.http import trace, waits
 from reconciler.http.body import error_message
 from reconciler.http.connect import check_token, environment_proxy, parse_endpoint, tls_context
 from reconciler.http.pacing import Pacer
@@ -215,10 +215,12 @@ class HttpClient:
                 raise
             with self._lock:
                 self.calls[method] += counted
+            attempt, started = failures + throttled + 1, time.perf_counter()  # for the trace
             try:
                 with deadline(self._retry.timeout):
                     response = self._client.send(request)
             except httpx.RequestError as exc:  # a transport failure, or a body that won't decode
+                trace.failed(request, exc, time.perf_counter() - started, attempt)
                 failures += 1
                 self._check_transport_error(exc, method, idempotent, failures)
                 uncertain = uncertain or not never_sent(exc)
@@ -228,6 +230,7 @@ class HttpClient:
             # bytes read in its place, a page is freed as soon as it is parsed, also where the
             # cyclic collector is paused (as during listings).
             response.stream = httpx.ByteStream(response.content)
+            trace.answered(request, response, time.perf_counter() - started, attempt)
             status = response.status_code
             if status == 429:
                 throttled += 1
@@ -332,6 +335,7 @@ class HttpClient:
             _duration(delay),
             _duration(waited),
             _duration(budget),
+            rate_limited=delay,
         )
         # Every thread pauses, this one included: the loop waits on the gate before its retry.
         self._gate.push(delay)
@@ -349,12 +353,16 @@ class HttpClient:
                 raise KeyboardInterrupt from None
             raise
 
-    def _warn(self, template: str, *args: object) -> None:
-        log.warning("%s", redact(template % args, self._token))
+    def _warn(self, template: str, *args: object, rate_limited: float | None = None) -> None:
+        # ``rate_limited`` lets a progress display count 429 waits instead of printing each.
+        extra = None if rate_limited is None else {"rate_limited": rate_limited}
+        log.warning("%s", redact(template % args, self._token), extra=extra)
 
     def _describe(self, exc: httpx.RequestError) -> str:
+        """The failure, naming the host: a proxy, a DNS name or a port may be what is wrong."""
         said = str(exc)
-        return redact(f"{type(exc).__name__}: {said}" if said else type(exc).__name__, self._token)
+        name, host = type(exc).__name__, urlsplit(self._base_url).netloc
+        return redact(f"{name}: {said} ({host})" if said else f"{name} ({host})", self._token)
 
 
 def _network(base_url: str, pool_size: int) -> NetworkTransport:

@@ -147,6 +147,7 @@ class _Run:
     def created_resolution(self, change: ResolutionChange, item: LiveResolution) -> None:
         if change.action == "replace":
             self.replaced[id(change)] = item  # applied once the old one is deleted too
+            self.result.half_done(change, item)
         else:
             self.result.done(change, item)
 
@@ -333,6 +334,9 @@ class _Report:
 
     def applied(self, change: PolicyChange, item: Item | None) -> None:
         self._done(change)
+
+    def half_done(self, change: ResolutionChange, item: LiveResolution) -> None:
+        """Told again, as applied, once the delete half is confirmed too."""
 
 
 def apply_plan(

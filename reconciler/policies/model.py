@@ -20,7 +20,7 @@ from typing import Any
 
 from reconciler import notes
 from reconciler.errors import ApiError, Location
-from reconciler.policies.selectors import VigilSelector
+from reconciler.policies.selectors import TooDeepError, VigilSelector
 from reconciler.policies.wire import (
     APPLY_UNLABELED,
     DEFAULT_POLICY_ID,
@@ -57,6 +57,13 @@ def _row(item: object, what: str) -> Mapping[str, Any]:
     if not isinstance(item, Mapping):
         raise ApiError(f"the server sent a {what} that is not a JSON object: {item!r:.80}")
     return item
+
+
+def _selector(row: Mapping[str, Any], what: str) -> VigilSelector:
+    try:
+        return VigilSelector.from_wire(row.get("vigil_selector"))
+    except TooDeepError as exc:
+        raise ApiError(f"the server sent a {what} with {exc}: {_text(row, 'id')!r:.80}") from None
 
 
 def _text(item: Mapping[str, Any], key: str) -> str:
@@ -128,7 +135,7 @@ class LiveRule:
             id=_text(row, "id"),
             policy_id=policy_id,
             name=_text(row, "name"),
-            selector=VigilSelector.from_wire(row.get("vigil_selector")),
+            selector=_selector(row, "policy rule"),
             action=_text(row, "action"),
             note=_text(row, "note"),
             rank=_text(row, "rank"),
@@ -171,7 +178,7 @@ class LiveResolution:
         row = _row(item, "resolution")
         return cls(
             uuid=_text(row, "uuid"),
-            selector=VigilSelector.from_wire(row.get("vigil_selector")),
+            selector=_selector(row, "resolution"),
             reason=_text(row, "reason") or REASON_DEFAULT,
             reason_text=_optional(row, "reason_text"),
             comment=_optional(row, "comment"),

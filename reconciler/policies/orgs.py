@@ -15,20 +15,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reconciler import text
+from reconciler.engine.progress import phase
 from reconciler.engine.provenance import Provenance
 from reconciler.errors import ConfigError, Diagnostic, Location
 from reconciler.policies import checks
 from reconciler.policies.client import PoliciesClient
 from reconciler.policies.diff import diff
-from reconciler.policies.model import (
-    DesiredResolution,
-    DesiredRule,
-    LivePolicy,
-)
+from reconciler.policies.model import DesiredResolution, DesiredRule
 from reconciler.policies.plan import PolicyPlan
 from reconciler.policies.snapshot import Snapshot, read_snapshot
 from reconciler.policies.translate import Outcome, translate_rules
@@ -36,8 +32,6 @@ from reconciler.policies.wire import COMMENT_MAX, RULE_NOTE_MAX
 from reconciler.rules.model import Rule
 from reconciler.rules.policyfile import cross_file_problems, shadow_warning
 from reconciler.rules.ruleset import OrgRules
-
-EXPIRED = "expired"  # the delete reason triage plans use for a rule past its expires date
 
 
 @dataclass(frozen=True)
@@ -47,20 +41,30 @@ class Desired:
     rules: tuple[DesiredRule, ...]
     resolutions: tuple[DesiredResolution, ...]
     warnings: tuple[str, ...] = ()
+    # Entries past their ``expires`` date: removed from the files, so deleted whoever made them.
+    expired: tuple[DesiredRule | DesiredResolution, ...] = ()
 
 
 def desired_state(client: PoliciesClient, org_rules: OrgRules, today: dt.date) -> Desired:
-    """Native entries and translated triage-style rules, in file order, expired ones left out.
+    """Native entries and translated triage-style rules, in file order, expired ones apart.
+
+    Expired triage-style rules are translated too, so that the live rule or resolution they
+    declared is known and deleted (a refusal or a long note does not matter for them).
 
     Raises ``ConfigError`` (every problem at its FILE:LINE) when an entry cannot be translated,
     a note would not fit, or a translated name or selector collides with another entry.
     """
-    legacy = [r for r in org_rules.rules if not r.is_expired(today)]
+    legacy = list(org_rules.rules)
     outcomes = translate_rules(client, org_rules.org, [r.to_post(r.note) for r in legacy])
     problems: list[Diagnostic] = []
     entries: list[tuple[tuple[int, int, int], DesiredRule | DesiredResolution]] = []
     translated: set[int] = set()
+    expired: list[DesiredRule | DesiredResolution] = []
     for rule, outcome in zip(legacy, outcomes, strict=True):
+        if rule.is_expired(today):
+            if outcome.desired is not None:
+                expired.append(outcome.desired)
+            continue
         found = _placed(rule, outcome, problems)
         if found is not None:
             translated.add(id(found))
@@ -70,6 +74,7 @@ def desired_state(client: PoliciesClient, org_rules: OrgRules, today: dt.date) -
         *org_rules.resolutions,
     ]
     entries += [(org_rules.file_order(e.location), e) for e in native if not e.is_expired(today)]
+    expired += [e for e in native if e.is_expired(today)]
     entries.sort(key=lambda pair: pair[0])
     rules = [e for _, e in entries if isinstance(e, DesiredRule)]
     resolutions = [e for _, e in entries if isinstance(e, DesiredResolution)]
@@ -82,7 +87,7 @@ def desired_state(client: PoliciesClient, org_rules: OrgRules, today: dt.date) -
         for shadowed, by in checks.shadowed_rules(rules)
         if id(shadowed) in translated or id(by) in translated
     ]
-    return Desired(tuple(rules), tuple(resolutions), tuple(warnings))
+    return Desired(tuple(rules), tuple(resolutions), tuple(warnings), tuple(expired))
 
 
 def _placed(
@@ -137,7 +142,8 @@ def plan_policies_org(
     Nothing is read from the org's policies before the files translate cleanly.
     """
     desired = desired_state(client, org_rules, today)
-    live = read_snapshot(client, org_rules.org)
+    with phase(f"Listing {org_rules.org}"):  # policies, their rules, resolutions: labelled
+        live = read_snapshot(client, org_rules.org)
     plan = diff(
         org_rules.org,
         rules=desired.rules,
@@ -148,31 +154,7 @@ def plan_policies_org(
         prune=org_rules.prune,
         safety=org_rules.safety,
         trailer=provenance.trailer_at,
+        expired=desired.expired,
     )
-    plan = _label_expired(plan, org_rules, live.policies, today)
     notices = (*plan.notices, *desired.warnings)
     return dataclasses.replace(plan, notices=notices), live
-
-
-def _label_expired(
-    plan: PolicyPlan, org_rules: OrgRules, policies: Sequence[LivePolicy], today: dt.date
-) -> PolicyPlan:
-    """Say "expired" on the deletes of entries whose ``expires`` date passed, as triage plans do."""
-    ids = {ref: p.id for p in policies for ref in (p.id, p.name, p.is_default and "default") if ref}
-    names = {(ids.get(r.policy), r.name) for r in org_rules.policy_rules if r.is_expired(today)}
-    selectors = {r.selector for r in org_rules.resolutions if r.is_expired(today)}
-    rule_changes = tuple(
-        dataclasses.replace(c, reason=EXPIRED)
-        if c.action == "delete" and (c.policy_id, c.name) in names
-        else c
-        for c in plan.rule_changes
-    )
-    resolution_changes = tuple(
-        dataclasses.replace(c, reason=EXPIRED)
-        if c.action == "delete" and c.selector in selectors
-        else c
-        for c in plan.resolution_changes
-    )
-    return dataclasses.replace(
-        plan, rule_changes=rule_changes, resolution_changes=resolution_changes
-    )

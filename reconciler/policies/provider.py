@@ -6,7 +6,9 @@ Before the first real write of an org, in this order, and nothing is written unt
 2. read the migration status: before the move real policy writes are refused (409), so apply
    says so and what to do instead, and writes nothing;
 3. rehearse every write (``dry_run=true``); any refusal is reported at its FILE:LINE:COL and
-   nothing is written. ``apply --dry-run`` stops here, and works before the move too.
+   nothing is written. Resolution deletes have no dry run: the token's right to delete them is
+   checked with the delete of a resolution that cannot exist (``rehearse.check_resolution_
+   deletes``). ``apply --dry-run`` stops here, and works before the move too.
 
 Then ``policies.apply`` sends the plan (each confirmed change audited at once,
 ``policies.audit``), and ``policies.verify`` settles outcomes and checks content and exact order
@@ -27,12 +29,12 @@ from reconciler.engine.targets import TargetChoice
 from reconciler.errors import ApplyError, ReadOnlyError, ReconcilerError
 from reconciler.policies.apply import apply_org
 from reconciler.policies.audit import PolicyAuditTrail
-from reconciler.policies.changes import RuleChange
+from reconciler.policies.changes import CREATE_HALF, DELETE_HALF, RuleChange
 from reconciler.policies.client import PoliciesClient
 from reconciler.policies.orgs import plan_policies_org
 from reconciler.policies.outcomes import PolicyResult
 from reconciler.policies.plan import ACTIONS, TARGET, PolicyPlan
-from reconciler.policies.rehearse import rehearse
+from reconciler.policies.rehearse import check_resolution_deletes, rehearse
 from reconciler.policies.requests import PolicyChange
 from reconciler.policies.snapshot import Snapshot, unchanged_snapshot
 from reconciler.policies.statuses import gate_message
@@ -65,6 +67,7 @@ class PoliciesProvider:
         before = unchanged_snapshot(self.client, plan)
         self.check_writable(plan)
         self.rehearsed(plan, concurrency)
+        check_resolution_deletes(self.client, plan)
         return before
 
     def check_writable(self, plan: PolicyPlan) -> None:
@@ -79,7 +82,7 @@ class PoliciesProvider:
         rehearsal = rehearse(self.client, plan, concurrency=concurrency)
         if rehearsal.refused:
             for diagnostic in rehearsal.diagnostics():
-                self.say(str(diagnostic))
+                self.say(diagnostic.line())
             raise ApplyError(
                 f"the server refused {len(rehearsal.refused)} of the {rehearsal.sent} writes "
                 f"rehearsed for org {plan.org} (dry run); nothing was written"
@@ -89,6 +92,7 @@ class PoliciesProvider:
     def dry_run(self, plan: PolicyPlan, concurrency: int) -> str:
         unchanged_snapshot(self.client, plan)
         sent = self.rehearsed(plan, concurrency)
+        check_resolution_deletes(self.client, plan)
         skipped = sum(1 for c in plan.resolution_changes if c.action == "delete")
         note = f"; {skipped} resolution deletes have no dry run" if skipped else ""
         return (
@@ -138,4 +142,5 @@ class PoliciesProvider:
             if change.action == "move":
                 text += f" ({change.from_position} -> {change.to_position})"
             return text
-        return f"{change.action} resolution {change.selector.describe()}"
+        text = f"{change.action} resolution {change.selector.describe()}"
+        return f"{text} ({change.reason})" if change.reason in (CREATE_HALF, DELETE_HALF) else text

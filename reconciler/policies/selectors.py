@@ -38,6 +38,35 @@ from reconciler.policies.wire import (
 
 Path = tuple[str | int, ...]
 _LITERALS: Final = (str, int, float, bool)
+# Deeper than any selector a person writes (a field, an operator, a list: 3), far below what
+# Python's recursion allows: a deeper value is refused before anything walks it.
+MAX_DEPTH: Final = 64
+
+
+class TooDeepError(ValueError):
+    """A selector nested deeper than ``MAX_DEPTH``: nothing walks it."""
+
+
+def nesting(value: object) -> int:
+    """How deeply ``value`` nests objects and lists, counted without recursion.
+
+    >>> nesting({"finding.alertType": {"$in": ["a", "b"]}})
+    3
+    """
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Sequence[object] = list(item.values())
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            break
+        stack += [(child, depth + 1) for child in children]
+    return deepest
 
 
 @dataclass(frozen=True, order=True)
@@ -83,7 +112,12 @@ class VigilSelector:
 
     @classmethod
     def from_wire(cls, value: object) -> VigilSelector:
-        """From a GET answer or a rule file; any JSON value is kept (validation is separate)."""
+        """From a GET answer or a rule file; any JSON value is kept (validation is separate).
+
+        ``TooDeepError`` when it nests deeper than ``MAX_DEPTH``.
+        """
+        if nesting(value) > MAX_DEPTH:
+            raise TooDeepError(f"a vigil_selector nested more than {MAX_DEPTH} levels deep")
         return cls(_token(_canonical(value)))
 
     def to_wire(self) -> Any:

@@ -29,7 +29,7 @@ class Snapshot:
 
     @property
     def fingerprint(self) -> str:
-        return fingerprint(self.rules, self.resolutions)
+        return fingerprint(self.policies, self.rules, self.resolutions)
 
     def rule_ids(self) -> frozenset[str]:
         return frozenset(r.id for rules in self.rules.values() for r in rules if r.id)

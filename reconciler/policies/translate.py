@@ -25,7 +25,7 @@ from reconciler.policies.model import (
     Translation,
     Untranslatable,
 )
-from reconciler.policies.selectors import VigilSelector
+from reconciler.policies.selectors import MAX_DEPTH, VigilSelector, nesting
 from reconciler.policies.wire import (
     DEFAULT_POLICY_ID,
     REASON_DEFAULT,
@@ -87,6 +87,8 @@ def _desired(item: Translation) -> Desired:
     selector = body.get("vigil_selector")
     if not isinstance(selector, Mapping):
         raise ApiError(f"translation {item.index} has no vigil_selector object")
+    if nesting(selector) > MAX_DEPTH:
+        raise ApiError(f"translation {item.index} has a vigil_selector nested too deeply")
     text = body.get("note") if item.target == TARGET_RULE else body.get("comment")
     human = text.strip() if isinstance(text, str) else ""
     if item.target == TARGET_RESOLUTION:

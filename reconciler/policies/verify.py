@@ -21,7 +21,7 @@ from typing import Literal
 
 from reconciler.engine.outcomes import Conclusion
 from reconciler.errors import ApiError
-from reconciler.policies.changes import Placement, ResolutionChange, RuleChange
+from reconciler.policies.changes import Placement, ResolutionChange, RuleChange, halves
 from reconciler.policies.client import PoliciesClient
 from reconciler.policies.model import DesiredResolution, DesiredRule, LiveResolution, LiveRule
 from reconciler.policies.order import Step, apply_steps
@@ -63,7 +63,14 @@ def conclude(
         found, item = holds(change, before, after)
         if found:
             result.done(change, item)
-        elif change.action not in CREATES:  # a lost create may still commit: still unknown
+            continue
+        if isinstance(change, ResolutionChange) and change.action == "replace":
+            created = _resolution_holds(halves(change)[0], before, after)[1]
+            if isinstance(created, LiveResolution):
+                result.not_applied(change)
+                result.half_done(change, created)  # the new one is there, the old one too
+                continue
+        if change.action not in CREATES:  # a lost create may still commit: still unknown
             result.not_applied(change)
     complete = result.error is None and not result.interrupted
     problems = differences(plan, before, after) if complete else []

@@ -15,6 +15,7 @@ that is not UTF-8 are errors, not skipped.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,10 +23,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, TypeVar
 
 from reconciler.errors import ConfigError, Diagnostic, Location
-from reconciler.gcpause import paused_gc
-from reconciler.rules import policyfile, purl
+from reconciler.rules import policyfile, purl, rulefile
 from reconciler.rules.model import Rule, utc_today
-from reconciler.rules.parsing import parse_files, whole
 from reconciler.rules.rulefile import FileRules
 from reconciler.rules.ruleset import OrgRules, RuleSet
 from reconciler.rules.safety import SafetyPolicy
@@ -50,11 +49,20 @@ def load(paths: Sequence[str], today: dt.date | None = None) -> RuleSet:
     diagnostics: list[Diagnostic] = []
     files = find_files(paths, diagnostics)
     contributions: list[FileRules] = []
-    with paused_gc():
-        for result, found in parse_files(files, today):
-            if result is not None:
+    # What the files become holds no reference cycles, but each full pass of the cyclic collector
+    # walks every rule kept so far: paused, 100k rules load in ~40% less time (BENCHMARKS.md).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for file in files:
+            text = read_text(file, diagnostics)
+            if text is not None:
+                result, problems = rulefile.parse(file, text, today)
                 contributions.append(result)
-            diagnostics.extend(found)
+                diagnostics += problems
+    finally:
+        if enabled:
+            gc.enable()
     orgs = _join_orgs(contributions, diagnostics)
     for draft in orgs.values():
         diagnostics += policyfile.cross_file_problems(draft.policy_rules, draft.resolutions, today)
@@ -94,6 +102,29 @@ def find_files(paths: Sequence[str], diagnostics: list[Diagnostic]) -> list[str]
             else:
                 diagnostics.append(whole(match, "file name is not valid UTF-8; rename the file"))
     return sorted(found, key=os.path.realpath)
+
+
+def read_text(file: str, diagnostics: list[Diagnostic]) -> str | None:
+    """A file's text; ``None`` with a diagnostic if it cannot be read or is not UTF-8."""
+    try:
+        with open(file, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        diagnostics.append(whole(file, f"cannot read: {exc.strerror or exc}"))
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        diagnostics.append(Diagnostic(Location(file, line, column), "not UTF-8 text"))
+        return None
+
+
+def whole(path: str, message: str) -> Diagnostic:
+    """A finding about a whole file or directory (no line), its name shown escaped if not UTF-8."""
+    shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return Diagnostic(Location(shown, 0, 0), message)
 
 
 def _walk(directory: str, diagnostics: list[Diagnostic]) -> list[str]:

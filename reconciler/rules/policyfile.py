@@ -91,7 +91,7 @@ def _report(
         return False, None
     warning = expiry_warning(expires, today)
     if warning is not None:
-        found.diagnostics.append(Diagnostic(at(raw.pos), warning, "warning"))
+        found.diagnostics.append(Diagnostic(at(raw.pos), warning, "warning", dated=True))
     return True, expires
 
 

@@ -78,8 +78,8 @@ class _Context:
     def error(self, pos: int, message: str) -> None:
         self.diagnostics.append(Diagnostic(self.at(pos), message))
 
-    def warn(self, pos: int, message: str) -> None:
-        self.diagnostics.append(Diagnostic(self.at(pos), message, "warning"))
+    def warn(self, pos: int, message: str, *, dated: bool = False) -> None:
+        self.diagnostics.append(Diagnostic(self.at(pos), message, "warning", dated))
 
     def share(self, name: str, value: str | None) -> str | None:
         """``value`` normalised as a selector field, one copy of each short text: types,
@@ -382,4 +382,4 @@ def _unknown_message(name: str, written: str) -> str | None:
 def _warn_expiry(ctx: _Context, rule: Rule) -> None:
     message = expiry_warning(rule.expires, ctx.today)
     if message is not None and rule.location is not None:
-        ctx.warn(yamlnodes.pack(rule.location.line, rule.location.column), message)
+        ctx.warn(yamlnodes.pack(rule.location.line, rule.location.column), message, dated=True)

@@ -13,10 +13,12 @@ from reconciler.rules.textcheck import MISSING_NOTE
 from reconciler.triage.selector import LiveRule, group_live
 from reconciler.triage.wire import SELECTOR_FIELDS
 
-# The schema of the release that wrote the file, for editors that speak yaml-language-server.
+# The schema of the release that wrote the file, for editors that speak yaml-language-server:
+# the release workflow attaches reconciler/schemas/*.json to each GitHub release, so the URL
+# works wherever the file is copied. The repository is the one the README installs from.
 SCHEMA_URL: Final = (
-    "https://raw.githubusercontent.com/socket-triage/socket-triage/"
-    f"v{__version__}/schemas/triage-rules.schema.json"
+    "https://github.com/socket-triage/socket-triage/releases/download/"
+    f"v{__version__}/triage-rules.schema.json"
 )
 HEADER: Final = (
     f"# yaml-language-server: $schema={SCHEMA_URL}\n"

@@ -7,7 +7,6 @@ from dataclasses import replace
 
 from reconciler.engine.progress import rules_progress
 from reconciler.engine.provenance import Provenance
-from reconciler.gcpause import paused_gc
 from reconciler.rules.ruleset import OrgRules
 from reconciler.triage.client import TriageClient
 from reconciler.triage.plan import TriagePlan, diff
@@ -24,7 +23,7 @@ def list_live(
     pass and the same pages read again as bytes (``TriageClient.unchanged``), not decoded twice;
     pages that differ fall back to passes until two agree.
     """
-    with paused_gc(), rules_progress(f"Listing {org}") as on_page:
+    with rules_progress(f"Listing {org}") as on_page:
         if confirm and expected is None:
             listing = client.listing(org, on_page)
             if len(listing.pages) == 1 or client.unchanged(org, listing.pages):
@@ -42,16 +41,15 @@ def plan_org(
     listing trustworthy (a dashboard delete while pages are read shifts a rule off a page).
     The plan carries the reading (``TriagePlan.listing``) for that comparison.
     """
-    with paused_gc(), rules_progress(f"Listing {rules.org}") as on_page:
+    with rules_progress(f"Listing {rules.org}") as on_page:
         listing = client.listing(rules.org, on_page)
-    with paused_gc():
-        org_plan = diff(
-            rules.org,
-            rules.rules,
-            listing.rules,
-            today=today,
-            prune=rules.prune,
-            safety=rules.safety,
-            trailer=provenance.trailer,
-        )
+    org_plan = diff(
+        rules.org,
+        rules.rules,
+        listing.rules,
+        today=today,
+        prune=rules.prune,
+        safety=rules.safety,
+        trailer=provenance.trailer,
+    )
     return replace(org_plan, listing=listing)
