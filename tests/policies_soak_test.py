@@ -28,9 +28,9 @@ from policies_apply_support import (
 
 from reconciler.emulator import Emulator, Faults
 from reconciler.engine.audit import AuditLog
-from reconciler.policies.model import DesiredResolution, DesiredRule
 from reconciler.policies.plan import PolicyPlan
-from reconciler.policies.selectors import VigilSelector
+from reconciler.vocab.policies.model import DesiredResolution, DesiredRule
+from reconciler.vocab.policies.selectors import VigilSelector
 
 # Late commits land well inside the settle time, so that a slow CI runner does not make them late.
 SETTLE = 0.1

@@ -26,8 +26,8 @@ from reconciler.errors import ApplyError, OutcomeUnknownError, ReconcilerError
 from reconciler.triage.changes import Change
 from reconciler.triage.client import TriageClient
 from reconciler.triage.plan import TriagePlan
-from reconciler.triage.selector import LiveRule
-from reconciler.triage.wire import MAX_BATCH
+from reconciler.vocab.triage.selector import LiveRule
+from reconciler.vocab.triage.wire import MAX_BATCH
 
 # How many times lost create batches are resolved by re-listing before giving up.
 MAX_RESOLVE_ROUNDS = 5
