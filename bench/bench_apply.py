@@ -22,9 +22,9 @@ from reconciler.rules.model import Rule, utc_today
 from reconciler.triage.apply import apply_org
 from reconciler.triage.client import SocketClient
 from reconciler.triage.plan import TriagePlan, diff
-from reconciler.triage.selector import LiveRule, Selector
 from reconciler.triage.verify import verify
-from reconciler.triage.wire import MAX_BATCH, MAX_PER_PAGE
+from reconciler.vocab.triage.selector import LiveRule, Selector
+from reconciler.vocab.triage.wire import MAX_BATCH, MAX_PER_PAGE
 
 ORG = "bench"
 TOKEN = "sktsec_bench_token"

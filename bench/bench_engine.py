@@ -33,7 +33,7 @@ from scenario import ORG, Scenario, live_rule, write_files
 from reconciler.rules import loader
 from reconciler.rules.model import utc_today
 from reconciler.triage.plan import diff
-from reconciler.triage.selector import LiveRule
+from reconciler.vocab.triage.selector import LiveRule
 
 
 def get_item(index: int) -> dict[str, Any]:

@@ -27,12 +27,12 @@ from reconciler.engine import flow
 from reconciler.engine.provenance import Provenance
 from reconciler.policies.apply import apply_plan
 from reconciler.policies.diff import diff
-from reconciler.policies.model import DesiredResolution, DesiredRule
 from reconciler.policies.order import longest_increasing
 from reconciler.policies.plan import PolicyPlan
-from reconciler.policies.selectors import VigilSelector
-from reconciler.policies.wire import PER_PAGE_MAX
 from reconciler.triage.client import TriageClient
+from reconciler.vocab.policies.model import DesiredResolution, DesiredRule
+from reconciler.vocab.policies.selectors import VigilSelector
+from reconciler.vocab.policies.wire import PER_PAGE_MAX
 from reconciler.wiring import Wiring, policies_client
 
 ORG = "bench"

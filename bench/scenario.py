@@ -21,7 +21,7 @@ from typing import Any
 
 import reconciler.emulator
 from reconciler.emulator import Emulator
-from reconciler.triage.wire import MAX_BATCH, MAX_PER_PAGE
+from reconciler.vocab.triage.wire import MAX_BATCH, MAX_PER_PAGE
 
 ORG = "bench"
 TOKEN = "sktsec_bench_token"

@@ -23,7 +23,7 @@ from reconciler.policies.requests import riding_updates
 from reconciler.triage.apply import batches
 from reconciler.triage.client import TriageClient
 from reconciler.triage.plan import TriagePlan
-from reconciler.triage.wire import MAX_PER_PAGE
+from reconciler.vocab.triage.wire import MAX_PER_PAGE
 
 QUOTA_PATH: Final = "/quota"
 # Rules, resolutions or policies per page of a listing, for the estimate.

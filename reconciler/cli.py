@@ -17,6 +17,7 @@ import importlib
 import io
 import re
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import Any, Final, NoReturn
 
@@ -100,8 +101,6 @@ class _Cli(click.Group):
         except Exception as exc:  # a bug: say so plainly, keep the traceback for those who ask
             _say(f"internal error: {exc!r}")
             if logs.debugging():
-                import traceback  # only for a bug report: kept out of every start-up
-
                 _say(traceback.format_exc())
             else:
                 click.echo(

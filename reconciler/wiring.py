@@ -37,7 +37,6 @@ from reconciler.engine.targets import TargetChoice
 from reconciler.errors import ApiError, ConfigError, Diagnostic, Location
 from reconciler.http.retry import RetryPolicy
 from reconciler.policies.client import PoliciesClient
-from reconciler.policies.model import MigrationStatus
 from reconciler.policies.plan import PolicyPlan
 from reconciler.policies.provider import PoliciesProvider
 from reconciler.rules.ruleset import OrgRules
@@ -45,6 +44,7 @@ from reconciler.triage import client as triage
 from reconciler.triage.client import TriageClient
 from reconciler.triage.plan import TriagePlan
 from reconciler.triage.provider import TriageProvider
+from reconciler.vocab.policies.model import MigrationStatus
 
 if TYPE_CHECKING:
     import httpx

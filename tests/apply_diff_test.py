@@ -15,7 +15,7 @@ from reconciler.errors import Location
 from reconciler.render import render_text
 from reconciler.rules.model import Rule
 from reconciler.triage.plan import TriagePlan, diff
-from reconciler.triage.selector import LiveRule, Selector, parse_time
+from reconciler.vocab.triage.selector import LiveRule, Selector, parse_time
 from reconciler.wiring import read_plan
 
 TODAY = dt.date(2026, 11, 28)

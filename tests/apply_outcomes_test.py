@@ -43,8 +43,8 @@ from reconciler.triage.audit import AuditTrail
 from reconciler.triage.changes import Delete, Update
 from reconciler.triage.client import TriageClient
 from reconciler.triage.plan import TriagePlan, diff
-from reconciler.triage.selector import LiveRule
 from reconciler.triage.verify import conclude, statuses
+from reconciler.vocab.triage.selector import LiveRule
 
 # Three tries, no waiting: a lost answer and two refused connections exhaust a call.
 THREE_TRIES = RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=0.0, retry_after_cap=0.0)

@@ -26,8 +26,8 @@ from reconciler.rules.model import Rule
 from reconciler.triage.apply import apply_org, batches
 from reconciler.triage.client import TriageClient
 from reconciler.triage.plan import TriagePlan, diff
-from reconciler.triage.selector import LiveRule, Selector
 from reconciler.triage.verify import verify
+from reconciler.vocab.triage.selector import LiveRule, Selector
 
 TODAY = dt.date(2026, 11, 28)
 NO_WAIT = RetryPolicy(max_attempts=20, base_delay=0.0, max_delay=0.0, retry_after_cap=0.0)

@@ -19,7 +19,7 @@ from scenario import ORG, TOKEN, Scenario, live_rule, seed_database, write_files
 from reconciler.rules import loader
 from reconciler.rules.model import utc_today
 from reconciler.triage.plan import diff
-from reconciler.triage.selector import LiveRule
+from reconciler.vocab.triage.selector import LiveRule
 
 
 def test_the_reference_minimum_is_241_calls() -> None:

@@ -33,7 +33,7 @@ from reconciler.errors import (
 )
 from reconciler.http.retry import RetryPolicy
 from reconciler.triage.client import TriageClient
-from reconciler.triage.wire import SCOPE_LIST, SCOPE_UPDATE
+from reconciler.vocab.triage.wire import SCOPE_LIST, SCOPE_UPDATE
 from reconciler.wiring import open_client
 
 FAST = RetryPolicy(max_attempts=4, base_delay=0.0, max_delay=0.0, timeout=10.0)

@@ -24,8 +24,8 @@ from reconciler.emulator import Emulator
 from reconciler.errors import ApiError, PaginationError
 from reconciler.http.paginate import Page, by_cursor
 from reconciler.triage.client import TriageClient
-from reconciler.triage.selector import LiveRule, Selector, from_get_page, normalise
-from reconciler.triage.wire import GET_FIELDS, SELECTOR_FIELDS
+from reconciler.vocab.triage.selector import LiveRule, Selector, from_get_page, normalise
+from reconciler.vocab.triage.wire import GET_FIELDS, SELECTOR_FIELDS
 
 WHAT = f"page 1 of the rules of org {TEST_ORG!r}"
 

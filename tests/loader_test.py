@@ -15,8 +15,8 @@ from schemacheck import agrees_with_jsonschema
 from reconciler.errors import ConfigError, Location
 from reconciler.rules import loader, ruleschema, yamlnodes
 from reconciler.rules.safety import SafetyPolicy
-from reconciler.triage.selector import Selector
-from reconciler.triage.wire import CVSS_CMP_RE
+from reconciler.vocab.triage.selector import Selector
+from reconciler.vocab.triage.wire import CVSS_CMP_RE
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = "tests/fixtures"

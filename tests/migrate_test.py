@@ -15,7 +15,7 @@ from reconciler.cli import cli
 from reconciler.emulator import Emulator
 from reconciler.policies.migrate import Legacy, Migration, _unique, most_specific_first
 from reconciler.rules import loader
-from reconciler.triage.selector import Selector
+from reconciler.vocab.triage.selector import Selector
 
 LEGACY: list[dict[str, Any]] = [
     {"package_type": "npm", "package_name": "lodash", "state": "ignore", "note": "build only"},

@@ -10,7 +10,7 @@ from reconciler.errors import Location, UnsafePlanError
 from reconciler.rules.model import Rule
 from reconciler.rules.safety import SafetyPolicy
 from reconciler.triage.plan import TriagePlan, diff, fingerprint
-from reconciler.triage.selector import LiveRule, Selector
+from reconciler.vocab.triage.selector import LiveRule, Selector
 from reconciler.wiring import read_plan
 
 TODAY = dt.date(2026, 11, 28)

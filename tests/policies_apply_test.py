@@ -28,8 +28,8 @@ from reconciler.engine.audit import AuditLog
 from reconciler.errors import ApplyError, ReadOnlyError, StalePlanError, VerificationError
 from reconciler.policies.order import longest_increasing
 from reconciler.policies.plan import PolicyPlan
-from reconciler.policies.selectors import VigilSelector
 from reconciler.triage.client import TriageClient
+from reconciler.vocab.policies.selectors import VigilSelector
 from reconciler.wiring import policies_client
 
 FILES = [want("malware"), want("installScripts", "warn"), want("cve", "ignore", "not reachable")]

@@ -16,9 +16,9 @@ from reconciler.http.retry import RetryPolicy
 from reconciler.policies.apply import apply_plan
 from reconciler.policies.client import PoliciesClient, resolution_body, rule_body
 from reconciler.policies.diff import diff
-from reconciler.policies.model import DesiredResolution, DesiredRule
 from reconciler.policies.plan import PolicyPlan
-from reconciler.policies.selectors import VigilSelector
+from reconciler.vocab.policies.model import DesiredResolution, DesiredRule
+from reconciler.vocab.policies.selectors import VigilSelector
 
 FAST = RetryPolicy(max_attempts=2, base_delay=0.0)
 

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from reconciler.api import TARGETS
 from reconciler.cli import cli
 from reconciler.errors import ConfigError
-from reconciler.policies.selectors import VigilSelector
 from reconciler.rules import loader
+from reconciler.vocab.policies.selectors import VigilSelector
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = "tests/fixtures/policies"
@@ -227,8 +227,8 @@ def test_the_schema_names_the_targets_the_code_uses() -> None:
 
 
 def test_the_schema_states_the_limits_the_checks_use() -> None:
-    from reconciler.policies.checks import HUMAN_COMMENT_MAX, HUMAN_NOTE_MAX
     from reconciler.rules.ruleschema import schema
+    from reconciler.vocab.policies.checks import HUMAN_COMMENT_MAX, HUMAN_NOTE_MAX
 
     defs = schema()["$defs"]
     assert (

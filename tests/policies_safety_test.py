@@ -17,8 +17,8 @@ from reconciler import notes
 from reconciler.cli import cli
 from reconciler.emulator import Emulator
 from reconciler.emulator.policies_rank import key_between
-from reconciler.policies.model import rule_seal_parts
-from reconciler.policies.selectors import VigilSelector
+from reconciler.vocab.policies.model import rule_seal_parts
+from reconciler.vocab.policies.selectors import VigilSelector
 
 PAST = "2020-01-01"
 

@@ -33,10 +33,10 @@ from policies_apply_support import (
 from reconciler.emulator import Emulator, Faults
 from reconciler.engine.audit import AuditLog
 from reconciler.errors import ApplyError
-from reconciler.policies.model import DesiredResolution, DesiredRule
 from reconciler.policies.plan import PolicyPlan
-from reconciler.policies.selectors import VigilSelector
 from reconciler.triage.client import TriageClient
+from reconciler.vocab.policies.model import DesiredResolution, DesiredRule
+from reconciler.vocab.policies.selectors import VigilSelector
 
 # The request timeout of these runs: lost answers get this long to commit. Late commits land
 # well inside it, so that a slow CI runner does not make them late (a create committing after

@@ -11,7 +11,7 @@ from reconciler.engine.provenance import Provenance, detect, github_repository
 from reconciler.errors import Location
 from reconciler.notes import MAX_TRAILER
 from reconciler.rules.model import Rule
-from reconciler.triage.selector import LiveRule, Selector
+from reconciler.vocab.triage.selector import LiveRule, Selector
 
 SHA = "0123abcdef0123abcdef0123abcdef0123abcdef"
 LOC = Location("examples/triage/npm.yaml", 12, 3)

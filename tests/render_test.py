@@ -21,7 +21,7 @@ from reconciler.render import (
 from reconciler.render.markdown import COMMENT_MARKER, GITHUB_COMMENT_LIMIT
 from reconciler.rules.model import Rule
 from reconciler.triage.plan import diff
-from reconciler.triage.selector import LiveRule, Selector
+from reconciler.vocab.triage.selector import LiveRule, Selector
 
 TODAY = dt.date(2026, 11, 28)
 

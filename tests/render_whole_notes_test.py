@@ -24,7 +24,7 @@ from reconciler.render.text import change_lines
 from reconciler.render.wrap import PLAIN_WIDTH
 from reconciler.rules.model import Rule
 from reconciler.triage.plan import diff
-from reconciler.triage.selector import LiveRule, Selector
+from reconciler.vocab.triage.selector import LiveRule, Selector
 
 LONG = ("a reviewer approves this note, the audit trail, so reads it whole; " * 3)[
     :168

@@ -15,7 +15,7 @@ from conftest import TEST_ORG
 from reconciler import notes
 from reconciler.cli import cli
 from reconciler.emulator import embedded
-from reconciler.triage.selector import LiveRule, Selector
+from reconciler.vocab.triage.selector import LiveRule, Selector
 
 RULES = """\
 org: acme

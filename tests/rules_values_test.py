@@ -11,7 +11,7 @@ from reconciler.errors import ConfigError, Diagnostic
 from reconciler.rules import loader
 from reconciler.rules.textcheck import MISSING_NOTE
 from reconciler.triage.plan import diff
-from reconciler.triage.selector import LiveRule, Selector
+from reconciler.vocab.triage.selector import LiveRule, Selector
 
 TODAY = dt.date(2026, 11, 28)
 RULE = "  - {package_name: lodash, state: ignore, note: n}\n"

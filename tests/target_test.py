@@ -18,7 +18,7 @@ from reconciler.errors import AuthError, Location
 from reconciler.http.client import HttpClient
 from reconciler.http.retry import RetryPolicy
 from reconciler.policies.client import PoliciesClient
-from reconciler.policies.model import MigrationStatus
+from reconciler.vocab.policies.model import MigrationStatus
 from reconciler.wiring import choose_target, read_status
 
 FAST = RetryPolicy(max_attempts=1, base_delay=0.0)

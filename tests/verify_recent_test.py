@@ -28,8 +28,8 @@ from reconciler.triage.apply import ApplyResult, apply_org
 from reconciler.triage.client import TriageClient
 from reconciler.triage.plan import TriagePlan, diff
 from reconciler.triage.recent import after_apply
-from reconciler.triage.selector import LiveRule
 from reconciler.triage.verify import conclude
+from reconciler.vocab.triage.selector import LiveRule
 
 NAMES = [f"pkg-{i:04d}" for i in range(1050)]
 

@@ -38,7 +38,7 @@ from reconciler.emulator import Emulator, Faults, serve
 from reconciler.errors import UsageError
 from reconciler.exits import EXIT_OK
 from reconciler.http.connect import is_loopback
-from reconciler.triage.wire import SCOPE_LIST, SCOPE_UPDATE
+from reconciler.vocab.triage.wire import SCOPE_LIST, SCOPE_UPDATE
 
 DEFAULT_ORG = "acme"
 FAKE_TOKEN_PREFIX = "sktsec_emu_"

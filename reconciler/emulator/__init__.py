@@ -1,8 +1,8 @@
 """A Socket-compatible emulator of the legacy Triage API and the Alert Policies API.
 
-It shares no logic with the reconciler, only the wire constants of ``reconciler.triage.wire``,
-``reconciler.policies.wire`` and ``reconciler.api``: two implementations that agree are a check
-on each other. Rooms, by family (the file name says which):
+It shares no logic with the reconciler, only the wire constants of
+``reconciler.vocab.triage.wire``, ``reconciler.vocab.policies.wire`` and ``reconciler.api``: two
+implementations that agree are a check on each other. Rooms, by family (the file name says which):
 
     shared       core (request pipeline, Emulator, the routing table), routing (what a family
                  declares and a handler receives), params, auth (tokens, scopes, quota), faults

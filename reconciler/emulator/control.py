@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from reconciler.emulator.faults import FaultInjector, Faults
 from reconciler.emulator.policies_store import DEFAULT_ID
 from reconciler.emulator.responses import ApiFailure, Response, json_response
-from reconciler.triage.wire import SCOPE_LIST, SCOPE_UPDATE
+from reconciler.vocab.triage.wire import SCOPE_LIST, SCOPE_UPDATE
 
 PREFIX = "/_emulator/"
 LEGACY_DELETE_STATUSES = (405, 409)

@@ -43,7 +43,7 @@ from reconciler.emulator.routing import Operation, Request, Route
 from reconciler.emulator.seeding import Seeding
 from reconciler.emulator.triage_routes import TriageRoutes
 from reconciler.emulator.triage_store import TriageRules
-from reconciler.triage.wire import SCOPE_LIST, SCOPE_UPDATE
+from reconciler.vocab.triage.wire import SCOPE_LIST, SCOPE_UPDATE
 
 log = logging.getLogger(__name__)
 QUOTA_PATH = "/v0/quota"

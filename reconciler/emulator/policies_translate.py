@@ -19,7 +19,7 @@ from urllib.parse import quote
 from reconciler.emulator.responses import Response, json_response
 from reconciler.emulator.routing import Request
 from reconciler.emulator.triage_entries import BROAD_UNSET, bad, checked_entries
-from reconciler.policies.wire import ARTIFACT_TYPES
+from reconciler.vocab.policies.wire import ARTIFACT_TYPES
 
 SCOPES: Final = ("triage:alerts-update", "alert-policy:read", "alert-resolution:create")
 

@@ -27,7 +27,7 @@ from reconciler.emulator.responses import ApiFailure, Response, json_response, j
 from reconciler.emulator.routing import GATE_LEGACY_WRITE, Operation, Request, Route, route
 from reconciler.emulator.triage_entries import parse_body
 from reconciler.emulator.triage_store import TriageRules, UnknownUuidError
-from reconciler.triage.wire import MAX_PER_PAGE, SCOPE_LIST, SCOPE_UPDATE
+from reconciler.vocab.triage.wire import MAX_PER_PAGE, SCOPE_LIST, SCOPE_UPDATE
 
 DEFAULT_PER_PAGE = 30
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from reconciler import __version__
 from reconciler.engine.provider import OrgPlan
 from reconciler.errors import PlanFileError, UsageError
 
@@ -42,8 +43,6 @@ class Plan:
 
         ``fingerprint=False`` leaves out the fingerprints that cost a walk of the live state.
         """
-        from reconciler import __version__
-
         docs = []
         for org_plan in sorted(self.orgs, key=lambda o: o.org):
             doc = org_plan.to_dict(fingerprint=fingerprint)

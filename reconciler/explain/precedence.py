@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from reconciler.api import ALERT_POLICIES, TRIAGE
-from reconciler.triage.selector import specificity
+from reconciler.vocab.triage.selector import specificity
 
 if TYPE_CHECKING:  # only for annotations: importing the selector would pull in the engine
-    from reconciler.triage.selector import Selector
+    from reconciler.vocab.triage.selector import Selector
 
 MODEL: Final[dict[str, str]] = {
     TRIAGE: (
@@ -48,7 +48,7 @@ def order_key(selector: Selector, position: int, target: str) -> tuple[int, ...]
 def ranked(selectors: Sequence[Selector], target: str) -> list[int]:
     """The indices of ``selectors`` (in file order) in the order they are applied.
 
-    >>> from reconciler.triage.selector import Selector
+    >>> from reconciler.vocab.triage.selector import Selector
     >>> ranked([Selector(alert_type="cve"), Selector(alert_type="cve", package_name="x")],
     ...        "triage")
     [1, 0]

@@ -22,6 +22,7 @@ import ipaddress
 import os
 import re
 import ssl
+import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
@@ -353,9 +354,7 @@ def environment_proxy(host: str) -> str | None:
     exempts it; ``None`` when there is none. Only http and https proxies are supported.
     """
     if not {name.lower() for name in os.environ} & {"https_proxy", "all_proxy"}:
-        return None  # the common case, without importing urllib.request (and email with it)
-    import urllib.request
-
+        return None
     proxies = urllib.request.getproxies_environment()
     url = proxies.get("https") or proxies.get("all")
     if not url or urllib.request.proxy_bypass(host):

@@ -24,7 +24,7 @@ from reconciler.rules import rulefile
 from reconciler.rules.model import Rule
 from reconciler.rules.ruleset import OrgRules
 from reconciler.triage.plan import diff
-from reconciler.triage.selector import LiveRule
+from reconciler.vocab.triage.selector import LiveRule
 
 MAX_RULE_TEXT: Final = 20_000
 PROPOSED: Final = "proposed-rule.yaml"

@@ -31,8 +31,8 @@ from reconciler.rules.model import utc_today
 from reconciler.rules.orgslug import check_org
 from reconciler.rules.ruleset import OrgRules, RuleSet
 from reconciler.triage.listing import list_live
-from reconciler.triage.selector import LiveRule
-from reconciler.triage.wire import STATES
+from reconciler.vocab.triage.selector import LiveRule
+from reconciler.vocab.triage.wire import STATES
 from reconciler.wiring import Wiring, open_client
 
 MAX_LIMIT: Final = 500

@@ -35,7 +35,6 @@ from reconciler.errors import ApplyError, OutcomeUnknownError, ReconcilerError
 from reconciler.policies import recover
 from reconciler.policies.changes import Placement, ResolutionChange, RuleChange
 from reconciler.policies.client import PoliciesClient, placement_body
-from reconciler.policies.model import LiveResolution, LiveRule
 from reconciler.policies.outcomes import Item, Listener, PolicyResult
 from reconciler.policies.plan import PolicyPlan
 from reconciler.policies.rehearse import rehearse
@@ -50,6 +49,7 @@ from reconciler.policies.requests import (
     unaddressable,
 )
 from reconciler.policies.snapshot import Snapshot
+from reconciler.vocab.policies.model import LiveResolution, LiveRule
 
 DEFAULT_CONCURRENCY = 8
 T = TypeVar("T")
@@ -236,8 +236,8 @@ def runs(changes: Sequence[RuleChange]) -> list[list[RuleChange]]:
     be sent side by side and still give exactly the files' order.
 
     >>> from reconciler.policies.changes import Placement
-    >>> from reconciler.policies.model import DesiredRule
-    >>> from reconciler.policies.selectors import VigilSelector
+    >>> from reconciler.vocab.policies.model import DesiredRule
+    >>> from reconciler.vocab.policies.selectors import VigilSelector
     >>> def step(name, after):
     ...     rule = DesiredRule(name, VigilSelector.from_wire({"finding.alertType": name}), "warn")
     ...     return RuleChange("create", "o", "default", None, rule, placement=Placement(after))

@@ -27,10 +27,10 @@ from typing import Any
 from reconciler.engine.audit import AuditLog, stamp
 from reconciler.engine.provenance import Provenance
 from reconciler.policies.changes import ResolutionChange, RuleChange, halves
-from reconciler.policies.model import LiveResolution
 from reconciler.policies.outcomes import Item
 from reconciler.policies.plan import TARGET
 from reconciler.policies.requests import PolicyChange
+from reconciler.vocab.policies.model import LiveResolution
 
 Clock = Callable[[], dt.datetime]
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from reconciler.errors import Location, PlanFileError
-from reconciler.policies.model import DesiredResolution, DesiredRule, LiveResolution, LiveRule
-from reconciler.policies.selectors import VigilSelector
+from reconciler.vocab.policies.model import DesiredResolution, DesiredRule, LiveResolution, LiveRule
+from reconciler.vocab.policies.selectors import VigilSelector
 
 RuleAction = Literal["create", "update", "delete", "move"]
 ResolutionAction = Literal["create", "delete", "replace"]

@@ -33,7 +33,12 @@ from typing import Final
 from reconciler import notes
 from reconciler.errors import ConfigError, Diagnostic, Location
 from reconciler.policies.changes import EXPIRED, Placement, RuleChange
-from reconciler.policies.model import (
+from reconciler.policies.order import plan_order
+from reconciler.policies.plan import PolicyPlan
+from reconciler.policies.resolutions import diff_resolutions
+from reconciler.policies.trailer import TrailerFn, fit_note
+from reconciler.rules.safety import SafetyPolicy
+from reconciler.vocab.policies.model import (
     DesiredResolution,
     DesiredRule,
     LivePolicy,
@@ -42,12 +47,7 @@ from reconciler.policies.model import (
     rule_seal_parts,
     timestamp_key,
 )
-from reconciler.policies.order import plan_order
-from reconciler.policies.plan import PolicyPlan
-from reconciler.policies.resolutions import diff_resolutions
-from reconciler.policies.trailer import TrailerFn, fit_note
-from reconciler.policies.wire import DEFAULT_POLICY_ID, RULE_NOTE_MAX
-from reconciler.rules.safety import SafetyPolicy
+from reconciler.vocab.policies.wire import DEFAULT_POLICY_ID, RULE_NOTE_MAX
 
 # Keys for order.plan_order: a live rule by its index in the listing, a new rule by its name.
 _Key = tuple[str, int | str]

@@ -32,16 +32,16 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from reconciler.errors import Location
-from reconciler.policies import checks
 from reconciler.policies.client import PoliciesClient
-from reconciler.policies.model import DesiredResolution, DesiredRule
-from reconciler.policies.selectors import Problem
 from reconciler.policies.translate import translate_rules
-from reconciler.policies.wire import RULE_NAME_MAX
 from reconciler.redact import redact
 from reconciler.rules.ruleset import OrgRules
 from reconciler.text import cut, units
-from reconciler.triage.selector import LiveRule, Selector, group_live, specificity
+from reconciler.vocab.policies import checks
+from reconciler.vocab.policies.model import DesiredResolution, DesiredRule
+from reconciler.vocab.policies.selectors import Problem
+from reconciler.vocab.policies.wire import RULE_NAME_MAX
+from reconciler.vocab.triage.selector import LiveRule, Selector, group_live, specificity
 
 ELLIPSIS: Final = "…"
 # Codes of our own, for entries the server translated but the files could not hold as they are.

@@ -21,17 +21,17 @@ from reconciler import text
 from reconciler.engine.progress import phase
 from reconciler.engine.provenance import Provenance
 from reconciler.errors import ConfigError, Diagnostic, Location
-from reconciler.policies import checks
 from reconciler.policies.client import PoliciesClient
 from reconciler.policies.diff import diff
-from reconciler.policies.model import DesiredResolution, DesiredRule
 from reconciler.policies.plan import PolicyPlan
 from reconciler.policies.snapshot import Snapshot, read_snapshot
 from reconciler.policies.translate import Outcome, translate_rules
-from reconciler.policies.wire import COMMENT_MAX, RULE_NOTE_MAX
 from reconciler.rules.model import Rule
 from reconciler.rules.policyfile import cross_file_problems, shadow_warning
 from reconciler.rules.ruleset import OrgRules
+from reconciler.vocab.policies import checks
+from reconciler.vocab.policies.model import DesiredResolution, DesiredRule
+from reconciler.vocab.policies.wire import COMMENT_MAX, RULE_NOTE_MAX
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from typing import Protocol
 
 from reconciler.engine.outcomes import APPLIED, Outcomes, refused, statuses
 from reconciler.policies.changes import ResolutionChange, halves
-from reconciler.policies.model import LiveResolution, LiveRule
 from reconciler.policies.plan import PolicyPlan
 from reconciler.policies.requests import PolicyChange
+from reconciler.vocab.policies.model import LiveResolution, LiveRule
 
 Item = LiveRule | LiveResolution
 

@@ -15,7 +15,7 @@ from collections.abc import Collection, Sequence
 
 from reconciler.policies.changes import ResolutionChange, RuleChange
 from reconciler.policies.client import PoliciesClient
-from reconciler.policies.model import LiveResolution, LiveRule, timestamp_key
+from reconciler.vocab.policies.model import LiveResolution, LiveRule, timestamp_key
 
 
 def find_rules(

@@ -13,14 +13,14 @@ from collections.abc import Collection, Sequence
 
 from reconciler import notes
 from reconciler.policies.changes import EXPIRED, ResolutionChange
-from reconciler.policies.model import (
+from reconciler.policies.trailer import TrailerFn, fit_note
+from reconciler.vocab.policies.model import (
     DesiredResolution,
     LiveResolution,
     resolution_seal_parts,
     timestamp_key,
 )
-from reconciler.policies.trailer import TrailerFn, fit_note
-from reconciler.policies.wire import COMMENT_MAX
+from reconciler.vocab.policies.wire import COMMENT_MAX
 
 
 def diff_resolutions(

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from reconciler.errors import StalePlanError
 from reconciler.policies.client import PoliciesClient
 from reconciler.policies.diff import fingerprint
-from reconciler.policies.model import LivePolicy, LiveResolution, LiveRule
 from reconciler.policies.plan import PolicyPlan
+from reconciler.vocab.policies.model import LivePolicy, LiveResolution, LiveRule
 
 
 @dataclass(frozen=True)

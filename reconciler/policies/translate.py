@@ -17,16 +17,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.errors import ApiError
-from reconciler.policies.checks import HUMAN_COMMENT_MAX, HUMAN_NOTE_MAX
 from reconciler.policies.client import PoliciesClient
-from reconciler.policies.model import (
+from reconciler.vocab.policies.checks import HUMAN_COMMENT_MAX, HUMAN_NOTE_MAX
+from reconciler.vocab.policies.model import (
     DesiredResolution,
     DesiredRule,
     Translation,
     Untranslatable,
 )
-from reconciler.policies.selectors import MAX_DEPTH, VigilSelector, nesting
-from reconciler.policies.wire import (
+from reconciler.vocab.policies.selectors import MAX_DEPTH, VigilSelector, nesting
+from reconciler.vocab.policies.wire import (
     DEFAULT_POLICY_ID,
     REASON_DEFAULT,
     TARGET_RESOLUTION,

@@ -23,13 +23,13 @@ from reconciler.engine.outcomes import Conclusion
 from reconciler.errors import ApiError
 from reconciler.policies.changes import Placement, ResolutionChange, RuleChange, halves
 from reconciler.policies.client import PoliciesClient
-from reconciler.policies.model import DesiredResolution, DesiredRule, LiveResolution, LiveRule
 from reconciler.policies.order import Step, apply_steps
 from reconciler.policies.outcomes import Item, PolicyResult
 from reconciler.policies.plan import PolicyPlan
 from reconciler.policies.requests import PolicyChange
 from reconciler.policies.snapshot import Snapshot, read_snapshot
-from reconciler.policies.wire import CREATE_DEFAULT_POSITION, POSITION_FIRST
+from reconciler.vocab.policies.model import DesiredResolution, DesiredRule, LiveResolution, LiveRule
+from reconciler.vocab.policies.wire import CREATE_DEFAULT_POSITION, POSITION_FIRST
 
 Key = tuple[str, str]  # ("id", rule id) for a rule that existed before, ("new", name) otherwise
 Content = tuple[str, str, str, str]  # name, canonical selector, action, human note

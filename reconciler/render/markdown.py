@@ -12,6 +12,7 @@ or as UTF-16 units), and exactly what the job summary limit counts.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,8 +45,6 @@ def comment_marker(key: str = "") -> str:
     """
     if not key:
         return COMMENT_MARKER
-    import hashlib  # loads OpenSSL (3-8 ms): only a keyed marker needs it, not every start-up
-
     digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
     return f"<!-- socket-triage-plan {digest} -->"
 

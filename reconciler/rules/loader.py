@@ -28,10 +28,10 @@ from reconciler.rules.model import Rule, utc_today
 from reconciler.rules.rulefile import FileRules
 from reconciler.rules.ruleset import OrgRules, RuleSet
 from reconciler.rules.safety import SafetyPolicy
-from reconciler.triage.selector import Selector
+from reconciler.vocab.triage.selector import Selector
 
 if TYPE_CHECKING:
-    from reconciler.policies.model import DesiredResolution, DesiredRule
+    from reconciler.vocab.policies.model import DesiredResolution, DesiredRule
 
 SUFFIXES: Final = (".yaml", ".yml")
 _T = TypeVar("_T")

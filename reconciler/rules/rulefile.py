@@ -30,11 +30,11 @@ from reconciler.rules.expiry import expiry_warning
 from reconciler.rules.model import Rule
 from reconciler.rules.safety import SafetyPolicy
 from reconciler.rules.yamlnodes import YList, YMap
-from reconciler.triage.selector import Selector, normalise
-from reconciler.triage.wire import PACKAGE_FIELDS, SELECTOR_FIELDS, STATES
+from reconciler.vocab.triage.selector import Selector, normalise
+from reconciler.vocab.triage.wire import PACKAGE_FIELDS, SELECTOR_FIELDS, STATES
 
 if TYPE_CHECKING:
-    from reconciler.policies.model import DesiredResolution, DesiredRule
+    from reconciler.vocab.policies.model import DesiredResolution, DesiredRule
 
 _KNOWN_FIELDS: Final = frozenset(ruleschema.rule_fields())
 _DATE_RE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # the schema's pattern, in ASCII

@@ -12,7 +12,7 @@ from reconciler.rules.model import Rule
 from reconciler.rules.safety import SafetyPolicy
 
 if TYPE_CHECKING:
-    from reconciler.policies.model import DesiredResolution, DesiredRule
+    from reconciler.vocab.policies.model import DesiredResolution, DesiredRule
 
 
 @dataclass(frozen=True)

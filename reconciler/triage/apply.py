@@ -27,8 +27,8 @@ from reconciler.errors import ApplyError, OutcomeUnknownError, ReconcilerError
 from reconciler.triage.changes import Change
 from reconciler.triage.client import TriageClient
 from reconciler.triage.plan import TriagePlan
-from reconciler.triage.selector import LiveRule
-from reconciler.triage.wire import MAX_BATCH
+from reconciler.vocab.triage.selector import LiveRule
+from reconciler.vocab.triage.wire import MAX_BATCH
 
 Progress = Callable[[int], None]
 

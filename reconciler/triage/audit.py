@@ -15,7 +15,7 @@ from typing import Any
 from reconciler.engine.audit import AuditLog, stamp
 from reconciler.engine.provenance import Provenance
 from reconciler.triage.changes import Change
-from reconciler.triage.selector import LiveRule, Selector, created_order
+from reconciler.vocab.triage.selector import LiveRule, Selector, created_order
 
 
 def record(

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from reconciler.engine import planfields
 from reconciler.errors import Location, PlanFileError
 from reconciler.rules.model import Rule
-from reconciler.triage.selector import LiveRule, Selector
+from reconciler.vocab.triage.selector import LiveRule, Selector
 
 ACTION_ORDER: dict[str, int] = {"create": 0, "update": 1, "delete": 2}
 

@@ -32,9 +32,9 @@ from reconciler.http.connect import Credential, Credentials, LocalTransport, res
 from reconciler.http.pacing import Pacer, Rate
 from reconciler.http.paginate import OnPage, Page, by_number
 from reconciler.http.retry import RetryPolicy
-from reconciler.triage.selector import Listing, LiveRule, from_get_page
 from reconciler.triage.statuses import names_org, refusal_error
-from reconciler.triage.wire import MAX_BATCH, MAX_PER_PAGE, TRIAGE_ITEM_PATH, TRIAGE_PATH
+from reconciler.vocab.triage.selector import Listing, LiveRule, from_get_page
+from reconciler.vocab.triage.wire import MAX_BATCH, MAX_PER_PAGE, TRIAGE_ITEM_PATH, TRIAGE_PATH
 
 if TYPE_CHECKING:
     import httpx

@@ -10,8 +10,8 @@ import yaml
 
 from reconciler import __version__
 from reconciler.rules.textcheck import MISSING_NOTE
-from reconciler.triage.selector import LiveRule, group_live
-from reconciler.triage.wire import SELECTOR_FIELDS
+from reconciler.vocab.triage.selector import LiveRule, group_live
+from reconciler.vocab.triage.wire import SELECTOR_FIELDS
 
 # The schema of the release that wrote the file, for editors that speak yaml-language-server:
 # the release workflow attaches reconciler/schemas/*.json to each GitHub release, so the URL

@@ -10,7 +10,7 @@ from reconciler.engine.provenance import Provenance
 from reconciler.rules.ruleset import OrgRules
 from reconciler.triage.client import TriageClient
 from reconciler.triage.plan import TriagePlan, diff
-from reconciler.triage.selector import LiveRule
+from reconciler.vocab.triage.selector import LiveRule
 
 
 def list_live(

@@ -37,7 +37,7 @@ from reconciler.rules.safety import (
     unsafe_reasons,
 )
 from reconciler.triage.changes import Change, Create, Delete, Update, change_from_dict
-from reconciler.triage.selector import (
+from reconciler.vocab.triage.selector import (
     Listing,
     LiveRule,
     Selector,

@@ -24,9 +24,9 @@ from reconciler.triage.changes import Change
 from reconciler.triage.client import TriageClient
 from reconciler.triage.listing import plan_org
 from reconciler.triage.plan import TARGET, TriagePlan
-from reconciler.triage.selector import LiveRule
 from reconciler.triage.stale import stale_orgs, unchanged_live
 from reconciler.triage.verify import Verdict, conclude, statuses
+from reconciler.vocab.triage.selector import LiveRule
 
 ACTIONS: Final = ("create", "update", "delete")
 

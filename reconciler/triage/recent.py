@@ -26,8 +26,8 @@ from typing import Final
 from reconciler.http.paginate import Page, next_page_number
 from reconciler.triage.apply import ApplyResult
 from reconciler.triage.client import OLDEST_FIRST, RECENT_FIRST, TriageClient
-from reconciler.triage.selector import LiveRule, parse_time
-from reconciler.triage.wire import MAX_PER_PAGE
+from reconciler.vocab.triage.selector import LiveRule, parse_time
+from reconciler.vocab.triage.wire import MAX_PER_PAGE
 
 # Rules of ``before`` sharing its newest stamp are read again with the changes; past this many
 # (a bulk import in one instant) the full listing is as cheap.

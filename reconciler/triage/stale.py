@@ -13,7 +13,7 @@ from reconciler.errors import StalePlanError
 from reconciler.triage.client import TriageClient
 from reconciler.triage.listing import list_live
 from reconciler.triage.plan import TriagePlan, fingerprint
-from reconciler.triage.selector import LiveRule
+from reconciler.vocab.triage.selector import LiveRule
 
 
 def stale_orgs(client: TriageClient, plans: Sequence[TriagePlan]) -> list[str]:

@@ -23,7 +23,7 @@ from reconciler.triage.changes import Change
 from reconciler.triage.client import TriageClient
 from reconciler.triage.plan import TriagePlan
 from reconciler.triage.recent import after_apply
-from reconciler.triage.selector import LiveRule, Selector, group_live, selector_order
+from reconciler.vocab.triage.selector import LiveRule, Selector, group_live, selector_order
 
 # How a triage apply ended; ``after`` is the final listing.
 Verdict = Conclusion[Change, tuple[LiveRule, ...]]

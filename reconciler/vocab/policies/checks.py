@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from reconciler import notes, text
-from reconciler.policies.model import DesiredRule
-from reconciler.policies.selectors import Problem, check_selector, find_shadowed
-from reconciler.policies.wire import (
+from reconciler.vocab.policies.model import DesiredRule
+from reconciler.vocab.policies.selectors import Problem, check_selector, find_shadowed
+from reconciler.vocab.policies.wire import (
     ACTIONS,
     COMMENT_MAX,
     REASON_TEXT_MAX,

@@ -25,7 +25,7 @@ from functools import cached_property
 from typing import Any, Final
 
 from reconciler import text
-from reconciler.policies.wire import (
+from reconciler.vocab.policies.wire import (
     ARTIFACT_TYPES,
     KNOWN_FIELDS,
     OP_IN,

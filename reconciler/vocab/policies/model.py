@@ -20,8 +20,8 @@ from typing import Any
 
 from reconciler import notes
 from reconciler.errors import ApiError, Location
-from reconciler.policies.selectors import TooDeepError, VigilSelector
-from reconciler.policies.wire import (
+from reconciler.vocab.policies.selectors import TooDeepError, VigilSelector
+from reconciler.vocab.policies.wire import (
     APPLY_UNLABELED,
     DEFAULT_POLICY_ID,
     REASON_DEFAULT,
