@@ -22,8 +22,6 @@ from reconciler.policies.changes import (
     rule_change_from_dict,
 )
 from reconciler.rules.safety import (
-    DEFAULT_MAX_CHANGE_PERCENT,
-    DEFAULT_MIN_EXISTING,
     SafetyPolicy,
     raise_if_unsafe,
     unsafe_reasons,
@@ -131,7 +129,6 @@ class PolicyPlan:
         raw = planfields.items(data, "changes", where)
         changes = [planfields.mapping(c, f"{where}.changes[{i}]") for i, c in enumerate(raw)]
         summary = planfields.mapping(data.get("summary"), f"{where}.summary")
-        safety = planfields.mapping(data.get("safety", {}), f"{where}.safety")
         warnings = planfields.items(data, "warnings", where, default=[])
         if not all(isinstance(w, str) for w in warnings):
             raise PlanFileError(f"{where}.warnings must be a list of strings")
@@ -147,17 +144,7 @@ class PolicyPlan:
             existing=planfields.count(data, "existing", where),
             fingerprint=planfields.text(data, "fingerprint", where),
             prune=planfields.flag(data, "prune", where, default=True),
-            safety=SafetyPolicy(
-                planfields.number(
-                    safety,
-                    "max_change_percent",
-                    f"{where}.safety",
-                    default=DEFAULT_MAX_CHANGE_PERCENT,
-                ),
-                planfields.count(
-                    safety, "min_existing", f"{where}.safety", default=DEFAULT_MIN_EXISTING
-                ),
-            ),
+            safety=planfields.safety(data, where),
             notices=tuple(warnings),
         )
         for i, change in enumerate(plan.changes):

@@ -30,8 +30,6 @@ from reconciler.engine.targets import TargetChoice
 from reconciler.errors import PlanFileError
 from reconciler.rules.model import Rule
 from reconciler.rules.safety import (
-    DEFAULT_MAX_CHANGE_PERCENT,
-    DEFAULT_MIN_EXISTING,
     SafetyPolicy,
     raise_if_unsafe,
     unsafe_reasons,
@@ -177,7 +175,6 @@ class TriagePlan:
             if change.org != org:
                 raise PlanFileError(f"{where}.changes[{i}] is for org {change.org!r}, not {org!r}")
         summary = planfields.mapping(data.get("summary"), f"{where}.summary")
-        safety = planfields.mapping(data.get("safety", {}), f"{where}.safety")
         warnings = planfields.items(data, "warnings", where, default=[])
         if not all(isinstance(w, str) for w in warnings):
             raise PlanFileError(f"{where}.warnings must be a list of strings")
@@ -197,17 +194,7 @@ class TriagePlan:
             existing=planfields.count(data, "existing", where),
             stated_fingerprint=planfields.text(data, "fingerprint", where),
             prune=planfields.flag(data, "prune", where, default=True),
-            safety=SafetyPolicy(
-                planfields.number(
-                    safety,
-                    "max_change_percent",
-                    f"{where}.safety",
-                    default=DEFAULT_MAX_CHANGE_PERCENT,
-                ),
-                planfields.count(
-                    safety, "min_existing", f"{where}.safety", default=DEFAULT_MIN_EXISTING
-                ),
-            ),
+            safety=planfields.safety(data, where),
             warnings=tuple(warnings),
             unmanaged=tuple(unmanaged),
         )
