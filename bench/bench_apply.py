@@ -18,13 +18,13 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from reconciler.emulator import Emulator, Faults, serve
-from reconciler.engine.apply import apply_org
-from reconciler.engine.plan import OrgPlan, diff
-from reconciler.engine.verify import verify
 from reconciler.rules.model import Rule, utc_today
+from reconciler.triage.apply import apply_org
 from reconciler.triage.client import SocketClient
-from reconciler.triage.selector import LiveRule, Selector
-from reconciler.triage.wire import MAX_BATCH, MAX_PER_PAGE
+from reconciler.triage.plan import TriagePlan, diff
+from reconciler.triage.verify import verify
+from reconciler.vocab.triage.selector import LiveRule, Selector
+from reconciler.vocab.triage.wire import MAX_BATCH, MAX_PER_PAGE
 
 ORG = "bench"
 TOKEN = "sktsec_bench_token"
@@ -54,7 +54,7 @@ def desired() -> list[Rule]:
     return kept + [rule(f"new{i:05}", "ignore") for i in range(CREATES)]
 
 
-def make_plan(client: SocketClient) -> tuple[OrgPlan, list[LiveRule]]:
+def make_plan(client: SocketClient) -> tuple[TriagePlan, list[LiveRule]]:
     live = [LiveRule.from_get(r) for r in client.list_rules(ORG)]
     return diff(ORG, desired(), live, today=utc_today()), live
 

@@ -30,10 +30,10 @@ from typing import Any
 from harness import child_env
 from scenario import ORG, Scenario, live_rule, write_files
 
-from reconciler.engine.plan import diff
 from reconciler.rules import loader
 from reconciler.rules.model import utc_today
-from reconciler.triage.selector import LiveRule
+from reconciler.triage.plan import diff
+from reconciler.vocab.triage.selector import LiveRule
 
 
 def get_item(index: int) -> dict[str, Any]:

@@ -22,18 +22,18 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple
 
-from reconciler.commands.apply_policies import apply_policies_org
 from reconciler.emulator import Emulator, Faults, serve
+from reconciler.engine import flow
 from reconciler.engine.provenance import Provenance
-from reconciler.engine.targets import policies_client
 from reconciler.policies.apply import apply_plan
 from reconciler.policies.diff import diff
-from reconciler.policies.model import DesiredResolution, DesiredRule
 from reconciler.policies.order import longest_increasing
 from reconciler.policies.plan import PolicyPlan
-from reconciler.policies.selectors import VigilSelector
-from reconciler.policies.wire import PER_PAGE_MAX
 from reconciler.triage.client import TriageClient
+from reconciler.vocab.policies.model import DesiredResolution, DesiredRule
+from reconciler.vocab.policies.selectors import VigilSelector
+from reconciler.vocab.policies.wire import PER_PAGE_MAX
+from reconciler.wiring import Wiring, policies_client
 
 ORG = "bench"
 TOKEN = "sktsec_bench_token"
@@ -148,7 +148,8 @@ class Row(NamedTuple):
 
 
 def ours(client: TriageClient, plan: PolicyPlan) -> None:
-    apply_policies_org(client, plan, None, Provenance(), concurrency=8, settle=0.0)
+    provider = Wiring(client, print).provider(plan.target)
+    flow.apply_org(provider, plan, None, Provenance(), 8, settle=0.0, say=print)
 
 
 def sequential(client: TriageClient, plan: PolicyPlan) -> None:

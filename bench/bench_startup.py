@@ -37,8 +37,7 @@ COMMANDS = {
 }
 TARGETS = {
     "socket-triage --version": 0.06,
-    f"python -c '{APPLY_IMPORTS}'": 0.15,
-    "socket-triage validate examples/triage": 0.12,
+    "socket-triage validate examples/triage": 0.25,
 }
 
 

@@ -52,10 +52,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True, help="SQLite store (a private copy: it changes)")
     parser.add_argument("--latency", type=float, default=0.02, help="seconds added per API call")
+    parser.add_argument("--rate-limit", type=int, default=None, help="requests per token a minute")
     parser.add_argument("--org", default="bench")
     parser.add_argument("--token", default="sktsec_bench_token")
     args = parser.parse_args()
-    emulator = LoggingEmulator(args.db, faults=Faults(latency=args.latency))
+    emulator = LoggingEmulator(
+        args.db, faults=Faults(latency=args.latency), rate_limit=args.rate_limit
+    )
     emulator.add_token(args.token, args.org)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())

@@ -30,11 +30,11 @@ SOCKET_TRIAGE = str(ROOT / ".venv" / "bin" / "socket-triage")
 # which source tree they import.
 NEUTRAL = Path(tempfile.gettempdir())
 
-# What a network apply imports: the CLI and the command, the direct connections (with
-# http.client and ssl) and the Alert Policies client for the migration-status read, which the
+# What a network apply imports: the CLI and the command, the network transport (httpx, httpcore
+# and ssl) and the Alert Policies client for the migration-status read, which the
 # run imports on first use.
 APPLY_IMPORTS = (
-    "import reconciler.cli, reconciler.commands.apply, reconciler.http.connections, "
+    "import reconciler.cli, reconciler.commands.apply, reconciler.http.transport, "
     "reconciler.policies.client"
 )
 
@@ -121,12 +121,17 @@ class Server:
 
 
 @contextlib.contextmanager
-def server(store: Path, work: Path, latency: float) -> Iterator[Server]:
-    """Serve a fresh copy of ``store`` with ``latency`` seconds per API call."""
+def server(
+    store: Path, work: Path, latency: float, rate_limit: int | None = None
+) -> Iterator[Server]:
+    """Serve a fresh copy of ``store`` with ``latency`` seconds per API call (and Socket's rate
+    limit of ``rate_limit`` requests a minute, when given)."""
     db = work / "run.db"
     copy_database(store, db)
     argv = [PYTHON, str(BENCH / "e2e_server.py"), "--db", str(db), "--latency", str(latency)]
     argv += ["--org", ORG, "--token", TOKEN]
+    if rate_limit is not None:
+        argv += ["--rate-limit", str(rate_limit)]
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=child_env())
     try:
         assert process.stdout is not None

@@ -14,12 +14,12 @@ import sys
 
 import httpx
 
-from reconciler.engine.plan import diff
 from reconciler.engine.provenance import detect
 from reconciler.rules import loader
 from reconciler.rules.model import utc_today
-from reconciler.triage.selector import LiveRule
-from reconciler.triage.wire import MAX_PER_PAGE, TRIAGE_ITEM_PATH, TRIAGE_PATH
+from reconciler.triage.plan import diff
+from reconciler.vocab.triage.selector import LiveRule
+from reconciler.vocab.triage.wire import MAX_PER_PAGE, TRIAGE_ITEM_PATH, TRIAGE_PATH
 
 
 def list_rules(http: httpx.Client, org: str) -> list[LiveRule]:

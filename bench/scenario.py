@@ -21,7 +21,7 @@ from typing import Any
 
 import reconciler.emulator
 from reconciler.emulator import Emulator
-from reconciler.triage.wire import MAX_BATCH, MAX_PER_PAGE
+from reconciler.vocab.triage.wire import MAX_BATCH, MAX_PER_PAGE
 
 ORG = "bench"
 TOKEN = "sktsec_bench_token"
@@ -114,8 +114,9 @@ def write_files(scenario: Scenario, directory: Path) -> None:
         if len(chunk) == PER_FILE:
             (directory / f"rules-{number:04d}.yaml").write_text(header + "".join(chunk))
             chunk, number = [], number + 1
-    if chunk or number == 0:
-        (directory / f"rules-{number:04d}.yaml").write_text(header + "".join(chunk))
+    if chunk or number == 0:  # an org with no rules left still has its file: ``rules: []``
+        text = header + "".join(chunk) if chunk else header.replace("rules:\n", "rules: []\n")
+        (directory / f"rules-{number:04d}.yaml").write_text(text)
 
 
 def seed_database(scenario: Scenario, path: Path) -> None:

@@ -18,8 +18,8 @@ ALERT_POLICIES: Final = "alert-policies"
 TARGETS: Final = (TRIAGE, ALERT_POLICIES)
 
 # Requests in flight at once (pages while listing, writes while applying) unless --concurrency
-# says otherwise. Against Socket the client paces itself to the rate limit (``http.pacing``: a
-# burst of 60, then 9 a second), so the width only decides how fast that burst is spent; against
+# says otherwise. Against Socket the client paces itself to the rate limit (``http.pacing``: 600
+# in any minute), so the width only decides how fast each minute's 600 are spent; against
 # a fast server (the emulator, a proxy in the same region) 16 keeps a 20 ms round trip busy.
 DEFAULT_CONCURRENCY: Final = 16
 

@@ -8,6 +8,7 @@ ReconcilerError            root: the CLI prints its message on one line and exit
 ├── StalePlanError         the live state changed since the saved plan was made
 ├── ApplyError             apply stopped part-way; says what was and was not applied
 ├── VerificationError      apply finished but the org still differs from the files
+├── IncompleteMigrationError  migrate wrote its files without a rule that decides alerts
 └── ApiError               an API call failed for good
     ├── InsecureUrlError   plain http to a non-loopback host
     ├── AuthError          401: token missing or invalid
@@ -55,10 +56,18 @@ class Diagnostic:
     location: Location
     message: str
     severity: str = "error"  # "error" or "warning"
+    # A warning about the calendar (a rule expires soon or has expired), not about what the
+    # file says: ``validate --strict`` lets it pass, or the job that removes it would fail.
+    dated: bool = False
 
     def __str__(self) -> str:
         label = "warning: " if self.severity == "warning" else ""
         return f"{self.location}: {label}{self.message}"
+
+    def line(self) -> str:
+        """The finding as a person reads it on a terminal, its severity always said, as
+        compilers print theirs: ``FILE:LINE:COL: error: message`` (or ``warning:``)."""
+        return f"{self.location}: {self.severity}: {self.message}"
 
 
 class ConfigError(ReconcilerError):
@@ -91,6 +100,10 @@ class ApplyError(ReconcilerError):
 
 class VerificationError(ReconcilerError):
     """Apply finished, but a fresh plan still shows changes."""
+
+
+class IncompleteMigrationError(ReconcilerError):
+    """``migrate`` wrote its files, but left out a legacy rule that decides alerts."""
 
 
 class ApiError(ReconcilerError):

@@ -7,7 +7,7 @@ EXIT_OK           0    success; with ``plan --detailed-exitcode``, also "no chan
 EXIT_ERROR        1    any expected failure, usage errors included (click's own 2 is remapped)
 EXIT_CHANGES      2    changes present (only with ``plan --detailed-exitcode``): edits or drift
 EXIT_EXPIRED      4    the only changes are deletes of expired rules (``plan --detailed-exitcode``)
-EXIT_INTERNAL     3    an internal error: a bug, traceback with SOCKET_TRIAGE_DEBUG=1
+EXIT_INTERNAL     3    an internal error: a bug, traceback with --debug or SOCKET_TRIAGE_DEBUG=1
 EXIT_INTERRUPTED  130  Ctrl-C (128 + SIGINT, as shells report it)
 
 >>> sorted({EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERNAL, EXIT_EXPIRED, EXIT_INTERRUPTED})

@@ -12,7 +12,7 @@ import json
 import re
 import threading
 from typing import Final
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 from reconciler.api import TOKEN_PREFIX
 
@@ -49,8 +49,13 @@ def spellings(secret: str) -> list[str]:
         repr(secret)[1:-1],  # a Python exception message
         str(secret.encode("utf-8", "backslashreplace"))[2:-1],  # a bytes repr, as h11 prints
         quote(secret, safe=""),  # a URL
-        base64.b64encode(f"{secret}:".encode()).decode(),  # basic auth, user with no password
+        quote_plus(secret, safe=""),  # a form-encoded body or query
     }
+    # Basic auth (the token as the user, no password), or the token itself, base64-encoded:
+    # standard and URL-safe alphabets, with and without padding.
+    for raw in (f"{secret}:".encode(), secret.encode()):
+        for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+            forms.update((encoded.decode(), encoded.decode().rstrip("=")))
     forms.update(p for p in re.split(r"[\s\x00-\x1f\x7f]+", secret) if len(p) >= _MIN_PIECE)
     return sorted((f for f in forms if len(f) >= MIN_SECRET), key=lambda f: (-len(f), f))
 

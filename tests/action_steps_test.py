@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
+from reconciler.rules.textcheck import MISSING_NOTE
+
 ROOT = Path(__file__).resolve().parent.parent
 TRIAGE = str(Path(sys.executable).with_name("socket-triage"))
 HEAD = "89abcdef0123456789abcdef0123456789abcdef"
@@ -78,6 +80,7 @@ class Runner:
             "ORG": org,
             "API_URL": f"local:{self.tmp / 'socket.db'}",
             "WITHIN": "30",
+            "STRICT": extra.get("strict", "true"),
             "JOB": "plan",
         }
         outputs, done = self.step("run", **run_env)
@@ -89,6 +92,7 @@ class Runner:
                 ORG=org,
                 OUT=outputs["dir"],
                 EXIT_CODE=outputs["exit-code"],
+                VALID=outputs["valid"],
                 PLAN_FILE=outputs["plan-file"],
                 KEY=outputs["key"],
                 ARTIFACT=extra.get("artifact", ""),
@@ -147,6 +151,22 @@ def test_invalid_files_fail_with_annotations_and_an_open_error(runner: Runner) -
     assert result["run"]["plan-file"] == ""
     assert "::error file=triage/acme.yaml,line=4,col=12::state:" in result["log"]
     assert "<details open>\n<summary>Messages</summary>" in result["comment"]
+    assert "### Validation failed · socket-triage plan: acme" in result["comment"]
+    assert result["run"]["valid"] == "false"
+
+
+@pytest.mark.parametrize(("strict", "code"), [("true", "1"), ("false", "2")])
+def test_a_todo_note_fails_validation_unless_strict_is_off(
+    runner: Runner, strict: str, code: str
+) -> None:
+    (runner.tmp / "triage" / "acme.yaml").write_text(
+        f"org: acme\nrules:\n  - package: pkg:npm/x\n    state: warn\n    note: '{MISSING_NOTE}'\n",
+        encoding="utf-8",
+    )
+    result = runner.action("plan", org="acme", strict=strict)
+    assert result["run"]["exit-code"] == code, result["log"]
+    annotation = "::error file=triage/acme.yaml,line=5,col=11::note: still the TODO placeholder"
+    assert (annotation in result["log"]) == (strict == "true")
 
 
 def test_expire_applies_only_expiries_and_leaves_drift_alone(runner: Runner) -> None:
@@ -182,3 +202,64 @@ def test_a_token_input_reaches_only_the_run_step() -> None:
     ]
     assert holders == ["run"]
     assert 'case "$name" in SOCKET_*) unset "$name"' in script("install")
+
+
+FORK_SKIP = (
+    "socket-triage: no Socket token in a pull request from a fork (GitHub gives forks no "
+    "secrets): the files are valid, the plan is skipped."
+)
+
+
+def fork_plan(runner: Runner, fork_pr: str, **env: str) -> tuple[dict[str, str], str]:
+    outputs, done = runner.step(
+        "run",
+        COMMAND="plan",
+        PATHS="triage",
+        ORG="",
+        API_URL="http://127.0.0.1:9/v0",  # never reached when the plan is skipped
+        WITHIN="30",
+        STRICT="true",
+        JOB="plan",
+        FORK_PR=fork_pr,
+        SOCKET_TRIAGE_MAX_ATTEMPTS="1",  # port 9 refuses at once; no retrying
+        **{"SOCKET_API_TOKEN": "", **env},
+    )
+    return outputs, done.stdout + done.stderr
+
+
+def test_a_fork_pull_request_without_a_token_validates_and_skips_the_plan(
+    runner: Runner,
+) -> None:
+    outputs, log = fork_plan(runner, "true")
+    assert outputs["exit-code"] == "0"
+    assert outputs["plan-file"] == ""
+    assert f"::notice::{FORK_SKIP}\n" in log
+    assert log.count("::notice::") == 1
+    messages = Path(outputs["dir"], "stderr.txt").read_text(encoding="utf-8")
+    assert messages == FORK_SKIP + "\n"  # the summary and the comment say it too
+
+
+def test_a_fork_pull_request_with_a_token_plans(runner: Runner) -> None:
+    outputs, log = fork_plan(runner, "true", SOCKET_API_TOKEN_ACME="sktsec_" + "0" * 40)
+    assert "::notice::" not in log
+    assert outputs["exit-code"] == "1"  # it tried: nothing listens on port 9
+
+
+@pytest.mark.parametrize("fork_pr", ["false", ""])
+def test_a_missing_token_outside_a_fork_pull_request_is_still_an_error(
+    runner: Runner, fork_pr: str
+) -> None:
+    outputs, log = fork_plan(runner, fork_pr)
+    assert outputs["exit-code"] == "1"
+    assert "::notice::" not in log
+
+
+def test_fork_pull_requests_are_told_apart_and_the_docs_quote_the_notice() -> None:
+    action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    (run,) = [s for s in action["runs"]["steps"] if s.get("id") == "run"]
+    assert run["env"]["FORK_PR"] == (
+        "${{ github.event.pull_request && "
+        "github.event.pull_request.head.repo.full_name != github.repository }}"
+    )
+    docs = (ROOT / "docs/ci.md").read_text(encoding="utf-8")
+    assert f"```\n{FORK_SKIP}\n```" in docs

@@ -9,12 +9,14 @@ import io
 
 import pytest
 
-from reconciler.engine.plan import OrgPlan, Plan, diff, parse_time
+from reconciler.engine.plan import Plan
 from reconciler.engine.provenance import Provenance
 from reconciler.errors import Location
 from reconciler.render import render_text
 from reconciler.rules.model import Rule
-from reconciler.triage.selector import LiveRule, Selector
+from reconciler.triage.plan import TriagePlan, diff
+from reconciler.vocab.triage.selector import LiveRule, Selector, parse_time
+from reconciler.wiring import read_plan
 
 TODAY = dt.date(2026, 11, 28)
 ORG = "acme"
@@ -39,11 +41,11 @@ def ours(name: str, uuid: str, created: str = "") -> LiveRule:
     return live(name, uuid, created=created, note=note)
 
 
-def plan_of(desired: list[Rule], existing: list[LiveRule], prune: bool = True) -> OrgPlan:
+def plan_of(desired: list[Rule], existing: list[LiveRule], prune: bool = True) -> TriagePlan:
     return diff(ORG, desired, existing, today=TODAY, prune=prune, trailer=SEALED.trailer)
 
 
-def actions(plan: OrgPlan) -> list[tuple[str, str | None, str | None]]:
+def actions(plan: TriagePlan) -> list[tuple[str, str | None, str | None]]:
     return [(c.action, c.selector.package_name, c.uuid) for c in plan.changes]
 
 
@@ -115,7 +117,7 @@ def test_deleting_copies_of_our_own_rules_needs_no_force() -> None:
     assert [c.reason for c in plan.changes] == ["duplicate"] * 10
     assert {c.uuid for c in plan.changes} == {f"b{i}" for i in range(10)}
     assert plan.unsafe_reasons() == []
-    again = Plan.from_dict(Plan((plan,)).to_dict()).orgs[0]  # a saved plan decides the same
+    again = read_plan(Plan((plan,)).to_dict()).orgs[0]  # a saved plan decides the same
     assert again.unsafe_reasons() == []
 
 

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,10 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 KEEP, DELETE = 5, 120
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_mid_apply_reports_audits_and_exits_130(
-    emulator: Emulator, http_emulator: str, tmp_path: Path, sig: signal.Signals
-) -> None:
+def start_apply(
+    emulator: Emulator, url: str, tmp_path: Path, *extra: str
+) -> tuple[subprocess.Popen[str], Path]:
+    """A child ``apply`` of the files that delete DELETE of the KEEP + DELETE live rules."""
     emulator.seed_rules(
         TEST_ORG,
         [
@@ -43,9 +44,8 @@ def test_a_signal_mid_apply_reports_audits_and_exits_130(
         )
     )
     log = tmp_path / "audit.jsonl"
-    emulator.set_faults(Faults(latency=0.01))
-    command = ["apply", str(files), "--api-url", http_emulator, "--yes", "--force"]
-    command += ["--concurrency", "2", "--audit-log", str(log)]
+    command = ["apply", str(files), "--api-url", url, "--yes", "--force", *extra]
+    command += ["--audit-log", str(log)]
     child = subprocess.Popen(
         [sys.executable, "-c", "from reconciler.cli import main; main()", *command],
         cwd=ROOT,
@@ -54,9 +54,22 @@ def test_a_signal_mid_apply_reports_audits_and_exits_130(
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 60
-    while emulator.counters()["calls"]["DELETE"] < 10 and time.monotonic() < deadline:
+    return child, log
+
+
+def wait_for(check: Callable[[], bool], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not check() and time.monotonic() < deadline:
         time.sleep(0.01)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_mid_apply_reports_audits_and_exits_130(
+    emulator: Emulator, http_emulator: str, tmp_path: Path, sig: signal.Signals
+) -> None:
+    emulator.set_faults(Faults(latency=0.01))
+    child, log = start_apply(emulator, http_emulator, tmp_path, "--concurrency", "2")
+    wait_for(lambda: emulator.counters()["calls"]["DELETE"] >= 10)
     child.send_signal(sig)
     _, stderr = child.communicate(timeout=60)
     assert child.returncode == 130, stderr
@@ -70,3 +83,33 @@ def test_a_signal_mid_apply_reports_audits_and_exits_130(
     audit = [json.loads(line) for line in log.read_text().splitlines()]
     assert len(audit) == len(applied) == KEEP + DELETE - len(live)
     assert all(line["action"] == "delete" and line["uuid"] not in live for line in audit)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_ends_a_long_retry_after_at_once(
+    emulator: Emulator, http_emulator: str, tmp_path: Path, sig: signal.Signals
+) -> None:
+    """Workers asleep in a Retry-After (every request now answered 429, wait 900 s) wake on
+    the signal: the report comes within seconds, not after the wait."""
+    child, log = start_apply(emulator, http_emulator, tmp_path, "--concurrency", "4")
+    wait_for(lambda: emulator.counters()["calls"]["DELETE"] >= 5)
+    emulator.set_faults(Faults(rate_429=1.0, retry_after=900))
+    wait_for(lambda: emulator.counters()["faults"]["429"] >= 1)
+    time.sleep(0.3)  # every worker is asleep on the shared gate by now
+    emulator.set_faults(Faults())  # the listing that settles the outcomes gets its answers
+    started = time.monotonic()
+    child.send_signal(sig)
+    try:
+        _, stderr = child.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        child.send_signal(signal.SIGINT)
+        time.sleep(1)
+        child.kill()
+        _, stderr = child.communicate()
+        raise AssertionError(stderr) from None
+    assert time.monotonic() - started < 15, stderr
+    assert child.returncode == 130, stderr
+    assert stderr.splitlines()[-1] == "Interrupted.", stderr
+    assert any(line.startswith("  not applied: delete ") for line in stderr.splitlines()), stderr
+    audit = log.read_text().splitlines()
+    assert len(audit) == KEEP + DELETE - len(emulator.rules(TEST_ORG))

@@ -17,27 +17,16 @@ from pathlib import Path
 
 import pytest
 from apply_scripted import INTERRUPT, LOSE, REFUSE, Script, Scripted
+from apply_support import apply_one
 from apply_test import TODAY, make_client, rule, seed
 from conftest import TEST_ORG
 
-from reconciler.commands import apply as command
 from reconciler.emulator import Emulator, Faults
-from reconciler.engine.apply import ApplyResult, apply_org
-from reconciler.engine.audit import AuditLog, AuditTrail
-from reconciler.engine.changes import Change, Create, Delete, Update
+from reconciler.engine import flow
+from reconciler.engine.audit import AuditLog
 from reconciler.engine.lanes import run_lanes
-from reconciler.engine.plan import OrgPlan, diff
+from reconciler.engine.outcomes import APPLIED, NOT_APPLIED, UNKNOWN
 from reconciler.engine.provenance import Provenance
-from reconciler.engine.verify import (
-    APPLIED,
-    NOT_APPLIED,
-    UNKNOWN,
-    conclude,
-    differences,
-    holds,
-    settle,
-    statuses,
-)
 from reconciler.errors import (
     ApiError,
     ApplyError,
@@ -54,21 +43,26 @@ from reconciler.errors import (
 )
 from reconciler.http.retry import RetryPolicy
 from reconciler.rules.model import Rule
+from reconciler.triage.apply import ApplyResult, apply_org
+from reconciler.triage.audit import AuditTrail, record
+from reconciler.triage.changes import Change, Create, Delete, Update
 from reconciler.triage.client import TriageClient
-from reconciler.triage.selector import LiveRule
+from reconciler.triage.plan import TriagePlan, diff
+from reconciler.triage.verify import conclude, differences, holds, settle, statuses
+from reconciler.vocab.triage.selector import LiveRule
 
 # Three tries, no waiting: a lost answer and two refused connections exhaust a call.
 THREE_TRIES = RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=0.0, retry_after_cap=0.0)
 SEALED = Provenance(repository="acme/rules")
 
 
-def planned(client: TriageClient, desired: list[Rule]) -> tuple[OrgPlan, list[LiveRule]]:
+def planned(client: TriageClient, desired: list[Rule]) -> tuple[TriagePlan, list[LiveRule]]:
     """A plan as the CLI makes it: notes carry our sealed trailer."""
     live = client.live_rules(TEST_ORG)
     return diff(TEST_ORG, desired, live, today=TODAY, trailer=SEALED.trailer), live
 
 
-def outcome(plan: OrgPlan, result: ApplyResult) -> list[tuple[str, str, str]]:
+def outcome(plan: TriagePlan, result: ApplyResult) -> list[tuple[str, str, str]]:
     return [(c.action, c.selector.describe(), s) for c, s in statuses(plan, result)]
 
 
@@ -84,15 +78,35 @@ def test_a_lost_create_that_commits_late_is_waited_for_not_sent_again(
 ) -> None:
     emulator.set_faults(Faults(rate_late_commit=1.0, late_commit_delay=0.05))
     with make_client(emulator) as client:
-        plan, _ = planned(client, [rule("a"), rule("b")])
+        plan, before = planned(client, [rule("a"), rule("b")])
         result = apply_org(client, plan, settle=0.4)
+        assert result.error is None and len(result.unknown) == 2  # never sent again
+        conclude(client, plan, before, result, settle_seconds=0.4)
         emulator.set_faults(Faults())
         time.sleep(0.1)  # a second POST's late commit, if one was sent, has landed by now
-    assert result.error is None
-    assert result.unknown == []  # confirmed by the re-list: no longer unknown
+    assert result.unknown == []  # confirmed by the final listing: no longer unknown
     assert [c.action for c in result.applied] == ["create", "create"]
     assert emulator.counters()["calls"]["POST"] == 1
     assert sorted(r["package_name"] for r in emulator.rules(TEST_ORG)) == ["a", "b"]
+
+
+def test_a_create_that_commits_after_the_wait_is_never_sent_again_and_apply_fails(
+    emulator: Emulator,
+) -> None:
+    """The server holds the create for three times the timeout. Apply must not re-send it
+    (that makes a duplicate once the first commits), nor exit 0 while its fate is unknown."""
+    timeout = 0.2
+    emulator.set_faults(Faults(rate_late_commit=1.0, late_commit_delay=3 * timeout))
+    transport = Scripted(emulator, {("POST", 2): lambda: emulator.set_faults(Faults())})
+    with make_client(emulator, transport=transport) as client:
+        plan, _ = planned(client, [rule("a")])
+        with pytest.raises(ApplyError, match="lost their answer") as raised:
+            apply_one(client, plan, None, concurrency=1, settle=timeout)
+        time.sleep(4 * timeout)  # the held create has committed by now
+        again, _ = planned(client, [rule("a")])
+    assert "1 with an unknown outcome. Running apply again converges" in str(raised.value)
+    assert [r["package_name"] for r in emulator.rules(TEST_ORG)] == ["a"]  # no duplicate
+    assert again.changes == ()  # the run it advises has nothing left to do
 
 
 def test_the_final_listing_waits_until_a_lost_create_could_have_committed(
@@ -101,15 +115,19 @@ def test_the_final_listing_waits_until_a_lost_create_could_have_committed(
     """Ctrl-C right after a create's answer was lost: the outcome is settled after the wait."""
     emulator.set_faults(Faults(rate_late_commit=1.0, late_commit_delay=0.1))
     transport = Scripted(emulator)
+    seed(emulator, ["gone"])
     with make_client(emulator, transport=transport) as client:
         plan, before = planned(client, [rule("a")])
-        transport.script[("GET", transport.seen["GET"] + 1)] = INTERRUPT  # the re-list
+        transport.script[("DELETE", 1)] = INTERRUPT  # right after the lost create
         result = apply_org(client, plan)
         assert result.interrupted
-        assert outcome(plan, result) == [("create", "npm/a", UNKNOWN)]
+        assert outcome(plan, result) == [
+            ("create", "npm/a", UNKNOWN),
+            ("delete", "npm/gone", UNKNOWN),  # Ctrl-C as it was sent: settled by the listing
+        ]
         conclusion = conclude(client, plan, before, result, settle_seconds=0.5)
-    assert [s for _, s in conclusion.statuses] == [APPLIED]
-    assert len(emulator.rules(TEST_ORG)) == 1
+    assert [s for _, s in conclusion.statuses] == [APPLIED, NOT_APPLIED]
+    assert [r["package_name"] for r in emulator.rules(TEST_ORG)] == ["gone", "a"]
 
 
 @pytest.mark.parametrize(
@@ -149,7 +167,7 @@ def _listed(uuid: str, name: str, state: str = "ignore", note: str = "why") -> L
 
 _BEFORE = _listed("u-a", "a", "warn", "old")
 _SETTLED = [
-    # engine/verify.py (holds): a delete holds once its uuid is gone, whatever else is listed
+    # triage/verify.py (holds): a delete holds once its uuid is gone, whatever else is listed
     (Delete(TEST_ORG, _BEFORE, None), [_listed("u-b", "b")], True),
     (Delete(TEST_ORG, _BEFORE, None), [_listed("u-b", "b"), _BEFORE], False),
     # an update holds when its rule has both the new state and the new note
@@ -178,14 +196,15 @@ def test_the_report_says_applied_unknown_and_not_applied_line_by_line(
     emulator: Emulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The update lands; the create's answer is lost and no listing can settle it (the API is
-    unreachable from then on); the delete is never sent."""
+    unreachable for listings from then on); the delete is refused (the org moved meanwhile)."""
     seed(emulator, ["upd", "gone"])
     transport = Scripted(emulator)
     transport.script[("POST", 2)] = (LOSE, transport.refuse_from_now("GET"))
+    transport.script[("DELETE", 1)] = lambda: emulator.add_org(TEST_ORG, migrated=True)
     with make_client(emulator, THREE_TRIES, transport=transport) as client:
         plan, _ = planned(client, [rule("upd", state="block"), rule("new")])
         with pytest.raises(ApplyError) as raised:
-            command.apply_one(client, plan, None, concurrency=1, settle=0.0)
+            apply_one(client, plan, None, concurrency=1, settle=0.0)
     assert report_lines(capsys.readouterr().err) == [
         "  not applied: delete npm/gone",
         "  outcome unknown: create npm/new",
@@ -193,9 +212,10 @@ def test_the_report_says_applied_unknown_and_not_applied_line_by_line(
     ]
     assert str(raised.value).endswith(
         "Applied 1 of 3 changes to org acme (0 created, 1 updated, 0 deleted); 1 not applied; "
-        "1 with an unknown outcome. Running apply again converges."
+        "1 with an unknown outcome. Running apply again will fail the same way until the "
+        "cause is fixed."
     )
-    assert transport.sent("DELETE") == []
+    assert "gone" in {r["package_name"] for r in emulator.rules(TEST_ORG)}  # refused
 
 
 def test_a_create_confirmed_by_the_relist_is_reported_applied_and_audited_once(
@@ -214,7 +234,7 @@ def test_a_create_confirmed_by_the_relist_is_reported_applied_and_audited_once(
     with make_client(emulator, transport=Scripted(emulator, script)) as client:
         plan, _ = planned(client, [rule("new")])
         with pytest.raises(ApplyError) as raised:
-            command.apply_one(client, plan, log, concurrency=1, settle=0.0)
+            apply_one(client, plan, log, concurrency=1, settle=0.0)
     log.close()
     assert report_lines(capsys.readouterr().err) == [
         "  not applied: delete npm/gone",
@@ -244,7 +264,7 @@ def test_a_create_confirmed_by_the_relist_is_reported_applied_and_audited_once(
 def test_a_rerun_is_promised_to_converge_only_when_it_can(
     error: ReconcilerError | None, converges: bool
 ) -> None:
-    assert ("converges" in command.advice(error)) is converges
+    assert ("converges" in flow.advice(error)) is converges
 
 
 # --- the audit log --------------------------------------------------------------------------
@@ -281,7 +301,7 @@ def test_a_failed_final_listing_still_reports_and_audits_every_applied_change(
         plan, _ = planned(client, [rule("kept"), rule("new")])
         transport.script[("DELETE", 2)] = transport.refuse_from_now("GET")
         with pytest.raises(ApplyError, match="the listing to check them failed"):
-            command.apply_one(client, plan, log, concurrency=1, settle=0.0)
+            apply_one(client, plan, log, concurrency=1, settle=0.0)
     log.close()
     assert report_lines(capsys.readouterr().err) == [
         "  applied: delete npm/gone1",
@@ -296,14 +316,20 @@ def test_a_failed_final_listing_still_reports_and_audits_every_applied_change(
     ]
 
 
-# engine/audit.py (record, _now): every field of a line, from the change and the origin.
+def _write(log: AuditLog, change: Change) -> None:
+    """One change's line, as ``AuditTrail`` writes it (no created rule named)."""
+    log.append(record(change, log.provenance, when=log.now(), uuid=None))
+
+
+# triage/audit.py (record) and engine/audit.py (stamp, _now): every field of a line, from the
+# change and the origin.
 def test_an_audit_line_holds_the_change_its_sides_and_the_origin(tmp_path: Path) -> None:
     origin = Provenance(commit="0123abcdef", pr=7, repository="acme/rules", actor="octocat")
     before = _listed("u-a", "a", "warn", "old")
     after = replace(rule("a", "block", "new"), owner="team-a", ticket="SEC-1")
     log = AuditLog.open(str(tmp_path / "audit.jsonl"), origin)  # the real clock
-    log.write(Update(TEST_ORG, before, after), None)
-    log.write(Delete(TEST_ORG, before, None), None)
+    _write(log, Update(TEST_ORG, before, after))
+    _write(log, Delete(TEST_ORG, before, None))
     log.close()
     lines = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
     for line in lines:
@@ -334,17 +360,23 @@ def test_an_audit_line_holds_the_change_its_sides_and_the_origin(tmp_path: Path)
     ]
 
 
-# engine/verify.py (settle): what the final listing does not hold is not applied.
-def test_the_final_listing_settles_each_unknown_outcome_one_way_or_the_other() -> None:
-    held, lost = Delete(TEST_ORG, _BEFORE, None), Create(TEST_ORG, None, rule("b"))
-    plan = OrgPlan(TEST_ORG, (held, lost), unchanged=0, existing=1)
+# triage/verify.py (settle): what the final listing does not hold is not applied, but for a
+# create, which a request still queued at the server may yet commit: that one stays unknown.
+def test_the_final_listing_settles_each_unknown_outcome_but_a_create_not_seen_yet() -> None:
+    held, lost = Delete(TEST_ORG, _BEFORE, None), Update(TEST_ORG, _BEFORE, rule("a"))
+    pending = Create(TEST_ORG, None, rule("b"))
+    plan = TriagePlan(TEST_ORG, (held, lost, pending), unchanged=0, existing=1)
     result = ApplyResult(TEST_ORG)
-    result.sending([held, lost])
+    result.sending([held, lost, pending])
     settle(result, [_BEFORE], [])
-    assert outcome(plan, result) == [("delete", "npm/a", APPLIED), ("create", "npm/b", NOT_APPLIED)]
+    assert sorted(outcome(plan, result)) == [
+        ("create", "npm/b", UNKNOWN),
+        ("delete", "npm/a", APPLIED),
+        ("update", "npm/a", NOT_APPLIED),
+    ]
 
 
-# engine/verify.py (differences): one line per difference, ordered by selector.
+# triage/verify.py (differences): one line per difference, ordered by selector.
 def test_the_differences_after_apply_are_in_selector_order() -> None:
     expected = {rule("b").selector: ("ignore", "why")}
     assert differences(expected, [_listed("u-a", "a")]) == [
@@ -359,8 +391,8 @@ def test_the_audit_log_makes_its_directory_sorts_keys_and_counts_lines(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     log = AuditLog.open(str(tmp_path / "logs" / "audit.jsonl"), SEALED)
-    log.write(Delete(TEST_ORG, _BEFORE, None), None)
-    log.write(Delete(TEST_ORG, _listed("u-b", "b"), None), None)
+    _write(log, Delete(TEST_ORG, _BEFORE, None))
+    _write(log, Delete(TEST_ORG, _listed("u-b", "b"), None))
     assert log.lines == 2 and log.path == str(tmp_path / "logs" / "audit.jsonl")
     log.close()
     for text in (tmp_path / "logs" / "audit.jsonl").read_text().splitlines():
@@ -376,7 +408,7 @@ def test_the_audit_log_makes_its_directory_sorts_keys_and_counts_lines(
     )
 
 
-# engine/audit.py (AuditTrail): one line per change, a create's naming the oldest new rule.
+# triage/audit.py (AuditTrail): one line per change, a create's naming the oldest new rule.
 def test_the_audit_trail_writes_each_change_once_and_a_create_with_the_oldest_rule(
     tmp_path: Path,
 ) -> None:
@@ -443,7 +475,7 @@ def test_two_applies_at_once_are_caught_and_the_clean_up_needs_no_force(
         with make_client(emulator, transport=transport) as client:
             plan, _ = planned(client, desired)
             try:
-                command.apply_one(client, plan, None, concurrency=1, settle=0.0)
+                apply_one(client, plan, None, concurrency=1, settle=0.0)
             except ReconcilerError as exc:
                 failures.append(exc)
 
@@ -460,7 +492,7 @@ def test_two_applies_at_once_are_caught_and_the_clean_up_needs_no_force(
         # 10 deletes of 30 live rules is over 30%, but deleting copies of our own rules is safe.
         assert [c.reason for c in cleanup.changes] == ["duplicate"] * 10
         assert cleanup.unsafe_reasons() == []
-        command.apply_one(client, cleanup, None, concurrency=4, settle=0.0)
+        apply_one(client, cleanup, None, concurrency=4, settle=0.0)
     assert sorted(r["package_name"] for r in emulator.rules(TEST_ORG)) == sorted(
         [f"old{i}" for i in range(10)] + [f"new{i}" for i in range(10)]
     )
@@ -474,7 +506,7 @@ def test_a_change_made_after_the_plan_stops_the_apply_before_any_write(
         plan, _ = planned(client, [rule("new")])
         seed(emulator, ["meanwhile"])  # another apply, or the dashboard
         with pytest.raises(ReconcilerError, match="changed since the plan was made"):
-            command.apply_one(client, plan, None, concurrency=1, settle=0.0)
+            apply_one(client, plan, None, concurrency=1, settle=0.0)
     calls = emulator.counters()["calls"]
     assert (calls["POST"], calls["DELETE"]) == (0, 0)
 
@@ -499,7 +531,7 @@ def test_rules_without_a_uuid_are_never_written_and_the_plan_says_so(
         assert all(
             "has no uuid, so socket-triage can neither update nor delete it" in w for w in warnings
         )
-        command.apply_one(client, plan, None, concurrency=4, settle=0.0)
+        apply_one(client, plan, None, concurrency=4, settle=0.0)
         again, _ = planned(client, desired)
     assert again.changes == ()  # converges: the ghost is not "created" again on every run
     assert again.warnings == plan.warnings
@@ -516,7 +548,7 @@ def test_the_engine_refuses_to_write_a_rule_without_a_uuid(
     ghost = LiveRule("", rule("ghost").selector, "warn", "why")
     new = rule("ghost", state="block") if action is Update else None
     change = action(TEST_ORG, ghost, new, "block it" if new else None)
-    plan = OrgPlan(TEST_ORG, (change,), unchanged=0, existing=1, stated_fingerprint="sha256:x")
+    plan = TriagePlan(TEST_ORG, (change,), unchanged=0, existing=1, stated_fingerprint="sha256:x")
     with make_client(emulator) as client, pytest.raises(ApplyError, match="without a uuid"):
         apply_org(client, plan)
     calls = emulator.counters()["calls"]

@@ -16,10 +16,10 @@ from e2e_server import LOG_PATH, LoggingEmulator
 from harness import Call, Finished, phases
 from scenario import ORG, TOKEN, Scenario, live_rule, seed_database, write_files
 
-from reconciler.engine.plan import diff
 from reconciler.rules import loader
 from reconciler.rules.model import utc_today
-from reconciler.triage.selector import LiveRule
+from reconciler.triage.plan import diff
+from reconciler.vocab.triage.selector import LiveRule
 
 
 def test_the_reference_minimum_is_241_calls() -> None:

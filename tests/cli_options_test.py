@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -17,9 +18,11 @@ from click.testing import CliRunner, Result
 from conftest import TEST_ORG
 
 from reconciler import exits
-from reconciler.cli import cli, unbound_parameters
-from reconciler.commands import ORG_SLUG, use_colour
+from reconciler.cli import cli
+from reconciler.commands import use_colour
+from reconciler.commands.options import click_command, option
 from reconciler.emulator import embedded
+from reconciler.rules.orgslug import ORG_SLUG
 from reconciler.rules.ruleschema import schema
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,21 +52,17 @@ def state(tmp_path: Path) -> Path:
     return tmp_path / "state.sqlite"
 
 
-def test_every_option_reaches_a_parameter_of_its_function() -> None:
-    assert unbound_parameters(cli) == []
+def test_each_option_is_named_after_its_field_whatever_its_flag() -> None:
+    @dataclass(frozen=True)
+    class Options:
+        detailed_exitcode: bool = option("--detailed-exit-code", is_flag=True)  # flag renamed
 
+    @click_command("plan", Options)
+    def command(given: Options) -> int:
+        return exits.EXIT_CHANGES if given.detailed_exitcode else exits.EXIT_OK
 
-def test_a_renamed_option_is_caught() -> None:
-    group = click.Group()
-
-    @group.command()
-    @click.option("--detailed-exit-code", is_flag=True)  # renamed; the function was not
-    def plan(detailed_exitcode: bool) -> None: ...
-
-    assert unbound_parameters(group) == [
-        "plan: option 'detailed_exit_code' has no parameter",
-        "plan: parameter 'detailed_exitcode' has no option",
-    ]
+    assert [p.name for p in command.params if p.expose_value] == ["detailed_exitcode"]
+    assert command.main(["--detailed-exit-code"], standalone_mode=False) == exits.EXIT_CHANGES
 
 
 def test_exit_codes_are_the_documented_ones() -> None:
@@ -161,6 +160,26 @@ def test_export_counts_exactly(names: list[str], wrote: str, state: Path, tmp_pa
     assert text.count("package_name:") == len(names)
 
 
+def test_export_refuses_to_overwrite_without_force(state: Path, tmp_path: Path) -> None:
+    seed(state, ["a", "b"])
+    out = tmp_path / "triage"
+    out.mkdir()
+    target = out / f"{TEST_ORG}.yaml"
+    target.write_text("edited: by hand\n")
+    args = ("export", "--org", TEST_ORG, "--api-url", f"local:{state}", "--out")
+    result = run(*args, str(out))
+    assert result.exit_code == exits.EXIT_ERROR
+    assert result.stderr == (
+        f"error: --out {target}: already exists; pass --force to overwrite it\n"
+    )
+    assert target.read_text() == "edited: by hand\n"
+    assert [p.name for p in out.iterdir()] == [target.name]
+    forced = run(*args, str(out), "--force")
+    assert forced.exit_code == exits.EXIT_OK, forced.output
+    assert forced.stderr == f"Wrote 2 live rules of org {TEST_ORG} to {target}.\n"
+    assert target.read_text().count("package_name:") == 2
+
+
 def test_export_does_not_count_duplicates_as_written(state: Path, tmp_path: Path) -> None:
     seed(state, ["a", "a", "b", "c", "d", "e"])
     out = tmp_path / "acme.yaml"
@@ -228,7 +247,10 @@ def test_no_color_flag_reaches_the_command(
 
 
 def test_every_command_takes_no_color() -> None:
-    for name, command in cli.commands.items():
+    context = click.Context(cli)
+    for name in cli.list_commands(context):
+        command = cli.get_command(context, name)
+        assert command is not None, name
         assert "--no-color" in {o for p in command.params for o in p.opts}, name
 
 
@@ -242,3 +264,48 @@ def test_shell_completion_lists_the_commands() -> None:
     result = CliRunner().invoke(cli, [], env=env, prog_name="socket-triage")
     assert result.exit_code == 0
     assert {"plain,expiring", "plain,export"} <= set(result.output.split())
+
+
+@pytest.mark.parametrize(
+    ("args", "last"),
+    [
+        (["plan", "--nosuch"], "error: No such option '--nosuch'. Did you mean '--out'?"),
+        (
+            ["validate", "--format", "nope"],
+            "error: Invalid value for '--format': 'nope' is not one of 'text', 'json', 'github'.",
+        ),
+        (["apply", "--plan", "missing.json", "--api-url", "http://example.com"], "error: "),
+    ],
+)
+def test_every_text_error_starts_with_error(args: list[str], last: str) -> None:
+    result = run(*args)
+    assert result.exit_code == exits.EXIT_ERROR
+    assert result.stderr.splitlines()[-1].startswith(last), result.stderr
+    assert "Error:" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "traceback"),
+    [
+        (["validate"], {}, False),
+        (["validate"], {"SOCKET_TRIAGE_DEBUG": "0"}, False),
+        (["validate"], {"SOCKET_TRIAGE_DEBUG": "1"}, True),
+        (["--debug", "validate"], {}, True),
+        (["validate", "--debug"], {}, True),
+    ],
+)
+def test_an_internal_error_shows_its_traceback_only_when_debugging(
+    monkeypatch: pytest.MonkeyPatch, args: list[str], env: dict[str, str], traceback: bool
+) -> None:
+    from reconciler.commands import validate
+
+    def broken(*_args: object, **_kwargs: object) -> int:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(validate, "run", broken)
+    result = CliRunner().invoke(cli, args, env={"NO_COLOR": "1", **env})
+    assert result.exit_code == exits.EXIT_INTERNAL
+    assert result.stderr.startswith("internal error: RuntimeError('boom')\n")
+    assert ("Traceback (most recent call last)" in result.stderr) == traceback
+    hint = "Run with --debug (or SOCKET_TRIAGE_DEBUG=1) to see the traceback.\n"
+    assert result.stderr.endswith(hint) != traceback

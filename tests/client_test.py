@@ -17,7 +17,6 @@ from http_fakes import Clock, Hook, Tamper, entry
 
 from reconciler.api import TOKEN_ENV_VARS
 from reconciler.emulator import Emulator, EmulatorTransport, Faults
-from reconciler.engine.orgs import open_client
 from reconciler.engine.progress import rules_progress
 from reconciler.errors import (
     ApiError,
@@ -34,7 +33,8 @@ from reconciler.errors import (
 )
 from reconciler.http.retry import RetryPolicy
 from reconciler.triage.client import TriageClient
-from reconciler.triage.wire import SCOPE_LIST, SCOPE_UPDATE
+from reconciler.vocab.triage.wire import SCOPE_LIST, SCOPE_UPDATE
+from reconciler.wiring import open_client
 
 FAST = RetryPolicy(max_attempts=4, base_delay=0.0, max_delay=0.0, timeout=10.0)
 

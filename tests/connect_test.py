@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from click.testing import CliRunner
 
 from reconciler.api import TOKEN_ENV_VARS
+from reconciler.cli import cli
 from reconciler.emulator import Emulator, EmulatorTransport
 from reconciler.errors import AuthError, InsecureUrlError, UsageError
 from reconciler.http.connect import (
@@ -247,3 +251,48 @@ def test_a_bad_rate_is_a_usage_error_before_anything_opens(value: str) -> None:
     assert str(info.value).startswith("SOCKET_TRIAGE_RATE=")
     assert "requests a minute" in str(info.value)
     assert opened == []
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        (
+            "SSL_CERT_FILE",
+            "/nonexistent",
+            "SSL_CERT_FILE '/nonexistent' cannot be read as CA "
+            "certificates: No such file or directory",
+        ),
+        (
+            "SSL_CERT_FILE",
+            "{junk}",
+            "SSL_CERT_FILE '{junk}' cannot be read as CA certificates: it holds no certificate",
+        ),
+        (
+            "SSL_CERT_DIR",
+            "/nonexistent",
+            "SSL_CERT_DIR '/nonexistent' is not a readable directory of CA certificates",
+        ),
+        (
+            "SSL_CERT_DIR",
+            "{junk}",
+            "SSL_CERT_DIR '{junk}' is not a readable directory of CA certificates",
+        ),
+    ],
+)
+def test_a_bad_ca_setting_is_one_line_and_exit_1_before_any_request(
+    tmp_path: Path, variable: str, value: str, message: str
+) -> None:
+    junk = tmp_path / "junk.pem"
+    junk.write_text("no certificate here\n")
+    rules = tmp_path / "acme.yaml"
+    rules.write_text(
+        "org: acme\nrules:\n  - package_type: npm\n    package_name: a\n"
+        "    state: ignore\n    note: n\n"
+    )
+    env = {"SOCKET_API_TOKEN": "sktsec_ca_test_token", "NO_COLOR": "1"}
+    env |= {"SSL_CERT_FILE": "", "SSL_CERT_DIR": "", variable: value.format(junk=junk)}
+    result = CliRunner().invoke(
+        cli, ["plan", str(rules), "--api-url", "https://api.socket.dev/v0"], env=env
+    )
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines() == [f"error: {message.format(junk=junk)}"]

@@ -1,9 +1,10 @@
 """Decoding a page of the triage listing: the fast paths agree with the plain reading.
 
 A page is converted in one call (``from_get_page``: cached normal forms, rules built through
-their slots), its shape is checked by two byte scans before any walk (``client._results``),
-and the paginator takes a page of new keys at once (``paginate._Collect``). Each test here
-states the plain rule and checks the fast path against it on generated input.
+their slots), a page whose results are not flat objects is refused with the first offender
+named (``client._results``), and the paginator takes a page of new keys at once
+(``paginate._Collect``). Each test here states the plain rule and checks the code against it
+on generated input.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from reconciler.emulator import Emulator
 from reconciler.errors import ApiError, PaginationError
 from reconciler.http.paginate import Page, by_cursor
 from reconciler.triage.client import TriageClient
-from reconciler.triage.selector import LiveRule, Selector, from_get_page, normalise
-from reconciler.triage.wire import GET_FIELDS, SELECTOR_FIELDS
+from reconciler.vocab.triage.selector import LiveRule, Selector, from_get_page, normalise
+from reconciler.vocab.triage.wire import GET_FIELDS, SELECTOR_FIELDS
 
 WHAT = f"page 1 of the rules of org {TEST_ORG!r}"
 

@@ -62,3 +62,57 @@ def test_marked_blocks_run_against_the_emulator(doc: Path, tmp_path: Path) -> No
     assert done.returncode == 0, (
         f"{failed_at}: exit {done.returncode}\n{done.stdout}\n{done.stderr}"
     )
+
+
+# Every Markdown page of the project: the ones a reader reaches from the README and the docs.
+PAGES = sorted(
+    [ROOT / "README.md", ROOT / "CHANGELOG.md", ROOT / "BENCHMARKS.md", *ROOT.glob("docs/*.md")]
+)
+FENCE = re.compile(r"^ *(```|~~~).*?^ *\1 *$", re.MULTILINE | re.DOTALL)
+CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
+INLINE_LINK = re.compile(r"\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+LINK_DEFINITION = re.compile(r"^ {0,3}\[[^\]]+\]:\s*<?([^\s>]+)>?", re.MULTILINE)
+PARENT_PATH = re.compile(r"(?<![\w./-])\.\./[\w./-]*")
+URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def _inside(path: Path) -> bool:
+    """Whether ``path`` is an existing file or folder of this checkout."""
+    resolved = path.resolve()
+    return resolved.is_relative_to(ROOT) and resolved.exists()
+
+
+def link_targets(text: str) -> list[str]:
+    """Relative link targets (fragment dropped) outside code; URLs and bare anchors left out.
+
+    >>> link_targets("[a](docs/x.md#top) [b](https://e.org) [c](#here) `[d](../no)`\\n[e]: ../y.md")
+    ['docs/x.md', '../y.md']
+    """
+    prose = CODE_SPAN.sub("", FENCE.sub("", text))
+    found = [m[1] for m in INLINE_LINK.finditer(prose)]
+    found += [m[1] for m in LINK_DEFINITION.finditer(prose)]
+    paths = (target.partition("#")[0] for target in found if not URL_SCHEME.match(target))
+    return [path for path in paths if path]
+
+
+def parent_paths(text: str) -> list[str]:
+    """Every ``../`` path in prose or in a code span; fenced examples are relative to elsewhere.
+
+    >>> parent_paths("see `../shared/api/x.md` and ../README.md\\n```\\n$schema=../../s.json\\n```")
+    ['../shared/api/x.md', '../README.md']
+    """
+    return PARENT_PATH.findall(FENCE.sub("", text))
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_links_stay_inside_the_repository(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    leaving = [t for t in link_targets(text) if not _inside(page.parent / t)]
+    assert not leaving, f"{page.name} links to paths that are not in the repository: {leaving}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_page_names_a_path_outside_the_repository(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    outside = [p for p in parent_paths(text) if not _inside(page.parent / p)]
+    assert not outside, f"{page.name} names paths outside the repository: {outside}"

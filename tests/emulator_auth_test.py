@@ -10,7 +10,7 @@ from conftest import TEST_TOKEN, TRANSPORT_BASE_URL
 
 from reconciler.emulator import Emulator, EmulatorTransport
 from reconciler.emulator.auth import Quota
-from reconciler.triage.wire import SCOPE_LIST, SCOPE_UPDATE
+from reconciler.vocab.triage.wire import SCOPE_LIST, SCOPE_UPDATE
 
 PATH = "/orgs/acme/triage/alerts"
 ENTRY = {"alertTriage": [{"alertKey": "k", "state": "ignore"}]}

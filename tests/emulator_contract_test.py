@@ -11,7 +11,7 @@ from openapi_spec_validator import validate
 
 from reconciler.emulator import Response
 from reconciler.emulator.responses import json_response
-from reconciler.triage.wire import GET_FIELDS, SNAKE_TO_CAMEL
+from reconciler.vocab.triage.wire import GET_FIELDS, SNAKE_TO_CAMEL
 
 PATH = "/v0/orgs/acme/triage/alerts"
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from reconciler.emulator import Emulator
-from reconciler.triage.wire import GET_FIELDS
+from reconciler.vocab.triage.wire import GET_FIELDS
 
 PATH = "/orgs/acme/triage/alerts"
 

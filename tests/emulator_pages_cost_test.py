@@ -21,7 +21,7 @@ import httpx
 from reconciler.emulator import Emulator
 from reconciler.emulator.database import MigrationStatus, Org, Store
 from reconciler.emulator.triage_store import TriageRules
-from reconciler.triage.wire import GET_FIELDS
+from reconciler.vocab.triage.wire import GET_FIELDS
 
 ORG = Org("acme", "1", MigrationStatus())
 

@@ -11,6 +11,7 @@ from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
 from reconciler.emulator import embedded
+from reconciler.explain import text as explain_text
 
 RULES = """\
 org: acme
@@ -184,3 +185,20 @@ def test_server_text_is_escaped_for_the_terminal(rules: Path, tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     assert "\x1b" not in result.stdout
     assert "evil\\x1b[2Juuid" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("matching", "undecided", "head", "more"),
+    [
+        (1, 1, "1 live rule matches", "(1 more live rule depends on facts not given)"),
+        (2, 3, "2 live rules match", "(3 more live rules depend on facts not given)"),
+    ],
+)
+def test_live_counts_agree_with_their_verbs(
+    matching: int, undecided: int, head: str, more: str
+) -> None:
+    rule = {"uuid": "u", "state": "warn", "label": "npm/a"}
+    live = {"matching": [rule] * matching, "state": "warn", "undecided": undecided}
+    lines = list(explain_text._live("acme", {**live, "disagreements": []}))
+    assert lines[0] == f"Live in acme: {head} this alert; the org decides warn."
+    assert lines[matching + 1] == f"  {more}"

@@ -10,8 +10,8 @@ import pytest
 from reconciler.errors import UsageError
 from reconciler.explain.alert import Alert, describe_alert
 from reconciler.explain.match import MATCHERS, Outcome, Relation, interval, match, relation
-from reconciler.triage.selector import Selector
-from reconciler.triage.wire import SELECTOR_FIELDS
+from reconciler.vocab.triage.selector import Selector
+from reconciler.vocab.triage.wire import SELECTOR_FIELDS
 
 # (field, rule value, alert fact, expected outcome). Each field has matching and missing cases.
 CASES = [

@@ -16,7 +16,7 @@ from reconciler.explain.report import Explanation, explain
 from reconciler.rules import loader
 from reconciler.rules.model import Rule
 from reconciler.rules.ruleset import OrgRules
-from reconciler.triage.selector import Selector
+from reconciler.vocab.triage.selector import Selector
 
 TODAY = dt.date(2026, 1, 1)
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "triage"

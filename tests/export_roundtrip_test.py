@@ -8,9 +8,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.engine import export
-from reconciler.engine.export import render_rule_file
-from reconciler.triage.selector import LiveRule, Selector
+from reconciler.triage import export
+from reconciler.triage.export import render_rule_file
+from reconciler.vocab.triage.selector import LiveRule, Selector
 
 # Printable text, line breaks and the characters YAML treats specially (quotes, colons, `#`,
 # leading dashes, non-ASCII): what a note or package name typed in the dashboard may hold.

@@ -6,6 +6,7 @@ until enough connections are open), or the emulator itself.
 
 from __future__ import annotations
 
+import gc
 import logging
 import socket
 import ssl
@@ -23,8 +24,8 @@ from raw_servers import Handler, raw_server, read_request
 
 from reconciler.cli import cli
 from reconciler.emulator import Emulator, EmulatorTransport
-from reconciler.errors import ApiError, BadRequestError, ServerError
-from reconciler.http.client import HttpClient
+from reconciler.errors import ApiError, BadRequestError, OutcomeUnknownError, ServerError
+from reconciler.http.client import HttpClient, never_sent
 from reconciler.http.retry import RetryPolicy
 from reconciler.redact import redact
 
@@ -227,3 +228,52 @@ def test_deeply_nested_error_bodies_are_api_errors(emulator: Emulator, body: byt
         http.send("POST", "/x", idempotent=False, refuse=lambda r: BadRequestError(r.message, 400))
     assert isinstance(info.value, BadRequestError)
     assert len(str(info.value)) <= 300
+
+
+@pytest.mark.parametrize(
+    ("failure", "unsent"),
+    [
+        (httpx.ConnectError, True),
+        (httpx.ConnectTimeout, True),
+        (httpx.PoolTimeout, True),
+        (httpx.ReadError, False),
+        (httpx.ReadTimeout, False),
+        (httpx.WriteError, False),
+        (httpx.WriteTimeout, False),
+        (httpx.RemoteProtocolError, False),
+        (httpx.ProxyError, False),
+        (httpx.DecodingError, False),
+    ],
+)
+def test_only_a_failure_to_connect_counts_as_never_sent(
+    emulator: Emulator, failure: type[httpx.RequestError], unsent: bool
+) -> None:
+    # The one place that decides it: a create is tried again only when it never left.
+    def hook(request: httpx.Request, forward: Forward) -> httpx.Response:
+        raise failure("scripted", request=request)
+
+    assert never_sent(failure("scripted")) is unsent
+    retry = RetryPolicy(max_attempts=2, base_delay=0.0, max_delay=0.0)
+    transport = Tamper(emulator, hook)
+    expected = ServerError if unsent else OutcomeUnknownError
+    with (
+        HttpClient(TRANSPORT_BASE_URL, TEST_TOKEN, transport=transport, retry=retry) as http,
+        pytest.raises(expected, match=f"POST .*{failure.__name__}: scripted"),
+    ):
+        http.send("POST", "/x", body={}, idempotent=False)
+    assert http.calls == {"POST": 2 if unsent else 1}
+
+
+def test_an_answer_is_freed_without_the_cyclic_collector(emulator: Emulator) -> None:
+    # Listings pause the cyclic collector: an answer caught in a reference cycle would keep its
+    # page's bytes until the listing ends (50 MB more at 100k rules).
+    http = HttpClient(TRANSPORT_BASE_URL, TEST_TOKEN, transport=EmulatorTransport(emulator))
+    with http:
+        gc.collect()
+        gc.disable()
+        try:
+            for _ in range(20):
+                http.send("GET", f"/orgs/{TEST_ORG}/triage/alerts")
+            assert gc.collect() == 0
+        finally:
+            gc.enable()

@@ -93,7 +93,7 @@ def test_without_the_extra_mcp_says_how_to_install_it() -> None:
     assert result.returncode == 1, result.stderr
     assert result.stderr.strip().splitlines() == [
         "error: socket-triage mcp needs the MCP SDK, an optional extra: "
-        "pip install 'socket-triage[mcp]' (or pipx inject socket-triage mcp)"
+        "pip install 'socket-triage[mcp]' (or pipx inject socket-triage 'mcp>=2.3,<3')"
     ]
     assert result.stdout == ""
 
@@ -114,3 +114,10 @@ def test_a_root_that_is_not_a_directory_is_one_line(tmp_path: Path) -> None:
         return
     assert result.returncode == 1
     assert result.stderr.strip() == f"error: --root {missing}: No such file or directory"
+
+
+def test_the_install_hint_pins_the_extra_s_range() -> None:
+    from reconciler.commands.mcp import MCP_REQUIREMENT
+
+    extras = tomllib.loads(PYPROJECT.read_text())["project"]["optional-dependencies"]
+    assert extras["mcp"] == [MCP_REQUIREMENT]

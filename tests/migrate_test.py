@@ -13,9 +13,9 @@ from conftest import TEST_ORG
 
 from reconciler.cli import cli
 from reconciler.emulator import Emulator
-from reconciler.engine.migrate import Legacy, Migration, _unique, most_specific_first
+from reconciler.policies.migrate import Legacy, Migration, _unique, most_specific_first
 from reconciler.rules import loader
-from reconciler.triage.selector import Selector
+from reconciler.vocab.triage.selector import Selector
 
 LEGACY: list[dict[str, Any]] = [
     {"package_type": "npm", "package_name": "lodash", "state": "ignore", "note": "build only"},
@@ -59,11 +59,13 @@ def move(db: Path) -> None:
     emulator.close()
 
 
-def migrate(db: Path, out: Path, *paths: str) -> Result:
+def migrate(db: Path, out: Path, *paths: str, code: int = 1) -> Result:
+    """Run migrate; it exits 1 (files written) when a rule that decides alerts was left out, as
+    the alert_key rule of ``LEGACY`` and ``FILES`` is (Socket cannot translate it)."""
     result = run(
         "migrate", "--org", TEST_ORG, "--out", str(out), "--api-url", f"local:{db}", *paths
     )
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == code, result.output
     return result
 
 
@@ -76,6 +78,15 @@ def test_migrate_from_the_org_writes_files_that_validate(db: Path, tmp_path: Pat
     )
     text = (out / "acme.yaml").read_text()
     assert text.startswith("# yaml-language-server: $schema=https://")
+    emulator = Emulator(str(db))
+    uuids = {r["alert_key"] or r["package_name"]: r["uuid"] for r in emulator.rules(TEST_ORG)}
+    emulator.close()
+    # The inherit rule decides nothing (the baseline does); the alert_key one ignored an alert.
+    assert result.stderr == (
+        f"error: {out}/acme.yaml leaves out 1 legacy rule deciding alerts: uuid {uuids['abc']} "
+        "(*/* alert_key=abc, state ignore: alert_key_not_translatable); write them by hand "
+        f"(see {out}/acme-migration.md) before the move\n"
+    )
     org = loader.load([str(out)]).orgs[TEST_ORG]  # validates, or raises ConfigError
     assert org.target == "alert-policies"
     # Most specific first: three selector fields, then two (in the org's order).
@@ -87,9 +98,6 @@ def test_migrate_from_the_org_writes_files_that_validate(db: Path, tmp_path: Pat
     (resolution,) = org.resolutions
     assert resolution.comment == "one version"
     summary = (out / "acme-migration.md").read_text()
-    emulator = Emulator(str(db))
-    uuids = {r["alert_key"] or r["package_name"]: r["uuid"] for r in emulator.rules(TEST_ORG)}
-    emulator.close()
     assert (
         f"| `*/* alert_key=abc (state ignore)` | `uuid {uuids['abc']}` | "
         "`alert_key_not_translatable` | `Alert keys have no selector." in summary
@@ -201,3 +209,86 @@ def test_a_name_taken_gets_the_next_free_suffix() -> None:
     assert _unique("x", {"x", "x (2)"}) == "x (3)"
     assert len(_unique("n" * 128, {"n" * 128})) == 128
     assert Migration().rules == []
+
+
+def live_org(tmp_path: Path, rules: list[dict[str, Any]]) -> Path:
+    path = tmp_path / "live.db"
+    emulator = Emulator(str(path))
+    emulator.add_org(TEST_ORG)
+    emulator.seed_rules(TEST_ORG, rules)
+    emulator.close()
+    return path
+
+
+def test_crlf_and_no_break_space_notes_are_carried_over(tmp_path: Path) -> None:
+    db = live_org(
+        tmp_path,
+        [
+            {
+                "package_type": "npm",
+                "alert_type": "malware",
+                "state": "block",
+                "note": "never ship malware\r\nsee SEC-1",
+            },
+            {
+                "package_type": "npm",
+                "package_name": "lodash",
+                "state": "ignore",
+                "note": "build\u00a0only\rreviewed",
+            },
+        ],
+    )
+    out = tmp_path / "out"
+    result = migrate(db, out, code=0)
+    assert "could not be translated" not in result.stdout
+    org = loader.load([str(out)]).orgs[TEST_ORG]
+    assert sorted((r.action, r.note) for r in org.policy_rules) == [
+        ("error", "never ship malware\nsee SEC-1"),
+        ("ignore", "build\u00a0only\nreviewed"),
+    ]
+
+
+def test_a_note_that_cannot_be_carried_over_fails_migrate(tmp_path: Path) -> None:
+    db = live_org(
+        tmp_path,
+        [
+            {
+                "package_type": "npm",
+                "alert_type": "malware",
+                "state": "block",
+                "note": "never \x1b[2Kship",
+            }
+        ],
+    )
+    out = tmp_path / "out"
+    result = migrate(db, out)
+    assert "state block: invalid_in_files" in result.stderr
+    assert "note contains a control character" in (out / "acme-migration.md").read_text()
+
+
+def test_duplicates_keep_the_strictest_and_are_named(tmp_path: Path) -> None:
+    malware = {"package_type": "npm", "alert_type": "malware"}
+    db = live_org(
+        tmp_path,
+        [
+            {**malware, "state": "warn", "note": "older, weaker"},
+            {**malware, "state": "block", "note": "newer, stricter"},
+            {**malware, "state": "block", "note": "a copy"},
+        ],
+    )
+    out = tmp_path / "out"
+    emulator = Emulator(str(db))
+    uuids = [r["uuid"] for r in emulator.rules(TEST_ORG)]
+    emulator.close()
+    result = migrate(db, out)  # the warn rule decided those alerts, and it is left out
+    (rule,) = loader.load([str(out)]).orgs[TEST_ORG].policy_rules
+    assert (rule.action, rule.note) == ("error", "newer, stricter")
+    assert result.stderr == (
+        f"error: {out}/acme.yaml leaves out 1 legacy rule deciding alerts: uuid {uuids[0]} "
+        f"(npm/* alert_type=malware, state warn: a duplicate of uuid {uuids[1]}, state block, "
+        f"which was kept); write them by hand (see {out}/acme-migration.md) before the move\n"
+    )
+    summary = (out / "acme-migration.md").read_text()
+    assert "## Duplicates left out (2)" in summary
+    assert f"- `uuid {uuids[0]}`: `state warn; kept uuid {uuids[1]}, state block`" in summary
+    assert f"- `uuid {uuids[2]}`: `state block; kept uuid {uuids[1]}, state block`" in summary

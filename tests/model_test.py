@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from reconciler.rules.model import Rule
-from reconciler.triage.selector import LiveRule, Selector, normalise, post_to_snake
-from reconciler.triage.wire import CAMEL_TO_SNAKE, SELECTOR_FIELDS, SNAKE_TO_CAMEL
+from reconciler.vocab.triage.selector import LiveRule, Selector, normalise, post_to_snake
+from reconciler.vocab.triage.wire import CAMEL_TO_SNAKE, SELECTOR_FIELDS, SNAKE_TO_CAMEL
 
 
 @pytest.mark.parametrize("any_value", [None, "", "*", "  ", " * "])

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.engine import notes
+from reconciler import notes
 from reconciler.redact import redact
 
 

@@ -1,4 +1,4 @@
-"""The client-side pacer: a token bucket that keeps a run under Socket's rate limit.
+"""The client-side pacer: a sliding window that keeps a run under Socket's rate limit.
 
 Every test runs on a fake clock: nothing here waits on wall time.
 """
@@ -14,11 +14,11 @@ from conftest import TEST_ORG, TEST_TOKEN, TRANSPORT_BASE_URL
 from http_fakes import Clock
 
 from reconciler.emulator import Emulator, EmulatorTransport
-from reconciler.emulator.auth import Quota
-from reconciler.engine.orgs import open_client
-from reconciler.http.pacing import Pacer, Rate
+from reconciler.emulator.auth import RateWindow
+from reconciler.http.pacing import MARGIN, WINDOW, Pacer, Rate
 from reconciler.http.retry import RetryPolicy
 from reconciler.triage.client import TriageClient
+from reconciler.wiring import open_client
 
 FAST = RetryPolicy(max_attempts=2, base_delay=0.0, max_delay=0.0, timeout=10.0)
 
@@ -49,31 +49,43 @@ def test_no_minute_holds_more_than_the_rate(per_minute: int) -> None:
     rate = Rate(per_minute)
     times = admitted_at(rate, per_minute * 3 + 5)
     assert busiest_minute(times) <= per_minute
-    # ... and the pacer does not dawdle: the long-run pace is the refill.
-    steady = times[-1] - times[int(rate.burst)]
-    assert steady == pytest.approx((len(times) - 1 - int(rate.burst)) / rate.per_second)
+    # ... and the pacer does not dawdle: each window's worth goes as soon as the window allows.
+    assert times[per_minute - 1] == 0.0
+    assert times[-1] == pytest.approx(((len(times) - 1) // per_minute) * (WINDOW + MARGIN))
+    assert times[-1] == pytest.approx(rate.seconds_for(len(times)))
 
 
-def test_socket_default_bursts_60_then_refills_9_a_second() -> None:
-    times = admitted_at(Rate(600), 600)
-    assert times[:60] == [0.0] * 60  # a small run is not slowed at all
-    assert times[60] == pytest.approx(1 / 9)
-    assert times[-1] == pytest.approx(60.0)  # 600 requests take a minute, never less
+def test_a_run_under_the_rate_is_not_slowed_and_a_larger_one_waits_for_the_window() -> None:
+    assert admitted_at(Rate(600), 599) == [0.0] * 599
+    times = admitted_at(Rate(600), 1000)
+    assert times[:600] == [0.0] * 600
+    assert times[600:] == [pytest.approx(61.0)] * 400  # 1,000 requests take 61 s, never 108
 
 
-def test_an_idle_pacer_refills_up_to_its_burst_only() -> None:
+def test_an_idle_pacer_lets_a_whole_window_through_again() -> None:
     clock = Clock()
     pacer = Pacer(Rate(600), clock.sleep, clock)
-    for _ in range(60):
+    for _ in range(600):
         assert pacer.acquire() == 0.0
-    clock.now += 3600.0  # an hour idle refills 60, not 32,400
-    waits = [pacer.acquire() for _ in range(61)]
-    assert waits[:60] == [0.0] * 60
-    assert waits[60] == pytest.approx(1 / 9)
+    clock.now += 3600.0
+    assert [pacer.acquire() for _ in range(600)] == [0.0] * 600
+    assert pacer.acquire() == pytest.approx(61.0)
+
+
+def test_a_429_makes_the_window_hold_a_fifth_fewer_once_per_window() -> None:
+    clock = Clock()
+    pacer = Pacer(Rate(600), clock.sleep, clock)
+    pacer.slow_down()
+    pacer.slow_down()  # threads meeting the same 429 together slow it down once
+    assert pacer.limit == 480
+    assert [pacer.acquire() for _ in range(480)] == [0.0] * 480
+    assert pacer.acquire() == pytest.approx(61.0)
+    pacer.slow_down()  # a 429 a window later slows it down again
+    assert pacer.limit == 384
 
 
 def test_threads_share_one_bucket_and_no_token_is_handed_out_twice() -> None:
-    """Eight threads asking at the same instant: each gets its own slot, one refill apart."""
+    """Eight threads asking at the same instant: each gets its own slot, a window apart."""
     inside, most = 0, 0
     lock = threading.Lock()
 
@@ -88,7 +100,7 @@ def test_threads_share_one_bucket_and_no_token_is_handed_out_twice() -> None:
             inside -= 1
         return 0.0
 
-    pacer = Pacer(Rate(600), sleep=lambda _seconds: None, clock=frozen)
+    pacer = Pacer(Rate(60), sleep=lambda _seconds: None, clock=frozen)
     waits: list[float] = []
     start = threading.Barrier(8)
 
@@ -105,13 +117,16 @@ def test_threads_share_one_bucket_and_no_token_is_handed_out_twice() -> None:
     for thread in threads:
         thread.join()
     assert most == 1
-    # 60 go at once; the k-th after them waits k refills: a lost update would repeat a slot.
-    assert sorted(waits) == pytest.approx([0.0] * 60 + [k / 9 for k in range(1, 141)])
+    # 60 go at once, then 60 a window later, ...: a lost update would let a window hold more.
+    window = WINDOW + MARGIN
+    assert sorted(waits) == pytest.approx(
+        [0.0] * 60 + [window] * 60 + [2 * window] * 60 + [3 * window] * 20
+    )
 
 
-def fast_quota(emulator: Emulator, clock: Clock) -> None:
-    """Make the emulator enforce Socket's limit as a bucket: 60 at once, 10 a second after."""
-    emulator.quota = Quota(60, refill_per_second=10.0, clock=clock)
+def socket_window(emulator: Emulator, clock: Clock) -> None:
+    """Make the emulator enforce Socket's window: 600 requests in any 60 s, 429 past it."""
+    emulator.rate_window = RateWindow(600, clock=clock)
 
 
 def client(emulator: Emulator, clock: Clock, rate: Rate | None) -> TriageClient:
@@ -128,19 +143,29 @@ def client(emulator: Emulator, clock: Clock, rate: Rate | None) -> TriageClient:
 
 def test_a_paced_client_meets_no_429_where_an_unpaced_one_does(emulator: Emulator) -> None:
     clock = Clock()
-    fast_quota(emulator, clock)
+    socket_window(emulator, clock)
     with client(emulator, clock, Rate(600)) as paced:
-        for _ in range(200):
+        for _ in range(1000):
             paced.list_rules(TEST_ORG)
-        assert paced.total_calls == 200  # not one retry: the server never said "slow down"
-    assert clock.now == pytest.approx(140 / 9)  # (200 - 60 burst) at 9 a second
+        assert paced.total_calls == 1000  # not one retry: the server never said "slow down"
+    assert clock.now == pytest.approx(61.0)  # bound by the window alone
 
     clock = Clock()
-    fast_quota(emulator, clock)
+    socket_window(emulator, clock)
     with client(emulator, clock, None) as unpaced:
-        for _ in range(200):
+        for _ in range(1000):
             unpaced.list_rules(TEST_ORG)
-        assert unpaced.total_calls > 200  # it met 429s and sent those calls again
+        assert unpaced.total_calls > 1000  # it met 429s and sent those calls again
+
+
+def test_a_429_despite_pacing_is_waited_out_and_slows_the_pacer(emulator: Emulator) -> None:
+    clock = Clock()
+    emulator.rate_window = RateWindow(100, clock=clock)  # stricter than the client believes
+    with client(emulator, clock, Rate(600)) as paced:
+        for _ in range(300):
+            paced.list_rules(TEST_ORG)
+        assert paced.http.total_calls > 300
+        assert (paced.http.pacer_limit() or 600) < 600
 
 
 def test_open_client_paces_only_when_asked_for_a_local_emulator(tmp_path: Path) -> None:

@@ -368,15 +368,17 @@ def test_a_plan_reads_one_pass_and_apply_rereads_before_writing(
 ) -> None:
     """The plan's one pass misses a rule shifted by a dashboard delete; the re-read before the
     first write sees the difference and refuses, so nothing is written from that listing."""
-    from reconciler.engine.orgs import plan_org
-    from reconciler.engine.planfile import unchanged_live
     from reconciler.engine.provenance import Provenance
     from reconciler.errors import StalePlanError
+    from reconciler.rules.model import utc_today
     from reconciler.rules.ruleset import OrgRules
+    from reconciler.triage.listing import plan_org
+    from reconciler.triage.stale import unchanged_live
 
     before = seed(emulator, 250)
     client = client_for(emulator, delete_after_page_1(dashboard, [before[0]]), concurrency=4)
-    org_plan, live = plan_org(client, OrgRules(TEST_ORG, ()), Provenance())
+    org_plan = plan_org(client, OrgRules(TEST_ORG, ()), Provenance(), utc_today())
+    live = list(org_plan.live)
     assert gets(emulator) == 3  # one pass (waves 1 | 2-3, the end on 3), no second pass
     assert before[100] not in {r.uuid for r in live}  # shifted onto page 1 after it was read
     writes_before = sum(emulator.counters()["calls"].get(m, 0) for m in ("POST", "DELETE"))
@@ -419,10 +421,11 @@ def test_answers_that_differ_each_time_cost_one_request_then_the_full_listing(
 ) -> None:
     """An API that stamps every answer (a request id) never repeats its bytes: the check gives
     up after page 1, and apply's usual second reading, compared rule by rule, decides."""
-    from reconciler.engine.orgs import plan_org
-    from reconciler.engine.planfile import unchanged_live
     from reconciler.engine.provenance import Provenance
+    from reconciler.rules.model import utc_today
     from reconciler.rules.ruleset import OrgRules
+    from reconciler.triage.listing import plan_org
+    from reconciler.triage.stale import unchanged_live
 
     seed(emulator, 250)
     served = iter(range(1_000_000))
@@ -434,14 +437,15 @@ def test_answers_that_differ_each_time_cost_one_request_then_the_full_listing(
         return response
 
     client = client_for(emulator, stamp, concurrency=4)
-    org_plan, live = plan_org(client, OrgRules(TEST_ORG, ()), Provenance())
+    org_plan = plan_org(client, OrgRules(TEST_ORG, ()), Provenance(), utc_today())
+    live = list(org_plan.live)
     before = gets(emulator)
     assert unchanged_live(client, org_plan) == live
     assert gets(emulator) - before == 1 + 3  # page 1 differs; then the 3 pages, expected
 
 
 def test_a_confirmed_listing_is_one_pass_and_the_same_bytes_again(emulator: Emulator) -> None:
-    from reconciler.engine.orgs import list_live
+    from reconciler.triage.listing import list_live
 
     expected = seed(emulator, 250)
     live = list_live(client_for(emulator, concurrency=4), TEST_ORG)
@@ -452,7 +456,7 @@ def test_a_confirmed_listing_is_one_pass_and_the_same_bytes_again(emulator: Emul
 def test_a_confirmed_listing_that_changed_while_read_is_read_again(
     emulator: Emulator, dashboard: httpx.Client
 ) -> None:
-    from reconciler.engine.orgs import list_live
+    from reconciler.triage.listing import list_live
 
     before = seed(emulator, 250)
     hook = delete_after_page_1(dashboard, [before[0]])

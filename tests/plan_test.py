@@ -4,12 +4,14 @@ import datetime as dt
 
 import pytest
 
-from reconciler.engine import notes
-from reconciler.engine.plan import OrgPlan, Plan, diff, fingerprint
-from reconciler.engine.safety import SafetyPolicy
+from reconciler import notes
+from reconciler.engine.plan import Plan
 from reconciler.errors import Location, UnsafePlanError
 from reconciler.rules.model import Rule
-from reconciler.triage.selector import LiveRule, Selector
+from reconciler.rules.safety import SafetyPolicy
+from reconciler.triage.plan import TriagePlan, diff, fingerprint
+from reconciler.vocab.triage.selector import LiveRule, Selector
+from reconciler.wiring import read_plan
 
 TODAY = dt.date(2026, 11, 28)
 TRAILER = "[socket-triage] source=a.yaml:1"
@@ -53,11 +55,11 @@ def live(
     )
 
 
-def plan_of(desired: list[Rule], existing: list[LiveRule], **kw: object) -> OrgPlan:
+def plan_of(desired: list[Rule], existing: list[LiveRule], **kw: object) -> TriagePlan:
     return diff("acme", desired, existing, today=TODAY, trailer=lambda loc: TRAILER, **kw)  # type: ignore[arg-type]
 
 
-def actions(plan: OrgPlan) -> list[tuple[str, str | None, str | None]]:
+def actions(plan: TriagePlan) -> list[tuple[str, str | None, str | None]]:
     return [(c.action, c.selector.package_name, c.uuid) for c in plan.changes]
 
 
@@ -122,7 +124,7 @@ def test_prune_false_shows_the_rules_it_leaves_alone_and_a_saved_plan_keeps_them
     assert plan.to_dict()["unmanaged"] == [
         {"uuid": "u-theirs", "label": theirs.selector.describe(), "state": theirs.state}
     ]
-    assert OrgPlan.from_dict(plan.to_dict()).unmanaged == plan.unmanaged
+    assert TriagePlan.from_dict(plan.to_dict()).unmanaged == plan.unmanaged
     assert plan_of([], [theirs]).unmanaged == ()  # prune: true deletes it instead
 
 
@@ -146,7 +148,7 @@ def test_safety_thresholds(existing: int, deletes: int, unsafe: bool) -> None:
             plan.raise_if_unsafe()
 
 
-# engine/safety.py (raise_if_unsafe): every reason, in one line.
+# rules/safety.py (raise_if_unsafe): every reason, in one line.
 def test_an_unsafe_plan_is_refused_with_every_reason() -> None:
     plan = plan_of([], [live(f"p{i}") for i in range(10)])
     with pytest.raises(UnsafePlanError) as refused:
@@ -157,7 +159,7 @@ def test_an_unsafe_plan_is_refused_with_every_reason() -> None:
     )
 
 
-# engine/safety.py (SafetyPolicy.to_dict): the thresholds as plan --out saves them.
+# rules/safety.py (SafetyPolicy.to_dict): the thresholds as plan --out saves them.
 def test_the_thresholds_are_saved_under_their_names() -> None:
     safety = SafetyPolicy(max_change_percent=60, min_existing=5)
     assert safety.to_dict() == {"max_change_percent": 60, "min_existing": 5}
@@ -196,8 +198,10 @@ def test_plan_dict_round_trips() -> None:
             ),
         )
     )
-    again = Plan.from_dict(plan.to_dict())
+    again = read_plan(plan.to_dict())
     assert again.to_dict() == plan.to_dict()
-    assert [c.entry() for c in again.orgs[0].changes if c.action != "delete"] == [
-        c.entry() for c in plan.orgs[0].changes if c.action != "delete"
+    saved, made = again.orgs[0], plan.orgs[0]
+    assert isinstance(saved, TriagePlan) and isinstance(made, TriagePlan)
+    assert [c.entry() for c in saved.changes if c.action != "delete"] == [
+        c.entry() for c in made.changes if c.action != "delete"
     ]

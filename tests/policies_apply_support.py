@@ -12,15 +12,15 @@ from conftest import ALL_SCOPES_TOKEN, TEST_ORG, TRANSPORT_BASE_URL
 
 from reconciler.emulator import Emulator, EmulatorTransport
 from reconciler.engine.provenance import Provenance
-from reconciler.engine.targets import policies_client
 from reconciler.errors import Location
 from reconciler.http.retry import RetryPolicy
 from reconciler.policies.client import PoliciesClient
 from reconciler.policies.diff import diff
-from reconciler.policies.model import DesiredResolution, DesiredRule
 from reconciler.policies.plan import PolicyPlan
-from reconciler.policies.selectors import VigilSelector
 from reconciler.triage.client import TriageClient
+from reconciler.vocab.policies.model import DesiredResolution, DesiredRule
+from reconciler.vocab.policies.selectors import VigilSelector
+from reconciler.wiring import policies_client
 
 NO_WAIT = RetryPolicy(max_attempts=20, base_delay=0.0, max_delay=0.0, retry_after_cap=0.0)
 PROVENANCE = Provenance(commit="0123abcdef", pr=7, repository="acme/triage")

@@ -4,6 +4,7 @@ verification, audit log and the API calls it costs."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 from apply_scripted import Scripted
+from apply_support import apply_one, dry_run_one
 from conftest import TEST_ORG
 from policies_apply_support import (
     PROVENANCE,
@@ -23,12 +25,10 @@ from policies_apply_support import (
     want,
 )
 
-from reconciler.commands.apply_policies import apply_policies_org, dry_run_org
 from reconciler.emulator import Emulator, Faults
 from reconciler.engine.audit import AuditLog
+from reconciler.engine.outcomes import APPLIED, NOT_APPLIED, UNKNOWN
 from reconciler.engine.provenance import Provenance
-from reconciler.engine.targets import policies_client
-from reconciler.engine.verify import APPLIED, NOT_APPLIED, UNKNOWN
 from reconciler.errors import (
     ApiError,
     ApplyError,
@@ -39,16 +39,17 @@ from reconciler.errors import (
 )
 from reconciler.policies.apply import apply_org
 from reconciler.policies.changes import Placement, ResolutionChange, RuleChange
-from reconciler.policies.model import DesiredRule, LiveResolution, LiveRule
 from reconciler.policies.order import longest_increasing
 from reconciler.policies.outcomes import PolicyResult
 from reconciler.policies.plan import PolicyPlan
-from reconciler.policies.recover import find_resolutions, find_rule
+from reconciler.policies.recover import find_resolutions, find_rules
 from reconciler.policies.requests import PolicyChange
-from reconciler.policies.selectors import VigilSelector
 from reconciler.policies.snapshot import Snapshot, read_snapshot
 from reconciler.policies.verify import conclude, differences, expected_rules, holds
 from reconciler.triage.client import TriageClient
+from reconciler.vocab.policies.model import DesiredRule, LiveResolution, LiveRule
+from reconciler.vocab.policies.selectors import VigilSelector
+from reconciler.wiring import policies_client
 
 FILES = [want("malware"), want("installScripts", "warn"), want("cve", "ignore", "not reachable")]
 
@@ -68,7 +69,7 @@ def since(emulator: Emulator, start: dict[str, Any], kind: str) -> dict[str, int
 def apply(
     client: TriageClient, plan: PolicyPlan, log: AuditLog | None = None, settle: float = 0.0
 ) -> None:
-    apply_policies_org(client, plan, log, PROVENANCE, concurrency=8, settle=settle)
+    apply_one(client, plan, log, PROVENANCE, concurrency=8, settle=settle)
 
 
 def test_apply_reaches_the_files_in_order_and_the_next_plan_is_empty(
@@ -158,12 +159,13 @@ def test_api_calls_are_the_minimum_for_a_policies_apply(
     apply(client, plan)
     # Reads: the check before writing (policies, rules, resolutions), the status, and the
     # final listing (rules, resolutions). Writes: each one rehearsed, then sent; one PUT for
-    # b's move and update; a replace is a create and a delete; resolution DELETE has no dry run.
+    # b's move and update; a replace is a create and a delete; resolution DELETE has no dry run,
+    # so one DELETE of the nil UUID checks the token may delete resolutions before any write.
     assert since(moved, start, "calls") == {
         "GET": 3 + 1 + 2,
         "POST": 2 * 3 + 2 * 1,
         "PUT": 2,
-        "DELETE": 2 + 2,
+        "DELETE": 2 + 2 + 1,
     }
 
 
@@ -182,7 +184,7 @@ def test_the_server_refusing_a_dry_run_writes_nothing_and_names_the_line(
     with pytest.raises(ApplyError, match=r"refused 1 of the 3 writes .*nothing was written"):
         apply(client, plan)
     err = capsys.readouterr().err
-    assert "p.yaml:7:3: the server refused this in a dry run:" in err and "npmm" in err
+    assert "p.yaml:7:3: error: the server refused this in a dry run:" in err and "npmm" in err
     counters = moved.counters()
     assert counters["policy_rules"] == {"created": 0, "updated": 0, "moved": 0, "deleted": 0}
     assert names(moved) == ["old"]
@@ -193,7 +195,7 @@ def test_a_dry_run_previews_an_org_that_has_not_moved(
 ) -> None:
     emulator.set_migration_state(TEST_ORG, "pending")
     plan = plan_for(client, FILES, [resolution("left-pad")])
-    dry_run_org(client, plan, concurrency=4)
+    dry_run_one(client, plan, concurrency=4)
     assert "the server accepts all 4 writes rehearsed. Nothing was written." in (
         capsys.readouterr().out
     )
@@ -283,6 +285,33 @@ def test_a_create_whose_answer_was_lost_is_found_again_not_sent_twice(
     assert len(lines) == 4
 
 
+@pytest.mark.parametrize("where", ["after", "before"])
+def test_lost_answers_cost_one_timeout_together_not_one_each(
+    client: TriageClient, moved: Emulator, where: str, tmp_path: Path
+) -> None:
+    """Nine creates in a row, each answer lost (each commits a moment later): the lanes go on
+    at once, placed where the lost rule was to go; one wait and one listing settle them all,
+    and the order is exact."""
+    seed_rules(moved, [("top", "warn"), ("bottom", "warn")])
+    new = [want(f"n{i}") for i in range(9)]
+    files = [want("top", "warn"), *new, want("bottom", "warn")]
+    if where == "before":  # the run starts above the first rule that stays
+        files = [*new, want("top", "warn"), want("bottom", "warn")]
+    plan = plan_for(client, files)
+    moved.set_faults(Faults(seed=1, rate_late_commit=1.0, late_commit_delay=0.02))
+    log = AuditLog.open(str(tmp_path / "audit.jsonl"), PROVENANCE)
+    settle = 0.5
+    started = time.monotonic()
+    apply(client, plan, log, settle=settle)
+    took = time.monotonic() - started
+    log.close()
+    moved.set_faults(Faults())
+    assert took < 2 * settle  # one settle for all nine, not nine in a row (4.5 s)
+    assert names(moved) == [r.name for r in files]
+    assert moved.counters()["policy_rules"]["created"] == 9  # none sent twice
+    assert len(audit_lines(tmp_path / "audit.jsonl")) == 9
+
+
 def test_what_remains_after_apply_is_reported_and_fails(
     emulator: Emulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -348,7 +377,7 @@ def test_each_audit_line_holds_the_change_the_server_s_answer_and_the_origin(
     (dropped,) = [c.existing for c in plan.resolution_changes if c.action == "delete"]
     assert dropped is not None
     log = AuditLog.open(str(tmp_path / "audit.jsonl"), origin)
-    apply_policies_org(client, plan, log, origin, concurrency=8, settle=0.0)
+    apply_one(client, plan, log, origin, concurrency=8, settle=0.0)
     log.close()
     lines = sorted(audit_lines(tmp_path / "audit.jsonl"), key=lambda x: (x["kind"], x["action"]))
     for line in lines:
@@ -635,7 +664,7 @@ def test_a_failed_write_is_not_applied_only_when_the_server_refused_it(
     assert (result.last_uncertain is not None) is waits
 
 
-# policies/recover.py (find_rule, find_resolutions): after a lost answer, the oldest new rule or
+# policies/recover.py (find_rules, find_resolutions): after a lost answer, the oldest new rule or
 # resolution is the one the create made; one that was there before never is.
 def test_recovery_finds_the_oldest_new_rule_by_name_whatever_its_place(
     client: TriageClient, moved: Emulator
@@ -647,9 +676,11 @@ def test_recovery_finds_the_oldest_new_rule_by_name_whatever_its_place(
     api = policies_client(client)
     oldest = next(r for r in moved.policy_rules(TEST_ORG) if r["action"] == "error")
     api.update_rule(TEST_ORG, "default", oldest["id"], {"position": "last"})
-    found = find_rule(api, _CREATE, old)
-    assert found is not None and found.id == oldest["id"]
-    assert find_rule(api, replace(_CREATE, new=_desired("m")), old) is None
+    missing = replace(_CREATE, new=_desired("m"))
+    found, order = find_rules(api, "default", [_CREATE, missing], old)
+    assert {key: rule.id for key, rule in found.items()} == {id(_CREATE): oldest["id"]}
+    assert order == [r["id"] for r in moved.policy_rules(TEST_ORG)] and order[-1] == oldest["id"]
+    assert find_rules(api, "default", [], old) == ({}, [])  # nothing to find: nothing listed
 
 
 def test_recovery_finds_the_oldest_new_resolution_by_selector(
@@ -706,6 +737,9 @@ class _Heard:
 
     def applied(self, change: PolicyChange, item: LiveRule | LiveResolution | None) -> None:
         self.items.append((change.action, getattr(item, "id", None)))
+
+    def half_done(self, change: ResolutionChange, item: LiveResolution) -> None:
+        self.items.append((f"{change.action} (half)", item.uuid))
 
 
 # policies/verify.py (conclude): the final listing settles each unknown outcome, with the item

@@ -4,9 +4,9 @@ from typing import Any
 
 import pytest
 
-from reconciler.engine import notes
+from reconciler import notes
 from reconciler.errors import Location
-from reconciler.policies.checks import (
+from reconciler.vocab.policies.checks import (
     HUMAN_COMMENT_MAX,
     HUMAN_NOTE_MAX,
     action_for,
@@ -15,9 +15,9 @@ from reconciler.policies.checks import (
     duplicate_names,
     shadowed_rules,
 )
-from reconciler.policies.model import DesiredRule
-from reconciler.policies.selectors import Problem, VigilSelector
-from reconciler.policies.wire import RULE_NOTE_MAX
+from reconciler.vocab.policies.model import DesiredRule
+from reconciler.vocab.policies.selectors import Problem, VigilSelector
+from reconciler.vocab.policies.wire import RULE_NOTE_MAX
 
 GOOD: dict[str, Any] = {
     "name": "block malware",

@@ -8,17 +8,17 @@ from typing import Any
 import pytest
 from conftest import ALL_SCOPES_TOKEN, TEST_ORG, TEST_TOKEN, TRANSPORT_BASE_URL
 
+from reconciler import notes
 from reconciler.emulator import Emulator, EmulatorTransport
-from reconciler.engine import notes
 from reconciler.errors import Location, ReadOnlyError, ScopeError
 from reconciler.http.client import HttpClient
 from reconciler.http.retry import RetryPolicy
 from reconciler.policies.apply import apply_plan
 from reconciler.policies.client import PoliciesClient, resolution_body, rule_body
 from reconciler.policies.diff import diff
-from reconciler.policies.model import DesiredResolution, DesiredRule
 from reconciler.policies.plan import PolicyPlan
-from reconciler.policies.selectors import VigilSelector
+from reconciler.vocab.policies.model import DesiredResolution, DesiredRule
+from reconciler.vocab.policies.selectors import VigilSelector
 
 FAST = RetryPolicy(max_attempts=2, base_delay=0.0)
 

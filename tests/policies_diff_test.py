@@ -9,13 +9,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.engine import notes
-from reconciler.engine.safety import SafetyPolicy
+from reconciler import notes
 from reconciler.errors import ConfigError, Location
 from reconciler.policies.changes import Placement, RuleChange
-from reconciler.policies.checks import HUMAN_NOTE_MAX
 from reconciler.policies.diff import diff, diff_rules, fingerprint, keepers
-from reconciler.policies.model import (
+from reconciler.policies.plan import PolicyPlan
+from reconciler.policies.resolutions import diff_resolutions
+from reconciler.policies.trailer import fit_note
+from reconciler.rules.safety import SafetyPolicy
+from reconciler.vocab.policies.checks import HUMAN_NOTE_MAX
+from reconciler.vocab.policies.model import (
     DesiredResolution,
     DesiredRule,
     LivePolicy,
@@ -24,11 +27,8 @@ from reconciler.policies.model import (
     resolution_seal_parts,
     rule_seal_parts,
 )
-from reconciler.policies.plan import PolicyPlan
-from reconciler.policies.resolutions import diff_resolutions
-from reconciler.policies.selectors import VigilSelector
-from reconciler.policies.trailer import fit_note
-from reconciler.policies.wire import RULE_NOTE_MAX
+from reconciler.vocab.policies.selectors import VigilSelector
+from reconciler.vocab.policies.wire import RULE_NOTE_MAX
 
 WHERE = Location("a.yaml", 1, 3)
 
@@ -297,7 +297,7 @@ def test_a_plan_survives_its_dict_form() -> None:
 
 def test_the_fingerprint_sees_a_reorder() -> None:
     a, b = live("a"), live("b")
-    assert fingerprint({"default": [a, b]}, []) != fingerprint({"default": [b, a]}, [])
+    assert fingerprint([], {"default": [a, b]}, []) != fingerprint([], {"default": [b, a]}, [])
 
 
 # --- apply the plan to a model of the server, then plan again: nothing left ---------------------

@@ -4,9 +4,9 @@ from typing import Any
 
 import pytest
 
-from reconciler.engine import notes
+from reconciler import notes
 from reconciler.errors import ApiError
-from reconciler.policies.model import (
+from reconciler.vocab.policies.model import (
     LivePolicy,
     LiveResolution,
     LiveRule,
@@ -17,7 +17,7 @@ from reconciler.policies.model import (
     resolution_seal_parts,
     rule_seal_parts,
 )
-from reconciler.policies.selectors import VigilSelector
+from reconciler.vocab.policies.selectors import VigilSelector
 
 SELECTOR = {"finding.alertType": "malware"}
 SEAL = notes.seal("acme", rule_seal_parts("block malware", VigilSelector.from_wire(SELECTOR)))

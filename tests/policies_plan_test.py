@@ -18,15 +18,15 @@ from conftest import ALL_SCOPES_TOKEN, TEST_ORG, TRANSPORT_BASE_URL
 
 from reconciler.cli import cli
 from reconciler.emulator import Emulator, EmulatorTransport, embedded
-from reconciler.engine.plan import Plan
-from reconciler.engine.policyorgs import desired_state
 from reconciler.errors import ConfigError
 from reconciler.http.client import HttpClient
 from reconciler.policies.client import PoliciesClient
+from reconciler.policies.orgs import desired_state
 from reconciler.policies.plan import PolicyPlan
 from reconciler.policies.snapshot import read_snapshot
 from reconciler.rules import loader
 from reconciler.rules.model import utc_today
+from reconciler.wiring import read_plan
 
 
 def run(*args: str) -> Result:
@@ -178,16 +178,17 @@ def test_a_saved_plan_is_a_policies_plan_whose_fingerprint_covers_order(
     assert run("plan", str(files), "--api-url", f"local:{db}", "--out", str(saved)).exit_code == 0
     data = json.loads(saved.read_text())
     assert data["orgs"][0]["target"] == "alert-policies"
-    plan = Plan.from_dict(data)
-    assert plan.orgs == () and isinstance(plan.policies[0], PolicyPlan)
-    assert plan.policies[0].summary()["move"] == 1
-    assert plan.targets[TEST_ORG].target == "alert-policies"
+    plan = read_plan(data)
+    (policy_plan,) = plan.orgs
+    assert isinstance(policy_plan, PolicyPlan)
+    assert policy_plan.summary()["move"] == 1
+    assert policy_plan.choice is not None and policy_plan.choice.target == "alert-policies"
     emulator = embedded(str(db))  # as local: opens it: no token needed
     client = PoliciesClient(
         HttpClient(TRANSPORT_BASE_URL, None, transport=EmulatorTransport(emulator))
     )
     before = read_snapshot(client, TEST_ORG).fingerprint
-    assert before == plan.policies[0].fingerprint
+    assert before == policy_plan.fingerprint
     first, second, *_ = emulator.policy_rules(TEST_ORG)
     client.update_rule(TEST_ORG, "default", second["id"], {"before_rule_id": first["id"]})
     assert read_snapshot(client, TEST_ORG).fingerprint != before  # only the order changed
@@ -267,10 +268,11 @@ def test_untranslatable_rules_are_errors_at_their_line_and_nothing_is_written(
         result = run(*command, str(path), "--api-url", f"local:{db}")
         assert result.exit_code == 1, result.output
         assert result.stderr.splitlines() == [
-            f"{path}:8:5: rule */* alert_key=abc123 (state ignore) cannot be translated for "
+            f"{path}:8:5: error: rule */* alert_key=abc123 (state ignore) cannot be translated for "
             "Alert Policies: alert_key_not_translatable: Alert keys have no selector. Create an "
             "alert resolution for that finding instead.",
-            f"{path}:11:5: rule npm/x (state inherit) cannot be translated for Alert Policies: "
+            f"{path}:11:5: error: rule npm/x (state inherit) cannot be translated for Alert "
+            "Policies: "
             "inherit_not_translatable: An inherit entry needs no rule: the policy's baseline "
             "preset decides. Drop it.",
             "2 errors; nothing was sent.",
@@ -299,8 +301,24 @@ def test_a_translated_note_that_leaves_no_room_for_the_trailer_is_an_error(
     result = run("plan", str(path), "--api-url", f"local:{db}")
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0] == (
-        f"{path}:4:5: note is 230 characters: as an Alert Policies rule note it must fit in 256 "
-        "with socket-triage's provenance trailer, so at most 222; shorten it"
+        f"{path}:4:5: error: note is 230 characters: as an Alert Policies rule note it must fit "
+        "in 256 with socket-triage's provenance trailer, so at most 222; shorten it"
+    )
+
+
+def test_a_translated_note_is_counted_in_utf16_code_units(tmp_path: Path, db: Path) -> None:
+    note = "\U0001f642" * 112  # 112 characters, 224 UTF-16 code units
+    path = write(
+        tmp_path,
+        f"org: acme\ntarget: alert-policies\nrules:\n  - package_type: npm\n"
+        f"    package_name: lodash\n    state: warn\n    note: {note}\n",
+    )
+    result = run("plan", str(path), "--api-url", f"local:{db}")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"{path}:4:5: error: note is 224 characters (UTF-16 code units, as the server may count "
+        "them; 112 as written): as an Alert Policies rule note it must fit in 256 with "
+        "socket-triage's provenance trailer, so at most 222; shorten it"
     )
 
 
@@ -318,8 +336,8 @@ def test_a_translated_name_that_a_native_rule_already_uses_is_an_error(
     result = run("plan", str(path), "--api-url", f"local:{db}")
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0] == (
-        f"{path}:8:5: name 'any alert in npm/lodash' is already used in policy default by the "
-        f"rule at {path}:4:5: names identify rules, so each must be unique per policy"
+        f"{path}:8:5: error: name 'any alert in npm/lodash' is already used in policy default by "
+        f"the rule at {path}:4:5: names identify rules, so each must be unique per policy"
     )
 
 

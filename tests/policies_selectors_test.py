@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.policies.selectors import (
+from reconciler.vocab.policies.selectors import (
     Problem,
     Shadow,
     VigilSelector,

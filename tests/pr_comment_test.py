@@ -212,3 +212,43 @@ def test_unmanaged_rules_and_plan_warnings_are_in_the_head() -> None:
     assert "> **Warning:** `live rule npm/w19 has no uuid`" in text
     assert "npm/w20" not in text
     assert "> … and 5 more warnings; see the job log." in text
+
+
+def test_an_unsafe_plan_is_a_caution_alert() -> None:
+    reason = "3 of 10 live rules (30%) would be updated or deleted, over the 20% threshold"
+    data = {
+        "has_changes": True,
+        "orgs": [
+            {
+                "org": "acme",
+                "summary": {"create": 0, "update": 0, "delete": 3, "unchanged": 7},
+                "unsafe": [reason],
+                "changes": [],
+            }
+        ],
+    }
+    lines = build_comment(data, CommentParts(), GITHUB_COMMENT_LIMIT).text.splitlines()
+    at = lines.index("> [!CAUTION]")
+    assert lines[at - 1 : at + 2] == [
+        "",
+        "> [!CAUTION]",
+        f"> **Unsafe:** {reason}; apply needs `--force`.",
+    ]
+
+
+def test_a_failed_validation_is_the_headline(tmp_path: Path) -> None:
+    messages = tmp_path / "validate.txt"
+    messages.write_text("triage/a.yaml:3:5: error: state: 'nope' is not one of ...\n")
+    args = ("--title", "socket-triage plan: acme", "--messages", str(messages))
+    body, summary = comment(tmp_path, *args, "--exit-code", "1", "--validation-failed")
+    for text in (body, summary):
+        assert text.splitlines()[1:5] == [
+            "### Validation failed · socket-triage plan: acme",
+            "",
+            "> [!CAUTION]",
+            "> The rule files have errors, listed under Messages; nothing was planned.",
+        ]
+        assert "<details open>\n<summary>Messages</summary>" in text
+    plain, _ = comment(tmp_path, *args, "--exit-code", "1")
+    assert plain.splitlines()[1] == "### socket-triage plan: acme"
+    assert "Validation failed" not in plain

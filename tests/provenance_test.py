@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.engine import notes
-from reconciler.engine.notes import MAX_TRAILER
+from reconciler import notes
 from reconciler.engine.provenance import Provenance, detect, github_repository
 from reconciler.errors import Location
+from reconciler.notes import MAX_TRAILER
 from reconciler.rules.model import Rule
-from reconciler.triage.selector import LiveRule, Selector
+from reconciler.vocab.triage.selector import LiveRule, Selector
 
 SHA = "0123abcdef0123abcdef0123abcdef0123abcdef"
 LOC = Location("examples/triage/npm.yaml", 12, 3)

@@ -9,7 +9,7 @@ import click
 import pytest
 
 from reconciler.cli import cli
-from reconciler.engine.plan import Plan, diff
+from reconciler.engine.plan import Plan
 from reconciler.errors import Location
 from reconciler.render import (
     RENDERERS,
@@ -20,7 +20,8 @@ from reconciler.render import (
 )
 from reconciler.render.markdown import COMMENT_MARKER, GITHUB_COMMENT_LIMIT
 from reconciler.rules.model import Rule
-from reconciler.triage.selector import LiveRule, Selector
+from reconciler.triage.plan import diff
+from reconciler.vocab.triage.selector import LiveRule, Selector
 
 TODAY = dt.date(2026, 11, 28)
 
@@ -141,7 +142,9 @@ def rendered(renderer: Renderer, plan: Plan) -> str:
 
 
 def test_the_registry_holds_every_format_the_cli_offers() -> None:
-    fmt = next(p for p in cli.commands["plan"].params if p.name == "fmt")
+    plan = cli.get_command(click.Context(cli), "plan")
+    assert plan is not None
+    fmt = next(p for p in plan.params if p.name == "fmt")
     assert isinstance(fmt.type, click.Choice)
     assert list(fmt.type.choices) == list(RENDERERS) == ["text", "json", "markdown"]
     assert RENDERERS["markdown"] is render_markdown

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from reconciler.errors import ConfigError
-from reconciler.rules import loader, parsing
+from reconciler.rules import loader
 
 TODAY = dt.date(2026, 11, 28)
 
@@ -89,7 +89,7 @@ def unreadable(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Path]]:
         return real_open(file, *args, **kwargs)
 
     monkeypatch.setattr(os, "scandir", scandir)
-    monkeypatch.setattr(parsing, "open", refuse_open, raising=False)
+    monkeypatch.setattr(loader, "open", refuse_open, raising=False)
     yield paths
     for path in paths:
         path.chmod(0o755)

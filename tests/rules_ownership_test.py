@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import TEST_ORG
 
+from reconciler import notes
 from reconciler.cli import cli
 from reconciler.emulator import embedded
-from reconciler.engine import notes
-from reconciler.triage.selector import LiveRule, Selector
+from reconciler.vocab.triage.selector import LiveRule, Selector
 
 RULES = """\
 org: acme

@@ -15,7 +15,7 @@ from reconciler.errors import Location
 from reconciler.rules import rulefile, yamlnodes
 from reconciler.rules.model import Rule
 from reconciler.rules.yamlnodes import pack
-from reconciler.triage.selector import LiveRule, Selector
+from reconciler.vocab.triage.selector import LiveRule, Selector
 
 TODAY = dt.date(2026, 11, 28)
 SCALARS = [

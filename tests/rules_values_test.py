@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.engine.export import MISSING_NOTE
-from reconciler.engine.plan import diff
 from reconciler.errors import ConfigError, Diagnostic
 from reconciler.rules import loader
-from reconciler.triage.selector import LiveRule, Selector
+from reconciler.rules.textcheck import MISSING_NOTE
+from reconciler.triage.plan import diff
+from reconciler.vocab.triage.selector import LiveRule, Selector
 
 TODAY = dt.date(2026, 11, 28)
 RULE = "  - {package_name: lodash, state: ignore, note: n}\n"

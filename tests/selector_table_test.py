@@ -7,8 +7,8 @@ import typing
 import pytest
 
 from reconciler.rules import ruleschema
-from reconciler.triage import wire
-from reconciler.triage.selector import Selector
+from reconciler.vocab.triage import wire
+from reconciler.vocab.triage.selector import Selector
 
 TABLE = wire.SELECTOR
 

@@ -14,12 +14,12 @@ from conftest import ALL_SCOPES_TOKEN, TEST_ORG, TEST_TOKEN, TRANSPORT_BASE_URL
 from reconciler.api import ALERT_POLICIES, TRIAGE
 from reconciler.cli import cli
 from reconciler.emulator import Emulator, EmulatorTransport
-from reconciler.engine.targets import choose_target, read_status
 from reconciler.errors import AuthError, Location
 from reconciler.http.client import HttpClient
 from reconciler.http.retry import RetryPolicy
 from reconciler.policies.client import PoliciesClient
-from reconciler.policies.model import MigrationStatus
+from reconciler.vocab.policies.model import MigrationStatus
+from reconciler.wiring import choose_target, read_status
 
 FAST = RetryPolicy(max_attempts=1, base_delay=0.0)
 PIN = Location("acme.yaml", 2, 9)
@@ -223,7 +223,8 @@ def test_native_entries_on_the_triage_target_stop_the_plan(tmp_path: Path) -> No
     result = run("plan", str(path), "--api-url", local_in(tmp_path, "pending"))
     assert result.exit_code == 1
     assert result.stderr.startswith(
-        f"{path}:3:5: org 'acme' is planned on legacy triage (the org still evaluates legacy "
-        "triage (migration state pending)), which cannot hold policy_rules or resolutions: pin "
-        "'target: alert-policies' in the files, or preview with --target alert-policies"
+        f"{path}:3:5: error: org 'acme' is planned on legacy triage (the org still evaluates "
+        "legacy triage (migration state pending)), which cannot hold policy_rules or "
+        "resolutions: pin 'target: alert-policies' in the files, or preview with --target "
+        "alert-policies"
     )

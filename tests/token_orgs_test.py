@@ -18,7 +18,7 @@ from reconciler.emulator import Emulator, EmulatorTransport
 from reconciler.errors import AuthError
 from reconciler.http.connect import Credentials
 from reconciler.triage.client import TriageClient
-from reconciler.triage.wire import SCOPE_LIST
+from reconciler.vocab.triage.wire import SCOPE_LIST
 
 BETA = "beta-corp"
 BETA_TOKEN = "sktsec_beta_corp_only_0123456789"

@@ -12,6 +12,7 @@ from reconciler.cli import cli
 from reconciler.commands import validate
 from reconciler.errors import ConfigError
 from reconciler.rules.model import utc_today
+from reconciler.rules.textcheck import MISSING_NOTE
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,18 +36,19 @@ def test_examples_are_valid() -> None:
     [
         (
             ["tests/fixtures/bad-state.yaml"],
-            "tests/fixtures/bad-state.yaml:4:12: state: 'ignor' is not one of block, warn, "
+            "tests/fixtures/bad-state.yaml:4:12: error: state: 'ignor' is not one of block, warn, "
             "monitor, ignore, inherit (did you mean 'ignore'?)\n1 error; nothing was sent.\n",
         ),
         (
             ["no/such/dir/"],
-            "no/such/dir/: no such file or directory\n1 error; nothing was sent.\n",
+            "no/such/dir/: error: no such file or directory\n1 error; nothing was sent.\n",
         ),
         (
             ["tests/fixtures/bad-broad.yaml", "tests/fixtures/bad-empty.yaml"],
-            "tests/fixtures/bad-broad.yaml:3:5: broad rule: no alert_key and no package_name, so "
-            "it applies across packages; add 'broad: true' to confirm\n"
-            "tests/fixtures/bad-empty.yaml:1:1: empty rule file\n2 errors; nothing was sent.\n",
+            "tests/fixtures/bad-broad.yaml:3:5: error: broad rule: no alert_key and no "
+            "package_name, so it applies across packages; add 'broad: true' to confirm\n"
+            "tests/fixtures/bad-empty.yaml:1:1: error: empty rule file\n"
+            "2 errors; nothing was sent.\n",
         ),
     ],
 )
@@ -86,3 +88,49 @@ def test_run_uses_the_given_day_and_lets_errors_propagate(
     assert err == "examples/triage/go.yaml:7:5: warning: rule expires on 2027-06-30 (in 10 days)\n"
     with pytest.raises(ConfigError):
         validate.run(["tests/fixtures/bad-cvss.yaml"])
+
+
+def _placeholder_file(tmp_path: Path, expires: dt.date) -> Path:
+    (tmp_path / "w.yaml").write_text(
+        "org: acme\nrules:\n"
+        f"  - {{package_name: a, state: ignore, note: '{MISSING_NOTE}'}}\n"
+        f"  - {{package_name: b, state: ignore, note: n, expires: {expires}}}\n"
+    )
+    return tmp_path / "w.yaml"
+
+
+def test_strict_fails_on_the_export_placeholder_as_an_error(tmp_path: Path) -> None:
+    soon = utc_today() + dt.timedelta(days=3)
+    path = _placeholder_file(tmp_path, soon)
+    todo = "note: still the TODO placeholder from export; say why this rule exists"
+    expiry = f"{path}:4:5: warning: rule expires on {soon} (in 3 days)"
+    assert invoke(str(path)) == (
+        0,
+        "OK: 2 rules for 1 org in 1 file.\n",
+        f"{path}:3:44: warning: {todo}\n{expiry}\n",
+    )
+    assert invoke("--strict", str(path)) == (
+        1,
+        "",
+        f"{path}:3:44: error: {todo}\n{expiry}\n1 error; nothing was sent.\n",
+    )
+
+
+def test_strict_lets_expiry_warnings_pass(tmp_path: Path) -> None:
+    soon = utc_today() + dt.timedelta(days=3)
+    (tmp_path / "w.yaml").write_text(
+        f"org: acme\nrules:\n  - {{package_name: b, state: ignore, note: n, expires: {soon}}}\n"
+    )
+    code, stdout, stderr = invoke("--strict", str(tmp_path))
+    assert (code, stdout) == (0, "OK: 1 rule for 1 org in 1 file.\n")
+    assert stderr == f"{tmp_path}/w.yaml:3:5: warning: rule expires on {soon} (in 3 days)\n"
+
+
+@pytest.mark.parametrize("fmt", ["json", "github"])
+def test_strict_fails_in_every_format(tmp_path: Path, fmt: str) -> None:
+    path = _placeholder_file(tmp_path, utc_today() + dt.timedelta(days=300))
+    assert invoke("--format", fmt, str(path))[0] == 0
+    code, stdout, _ = invoke("--format", fmt, "--strict", str(path))
+    assert code == 1
+    assert ("::error file=" if fmt == "github" else '"severity": "error"') in stdout
+    assert "1 error in the rule files." in stdout

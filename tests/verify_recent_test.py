@@ -17,18 +17,20 @@ from typing import Any
 
 import httpx
 import pytest
+from apply_support import apply_one
 from apply_test import TODAY, make_client, rule, seed
 from conftest import TEST_ORG
 
 from reconciler.emulator import Emulator
-from reconciler.engine.apply import ApplyResult, apply_org
-from reconciler.engine.plan import OrgPlan, diff, parse_time
-from reconciler.engine.recent import _changed_since, _ends_with, _last, after_apply
-from reconciler.engine.verify import Conclusion, conclude
+from reconciler.engine.outcomes import Conclusion
 from reconciler.http.paginate import Page
 from reconciler.rules.model import Rule
+from reconciler.triage.apply import ApplyResult, apply_org
 from reconciler.triage.client import TriageClient
-from reconciler.triage.selector import LiveRule
+from reconciler.triage.plan import TriagePlan, diff
+from reconciler.triage.recent import _changed_since, _ends_with, _last, after_apply
+from reconciler.triage.verify import conclude
+from reconciler.vocab.triage.selector import LiveRule, parse_time
 
 NAMES = [f"pkg-{i:04d}" for i in range(1050)]
 
@@ -38,7 +40,7 @@ class Applied:
     """The org of 1,050 rules after ``desired()`` was applied, before the final listing."""
 
     client: TriageClient
-    plan: OrgPlan
+    plan: TriagePlan
     before: list[LiveRule]
     result: ApplyResult
 
@@ -59,7 +61,7 @@ def desired() -> list[Rule]:
     return keep + [rule(f"new-{i}") for i in range(5)]
 
 
-def planned(client: TriageClient) -> tuple[OrgPlan, list[LiveRule]]:
+def planned(client: TriageClient) -> tuple[TriagePlan, list[LiveRule]]:
     before = client.live_rules(TEST_ORG)
     return diff(TEST_ORG, desired(), before, today=TODAY, prune=True), before
 
@@ -73,7 +75,7 @@ def held(emulator: Emulator) -> list[tuple[Any, ...]]:
     return [(r["uuid"], r["state"], r["note"], r["updated_at"]) for r in emulator.rules(TEST_ORG)]
 
 
-def concluded(rules: Conclusion | list[LiveRule] | None) -> list[tuple[Any, ...]]:
+def concluded(rules: Conclusion[Any, Any] | list[LiveRule] | None) -> list[tuple[Any, ...]]:
     after = rules.after if isinstance(rules, Conclusion) else rules
     assert after is not None
     return [(r.uuid, r.state, r.note, r.updated_at) for r in after]
@@ -208,7 +210,6 @@ def test_the_audit_log_names_every_created_rule_from_the_changed_rules(
 ) -> None:
     """Creates are audited once a listing names their uuid; here that listing is the one read
     from the changed rules, and every line must name a rule the server holds as written."""
-    from reconciler.commands import apply as command
     from reconciler.engine.audit import AuditLog
     from reconciler.engine.provenance import Provenance
 
@@ -218,7 +219,7 @@ def test_the_audit_log_names_every_created_rule_from_the_changed_rules(
     with make_client(emulator) as client:
         plan, _ = planned(client)
         listed = gets(emulator)
-        command.apply_one(client, plan, log, concurrency=4, settle=0.0)
+        apply_one(client, plan, log, concurrency=4, settle=0.0)
     log.close()
     # The check before writing (11 pages), then 1 page of changed rules and the count page.
     assert gets(emulator) - listed == 11 + 2
@@ -232,7 +233,7 @@ def test_the_audit_log_names_every_created_rule_from_the_changed_rules(
             assert held_now[line["uuid"]]["state"] == line["after"]["state"]
 
 
-# engine/recent.py (_last, _ends_with, _changed_since): what the shortcut trusts of one page.
+# triage/recent.py (_last, _ends_with, _changed_since): what the shortcut trusts of one page.
 def _page(rules: list[LiveRule], next_page: object = None) -> Page[LiveRule]:
     return Page(tuple(rules), tuple(r.uuid for r in rules), next_page)
 

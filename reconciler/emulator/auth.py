@@ -1,4 +1,4 @@
-"""Org tokens, their scopes, and per-token quota.
+"""Org tokens, their scopes, per-token quota and rate limit.
 
 Socket takes an org token either as ``Authorization: Bearer <token>`` or as the user of HTTP basic
 auth with an empty password. Tokens live in memory only: they are configuration of a run, not
@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
 import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+# What ``GET /v0/quota`` says of a token without a limit (Socket always answers a number).
+UNLIMITED = 1_000_000
 # An umbrella scope grants every ``umbrella:*`` scope (inferred; Socket lists both kinds).
 UMBRELLAS = ("alert-policy", "alert-resolution", "triage")
 
@@ -121,6 +124,54 @@ class Quota:
             return self.NO_REFILL_RETRY_AFTER
         return max(1, math.ceil((1.0 - units) / self._refill))
 
+    def remaining(self, token: str) -> tuple[int, int]:
+        """(units left, the bucket's size) for ``token``, without spending; ``UNLIMITED`` for
+        both when there is no limit."""
+        if self._size is None:
+            return UNLIMITED, UNLIMITED
+        now = self._clock()
+        with self._lock:
+            units, at = self._buckets.get(token, (float(self._size), now))
+        return int(min(float(self._size), units + (now - at) * self._refill)), self._size
+
     def reset(self) -> None:
         with self._lock:
             self._buckets.clear()
+
+
+class RateWindow:
+    """Socket's rate limit: at most ``limit`` requests per token in any ``window`` seconds.
+
+    ``limit=None`` means no limit. Past it the answer is 429 with the whole seconds until the
+    oldest request of the window leaves it; a refused request does not count.
+    """
+
+    def __init__(
+        self,
+        limit: int | None,
+        window: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = limit
+        self._window = window
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._seen: dict[str, collections.deque[float]] = {}
+
+    def admit(self, token: str) -> int | None:
+        """Count one request. ``None`` when admitted, else the Retry-After in whole seconds."""
+        if self.limit is None:
+            return None
+        now = self._clock()
+        with self._lock:
+            seen = self._seen.setdefault(token, collections.deque())
+            while seen and seen[0] <= now - self._window:
+                seen.popleft()
+            if len(seen) >= self.limit:
+                return max(1, math.ceil(seen[0] + self._window - now))
+            seen.append(now)
+            return None
+
+    def reset(self) -> None:
+        with self._lock:
+            self._seen.clear()

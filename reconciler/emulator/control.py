@@ -16,26 +16,59 @@ GET  /_emulator/orgs/{org}/policies      every policy, each with its "rules" in 
 POST /_emulator/orgs/{org}/policy-rules  {"policy"?: "default", "rules": [...]}: append rules
 GET  /_emulator/orgs/{org}/resolutions   every resolution, oldest first
 POST /_emulator/orgs/{org}/resolutions   {"resolutions": [...]}: create them
+
+They are the Python API over HTTP: ``handle`` is given the emulator as ``Controlled``, the part
+of it these endpoints use.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
-from reconciler.emulator.faults import Faults
+from reconciler.emulator.faults import FaultInjector, Faults
 from reconciler.emulator.policies_store import DEFAULT_ID
 from reconciler.emulator.responses import ApiFailure, Response, json_response
-from reconciler.triage.wire import SCOPE_LIST, SCOPE_UPDATE
-
-if TYPE_CHECKING:
-    from reconciler.emulator.core import Emulator
+from reconciler.vocab.triage.wire import SCOPE_LIST, SCOPE_UPDATE
 
 PREFIX = "/_emulator/"
 LEGACY_DELETE_STATUSES = (405, 409)
 
 
-def handle(emulator: Emulator, method: str, path: str, body: bytes) -> Response:
+class Controlled(Protocol):
+    """What the control endpoints read and change: ``core.Emulator`` (seeding.Seeding's API)."""
+
+    next_page_zero: bool
+    lazy_end_cursor: bool
+    legacy_delete_status: int
+
+    @property
+    def faults(self) -> FaultInjector: ...
+    def counters(self) -> dict[str, Any]: ...
+    def set_faults(self, faults: Faults) -> None: ...
+    def reset(self) -> None: ...
+    def add_org(self, slug: str, *, migrated: bool | None = None) -> None: ...
+    def add_token(
+        self, token: str, org: str, scopes: Iterable[str], *, repos: Iterable[str] | None = None
+    ) -> None: ...
+    def set_migration_state(
+        self, org: str, state: str | None, **overrides: Any
+    ) -> dict[str, Any]: ...
+    def migration_status(self, org: str) -> dict[str, Any]: ...
+    def rules(self, org: str) -> list[dict[str, Any]]: ...
+    def alert_policies(self, org: str) -> list[dict[str, Any]]: ...
+    def policy_rules(self, org: str, policy: str = DEFAULT_ID) -> list[dict[str, Any]]: ...
+    def seed_policy_rules(
+        self, org: str, rules: Iterable[Mapping[str, Any]], policy: str = DEFAULT_ID
+    ) -> list[dict[str, Any]]: ...
+    def alert_resolutions(self, org: str) -> list[dict[str, Any]]: ...
+    def seed_resolutions(
+        self, org: str, resolutions: Iterable[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]: ...
+
+
+def handle(emulator: Controlled, method: str, path: str, body: bytes) -> Response:
     """Answer one control request."""
     name = path[len(PREFIX) :].strip("/")
     parts = name.split("/")
@@ -51,7 +84,7 @@ def handle(emulator: Emulator, method: str, path: str, body: bytes) -> Response:
     raise ApiFailure(404, f"No such control endpoint: {method} {path}")
 
 
-def _get(emulator: Emulator, name: str) -> Response:
+def _get(emulator: Controlled, name: str) -> Response:
     if name == "counters":
         return json_response(200, emulator.counters())
     if name == "faults":
@@ -59,7 +92,7 @@ def _get(emulator: Emulator, name: str) -> Response:
     raise ApiFailure(404, f"No such control endpoint: GET {name}")
 
 
-def _post(emulator: Emulator, name: str, data: dict[str, Any]) -> Response:
+def _post(emulator: Controlled, name: str, data: dict[str, Any]) -> Response:
     if name == "faults":
         emulator.set_faults(Faults.from_mapping(data))
         return json_response(200, emulator.faults.config.to_dict())
@@ -83,7 +116,7 @@ def _post(emulator: Emulator, name: str, data: dict[str, Any]) -> Response:
     raise ApiFailure(404, f"No such control endpoint: POST {name}")
 
 
-def _org_item(emulator: Emulator, method: str, org: str, item: str, body: bytes) -> Response:
+def _org_item(emulator: Controlled, method: str, org: str, item: str, body: bytes) -> Response:
     if method == "GET":
         views = {
             "rules": emulator.rules,
@@ -107,7 +140,7 @@ def _org_item(emulator: Emulator, method: str, org: str, item: str, body: bytes)
     raise ApiFailure(404, f"No such control endpoint: {method} orgs/{org}/{item}")
 
 
-def _policies(emulator: Emulator, org: str) -> list[dict[str, Any]]:
+def _policies(emulator: Controlled, org: str) -> list[dict[str, Any]]:
     return [
         {**policy, "rules": emulator.policy_rules(org, policy["id"])}
         for policy in emulator.alert_policies(org)
@@ -133,7 +166,7 @@ def _list(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
     return items
 
 
-def _org(emulator: Emulator, data: dict[str, Any]) -> Response:
+def _org(emulator: Controlled, data: dict[str, Any]) -> Response:
     slug = data.get("slug")
     if not isinstance(slug, str) or not slug:
         raise ApiFailure(400, "slug is required")

@@ -1,11 +1,13 @@
 """The request pipeline: one method call per HTTP request, over the SQLite store.
 
 ``Emulator.handle`` knows nothing about sockets; the HTTP server and the in-process transport are
-thin front ends over it. Each family declares its endpoints (``routing.Operation``); this module
-does what they share, in this order: route (404, 405), latency, injected fault (429/5xx, before
-anything changes), token (401), org (404), scope (403), org-wide token (403), quota (429),
-``?dry_run`` (400), migration gate (409/405), then the operation itself and, for a real write
-that succeeded, the lost-answer draws (late commit for POST, then ambiguous).
+thin front ends over it. Each family is built here over the one store it uses and declares its
+endpoints (``routing.Operation``); ``Emulator`` builds the routing table from them (the one place
+that knows every family) and does what they share, in this order: route (404, 405), latency,
+injected fault (429/5xx, before anything changes), token (401), org (404), scope (403),
+org-wide token (403), rate limit (429), quota (429), ``?dry_run`` (400), migration gate
+(409/405), then the operation itself and, for a real write that succeeded, the lost-answer
+draws (late commit for POST, then a 500 after the commit, then ambiguous).
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs
 
-from reconciler.emulator import control, policies_migration, policies_routes, triage_routes
-from reconciler.emulator.auth import Keyring, Quota, Token, token_from_headers
+from reconciler.emulator import control, policies_migration
+from reconciler.emulator.auth import Keyring, Quota, RateWindow, Token, token_from_headers
 from reconciler.emulator.database import MEMORY, Org, Store
 from reconciler.emulator.faults import (
     FAULT_429,
+    FAULT_500_AFTER_COMMIT,
     FAULT_502,
     FAULT_AMBIGUOUS,
     FAULT_LATE_COMMIT,
@@ -31,21 +34,22 @@ from reconciler.emulator.faults import (
     Faults,
 )
 from reconciler.emulator.params import dry_run as parse_dry_run
-from reconciler.emulator.policies_resolutions import ResolutionStore
+from reconciler.emulator.policies_resolution_store import ResolutionStore
+from reconciler.emulator.policies_resolutions import ResolutionRoutes
+from reconciler.emulator.policies_routes import PolicyRoutes
 from reconciler.emulator.policies_store import PolicyStore
-from reconciler.emulator.responses import ApiFailure, Response, server_error
+from reconciler.emulator.responses import ApiFailure, Response, json_response, server_error
 from reconciler.emulator.routing import Operation, Request, Route
 from reconciler.emulator.seeding import Seeding
+from reconciler.emulator.triage_routes import TriageRoutes
 from reconciler.emulator.triage_store import TriageRules
-from reconciler.triage.wire import SCOPE_LIST, SCOPE_UPDATE
+from reconciler.vocab.triage.wire import SCOPE_LIST, SCOPE_UPDATE
 
 log = logging.getLogger(__name__)
+QUOTA_PATH = "/v0/quota"
 
 ResponseCheck = Callable[[str, str, Response, str], None]
 _response_check: ResponseCheck | None = None
-
-# Every family's endpoints. Literal paths (migration/...) come before ``{policy_id}`` ones.
-ROUTES: tuple[Route, ...] = (*triage_routes.ROUTES, *policies_routes.ROUTES)
 
 
 def set_response_check(check: ResponseCheck | None) -> None:
@@ -72,6 +76,7 @@ class Emulator(Seeding):
         legacy_delete_status: int = 405,
         quota: int | None = None,
         refill_per_second: float = 0.0,
+        rate_limit: int | None = None,
         faults: Faults | None = None,
     ) -> None:
         self.store = Store(db)
@@ -80,14 +85,43 @@ class Emulator(Seeding):
         self.resolutions = ResolutionStore(self.store)
         self.require_auth = require_auth
         self.auto_create_orgs = auto_create_orgs
-        self.next_page_zero = next_page_zero
-        self.lazy_end_cursor = lazy_end_cursor
         self.legacy_delete_status = legacy_delete_status
         self.keyring = Keyring()
         self.quota = Quota(quota, refill_per_second)
+        self.rate_window = RateWindow(rate_limit)  # requests a minute per token, as Socket's
         self.faults = FaultInjector(faults or Faults())
         self._counters = Counters()
         self._late: list[threading.Timer] = []
+        self._triage_routes = TriageRoutes(
+            self.triage, self._counters, next_page_zero=next_page_zero
+        )
+        self._resolution_routes = ResolutionRoutes(
+            self.resolutions, self._counters, lazy_end_cursor=lazy_end_cursor
+        )
+        # Every family's endpoints. Literal paths (migration/...) come before ``{policy_id}`` ones.
+        self._routes: tuple[Route, ...] = (
+            *self._triage_routes.routes(),
+            *PolicyRoutes(self.policies, self._counters).routes(),
+            *self._resolution_routes.routes(),
+        )
+
+    @property
+    def next_page_zero(self) -> bool:
+        """The last legacy page says ``nextPage: 0`` rather than null (a quirk seen in the wild)."""
+        return self._triage_routes.next_page_zero
+
+    @next_page_zero.setter
+    def next_page_zero(self, enabled: bool) -> None:
+        self._triage_routes.next_page_zero = enabled
+
+    @property
+    def lazy_end_cursor(self) -> bool:
+        """A full resolutions page always carries an ``endCursor``, even when nothing follows."""
+        return self._resolution_routes.lazy_end_cursor
+
+    @lazy_end_cursor.setter
+    def lazy_end_cursor(self, enabled: bool) -> None:
+        self._resolution_routes.lazy_end_cursor = enabled
 
     def add_token(
         self,
@@ -107,10 +141,6 @@ class Emulator(Seeding):
     def counters(self) -> dict[str, Any]:
         return self._counters.snapshot()
 
-    def count(self, kind: str, **counts: int) -> None:
-        """Record real changes (``kind`` as in ``faults.CHANGE_KINDS``)."""
-        self._counters.changed(kind, **counts)
-
     def reset(self) -> None:
         """Wipe rules, policies, resolutions, counters and quota; restart the fault generator.
 
@@ -121,6 +151,7 @@ class Emulator(Seeding):
         self.resolutions.wipe()
         self._counters.reset()
         self.quota.reset()
+        self.rate_window.reset()
         self.faults.configure(self.faults.config)
 
     def close(self) -> None:
@@ -151,7 +182,9 @@ class Emulator(Seeding):
     ) -> Response:
         if path.startswith(control.PREFIX):
             return control.handle(self, method, path, body)
-        found = next(((r, m) for r in ROUTES if (m := r.pattern.match(path))), None)
+        if path == QUOTA_PATH:
+            return self._quota(method, headers)
+        found = next(((r, m) for r in self._routes if (m := r.pattern.match(path))), None)
         if found is None:
             raise ApiFailure(404, f"No such endpoint: {path}")
         route, match = found
@@ -177,7 +210,12 @@ class Emulator(Seeding):
         real_write = operation.write and not request.dry_run
         if real_write and method == "POST" and self.faults.commit_late():
             return self._commit_late(operation, request)
-        response = operation.handler(self, request)
+        response = operation.handler(request)
+        if real_write and self.faults.fail_after_commit():
+            self._counters.fault(FAULT_500_AFTER_COMMIT)
+            raise server_error(
+                500, "Injected server error after commit", code="internal", retryable=True
+            )
         if real_write and self.faults.drop_after_write():
             self._counters.fault(FAULT_AMBIGUOUS)
             return replace(response, drop=True)
@@ -217,12 +255,26 @@ class Emulator(Seeding):
             org = self.store.add_org(slug)
         if org is None:
             raise ApiFailure(404, f"Organization not found: {slug}")
+        wait = self.rate_window.admit(token or "")
+        if wait is not None:
+            raise ApiFailure(429, "Too many requests", headers={"Retry-After": str(wait)})
         wait = self.quota.spend(token or "")
         if wait is not None:
             raise ApiFailure(
                 429, "Insufficient quota for API route", headers={"Retry-After": str(wait)}
             )
         return (known if self.require_auth else None), org
+
+    def _quota(self, method: str, headers: Mapping[str, str]) -> Response:
+        """``GET /v0/quota``: what is left of the token's quota. It costs none, needs no scope
+        and is never a fault (it is how a client finds out whether it may start)."""
+        if method != "GET":
+            raise ApiFailure(405, f"Method {method} not allowed", headers={"Allow": "GET"})
+        token = token_from_headers(headers)
+        if self.require_auth and self.keyring.get(token) is None:
+            raise ApiFailure(401, "Missing or invalid API token")
+        left, size = self.quota.remaining(token or "")
+        return json_response(200, {"quota": left, "maxQuota": size, "nextWindowRefresh": None})
 
     def _commit_late(self, operation: Operation, request: Request) -> Response:
         """Answer nothing now and do the write after ``late_commit_delay`` seconds.
@@ -231,14 +283,14 @@ class Emulator(Seeding):
         is still refused at once with its 400.
         """
         if operation.dry_run:
-            operation.handler(self, replace(request, dry_run=True))
+            operation.handler(replace(request, dry_run=True))
         elif operation.precheck is not None:
-            operation.precheck(self, request)
+            operation.precheck(request)
         self._counters.fault(FAULT_LATE_COMMIT)
 
         def commit() -> None:
             try:
-                operation.handler(self, request)
+                operation.handler(request)
             except Exception:  # e.g. the uuid of an update was deleted meanwhile
                 log.warning("emulator: a late commit failed", exc_info=True)
 

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Final
 
-from reconciler.triage.wire import SELECTOR_FIELDS
+from reconciler.vocab.triage.wire import SELECTOR_FIELDS
 
 APPLICATION_ID: Final = 0x536B5472  # "SkTr"
 CURRENT_VERSION: Final = 2

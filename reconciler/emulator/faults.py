@@ -19,7 +19,15 @@ FAULT_500 = "500"
 FAULT_502 = "502"
 FAULT_AMBIGUOUS = "ambiguous"
 FAULT_LATE_COMMIT = "late_commit"
-FAULT_KINDS = (FAULT_429, FAULT_500, FAULT_502, FAULT_AMBIGUOUS, FAULT_LATE_COMMIT)
+FAULT_500_AFTER_COMMIT = "500_after_commit"
+FAULT_KINDS = (
+    FAULT_429,
+    FAULT_500,
+    FAULT_502,
+    FAULT_AMBIGUOUS,
+    FAULT_LATE_COMMIT,
+    FAULT_500_AFTER_COMMIT,
+)
 
 
 @dataclass(frozen=True)
@@ -31,7 +39,8 @@ class Faults:
     ``rate_late_commit`` applies to POSTs: no answer is sent (the client sees a lost answer at
     once) and the batch commits ``late_commit_delay`` seconds later, as a request still queued in
     a server after the client gave up. It is drawn only when non-zero, so seeded runs without it
-    meet the same faults as before it existed.
+    meet the same faults as before it existed. ``rate_500_after_commit`` (also drawn only when
+    non-zero) applies to successful writes: the change is committed and the answer is a 500.
     """
 
     seed: int = 0
@@ -43,9 +52,11 @@ class Faults:
     rate_ambiguous: float = 0.0
     rate_late_commit: float = 0.0
     late_commit_delay: float = 0.0
+    rate_500_after_commit: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("rate_429", "rate_500", "rate_502", "rate_ambiguous", "rate_late_commit"):
+        rates = ("rate_429", "rate_500", "rate_502", "rate_ambiguous", "rate_late_commit")
+        for name in (*rates, "rate_500_after_commit"):
             rate = getattr(self, name)
             if not 0.0 <= rate <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, not {rate!r}")
@@ -113,6 +124,12 @@ class FaultInjector:
         """Whether to drop the answer to a write that succeeded (an ambiguous failure)."""
         with self._lock:
             return self._rng.random() < self._faults.rate_ambiguous
+
+    def fail_after_commit(self) -> bool:
+        """Whether to answer a committed write with a 500 (drawn only at a non-zero rate)."""
+        with self._lock:
+            rate = self._faults.rate_500_after_commit
+            return rate > 0 and self._rng.random() < rate
 
     def commit_late(self) -> bool:
         """Whether to commit a POST late and never answer it (drawn only at a non-zero rate)."""

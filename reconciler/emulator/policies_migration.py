@@ -21,15 +21,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-from reconciler.emulator.database import MigrationStatus, format_timestamp, parse_timestamp
+from reconciler.emulator.database import MigrationStatus, Org, format_timestamp, parse_timestamp
 from reconciler.emulator.responses import ApiFailure, Response, json_response
 from reconciler.emulator.routing import GATE_LEGACY_WRITE, GATE_POLICY_WRITE, Request
-
-if TYPE_CHECKING:
-    from reconciler.emulator.core import Emulator
-    from reconciler.emulator.database import Org
 
 WINDOW: Final = dt.timedelta(days=30)  # "each org gets a 30-day window"
 PENDING_MESSAGE: Final = (
@@ -122,7 +118,7 @@ def enforce_gate(
         raise ApiFailure(code, LEGACY_MESSAGE, {"state": status.state})
 
 
-def get_status(emulator: Emulator, request: Request) -> Response:
+def get_status(request: Request) -> Response:
     return json_response(200, request.org.status.to_dict())
 
 

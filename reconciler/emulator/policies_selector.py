@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from reconciler.policies.wire import ARTIFACT_TYPES, OP_IN, OP_OR, SELECTOR_NAMESPACES
+from reconciler.vocab.policies.wire import ARTIFACT_TYPES, OP_IN, OP_OR, SELECTOR_NAMESPACES
 
 REPO_FIELD: Final = "location.repo"
 MAX_DEPTH: Final = 8  # nested $or levels; deeper is refused rather than recursed into

@@ -13,16 +13,13 @@ becomes a resolution rather than a rule, the generated rule name, and the ``path
 from __future__ import annotations
 
 import uuid as uuidlib
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 from urllib.parse import quote
 
 from reconciler.emulator.responses import Response, json_response
 from reconciler.emulator.routing import Request
 from reconciler.emulator.triage_entries import BROAD_UNSET, bad, checked_entries
-from reconciler.policies.wire import ARTIFACT_TYPES
-
-if TYPE_CHECKING:
-    from reconciler.emulator.core import Emulator
+from reconciler.vocab.policies.wire import ARTIFACT_TYPES
 
 SCOPES: Final = ("triage:alerts-update", "alert-policy:read", "alert-resolution:create")
 
@@ -71,7 +68,7 @@ REASONS: Final[dict[str, str]] = {
 }
 
 
-def translate(emulator: Emulator, request: Request) -> Response:
+def translate(request: Request) -> Response:
     entries = checked_entries(request.body)
     for index, entry in enumerate(entries):
         _check_uuid(index, entry.get("uuid"))

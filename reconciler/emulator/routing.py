@@ -1,10 +1,11 @@
 """What each family declares about its endpoints, and what a handler receives.
 
-A family module (``triage_routes``, ``policies_routes``, ...) exposes ``ROUTES``: path patterns
-with, per method, an ``Operation`` naming its handler, the scopes that admit it (any one), and
-whether it writes, takes ``?dry_run``, sits behind a migration gate or needs an org-wide token.
-``core.Emulator`` does everything common to all of them (route, faults, auth, quota, gate) from
-that table, so a handler only does its own work.
+A family (``triage_routes``, ``policies_routes``, ...) is built over the one store it uses and
+declares its ``routes()``: path patterns with, per method, an ``Operation`` naming its handler,
+the scopes that admit it (any one), and whether it writes, takes ``?dry_run``, sits behind a
+migration gate or needs an org-wide token. ``core.Emulator`` builds the table from the families
+and does everything common to them (route, faults, auth, quota, gate), so a handler only does its
+own work, and gets nothing but the ``Request``.
 """
 
 from __future__ import annotations
@@ -12,16 +13,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from reconciler.api import API_PREFIX
 from reconciler.emulator.auth import Token
 from reconciler.emulator.database import Org
 from reconciler.emulator.params import Params
 from reconciler.emulator.responses import Response
-
-if TYPE_CHECKING:
-    from reconciler.emulator.core import Emulator
 
 # Migration gates (policies_migration.enforce_gate says what each refuses and when).
 GATE_POLICY_WRITE: Final = "policy-write"
@@ -41,8 +39,9 @@ class Request:
     dry_run: bool = False
 
 
-Handler = Callable[["Emulator", Request], Response]
-Check = Callable[["Emulator", Request], None]
+# Bound to its family's store when the family is built, so a handler is given only the request.
+Handler = Callable[[Request], Response]
+Check = Callable[[Request], None]
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,18 @@ from typing import Any
 from reconciler.emulator.database import Org, Store
 from reconciler.emulator.policies_bodies import PLACEMENT_FIELDS, policy_body, rule_body
 from reconciler.emulator.policies_migration import status_for
-from reconciler.emulator.policies_resolutions import ResolutionStore, checked_body, to_api
+from reconciler.emulator.policies_resolution_store import ResolutionStore, checked_body, to_api
 from reconciler.emulator.policies_store import DEFAULT_ID, Placement, Policy, PolicyStore
 from reconciler.emulator.responses import ApiFailure
 from reconciler.emulator.triage_entries import to_stored
 from reconciler.emulator.triage_store import TriageRules
+
+# What the ``emulator`` command remembers between runs on one database file: the seed file it
+# loaded and the test tokens it generated. A table of its own, created on first use, so that
+# the schema (and its version) of the API's state is untouched and older releases still open
+# the file.
+_KEPT = "CREATE TABLE IF NOT EXISTS emulator_kept (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+_STATE_TABLES = ("triage_rules", "triage_frozen", "policy_rules", "alert_resolutions")
 
 
 class Seeding:
@@ -134,6 +141,44 @@ class Seeding:
             fields = _checked(checked_body, dict(resolution))
             made.append(to_api(self.resolutions.create(target, fields, rehearse=False)))
         return made
+
+    # Kept between runs ---------------------------------------------------------------------
+
+    def seeded_from(self) -> str | None:
+        """The seed file this database was seeded from; ``""`` when it holds rules that came
+        another way (an older release's seeding, or writes through the API); None when empty."""
+        kept = self._kept("seeded-from")
+        if kept is not None:
+            return kept
+        holds = any(self.store.read(f"SELECT 1 FROM {table} LIMIT 1") for table in _STATE_TABLES)
+        return "" if holds else None
+
+    def mark_seeded(self, source: str) -> None:
+        """Remember that ``source`` was loaded, so that a restart does not load it again."""
+        self._keep("seeded-from", source)
+
+    def kept_token(self, org: str) -> str | None:
+        """The test token generated for ``org`` by an earlier run on this database."""
+        return self._kept(f"token:{org}")
+
+    def keep_token(self, org: str, token: str) -> None:
+        """Remember ``org``'s generated test token (never a token the user gave)."""
+        self._keep(f"token:{org}", token)
+
+    def _kept(self, key: str) -> str | None:
+        with self.store.transaction() as conn:
+            conn.execute(_KEPT)
+            row = conn.execute("SELECT value FROM emulator_kept WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _keep(self, key: str, value: str) -> None:
+        with self.store.transaction() as conn:
+            conn.execute(_KEPT)
+            conn.execute(
+                "INSERT INTO emulator_kept (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
 
     def _policy(self, org: str, policy_id: str) -> Policy:
         found = self.policies.policy(self._org(org), policy_id)

@@ -21,7 +21,7 @@ from typing import Any
 
 from reconciler.emulator.params import json_object
 from reconciler.emulator.responses import ApiFailure
-from reconciler.triage.wire import (
+from reconciler.vocab.triage.wire import (
     CAMEL_TO_SNAKE,
     CVSS_CMP_RE,
     ENUM_FIELDS,

@@ -19,7 +19,7 @@ from typing import Any
 from reconciler.emulator.database import Org, Store
 from reconciler.emulator.database_schema import TRIAGE_COLUMNS
 from reconciler.emulator.triage_keysets import STRIDE, Columns, Keysets, Listing
-from reconciler.triage.wire import GET_FIELDS
+from reconciler.vocab.triage.wire import GET_FIELDS
 
 LIVE = "triage_rules"
 FROZEN = "triage_frozen"

@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TypeVar
 
+from reconciler.http import waits
+
 Stop = Callable[[], bool]
 Lane = Callable[[Stop], None]
 T = TypeVar("T")
@@ -64,6 +66,7 @@ def _in_threads(
         wait(futures)
     except KeyboardInterrupt:  # Ctrl-C (or SIGTERM) in the main thread while waiting
         stopped.set()
+        waits.interrupt()  # a worker asleep in a Retry-After or backoff wakes now, unsent
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

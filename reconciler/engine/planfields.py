@@ -18,6 +18,7 @@ import math
 from typing import Any
 
 from reconciler.errors import PlanFileError
+from reconciler.rules.safety import DEFAULT_MAX_CHANGE_PERCENT, DEFAULT_MIN_EXISTING, SafetyPolicy
 
 _MISSING = object()
 
@@ -94,3 +95,13 @@ def items(data: dict[str, Any], key: str, where: str, *, default: Any = _MISSING
     if not isinstance(value, list):
         raise PlanFileError(f"{where}.{key} must be a list, not {json_type(value)}")
     return value
+
+
+def safety(data: dict[str, Any], where: str) -> SafetyPolicy:
+    """The org plan's ``safety`` thresholds (the defaults where absent), each value checked."""
+    at = f"{where}.safety"
+    given = mapping(data.get("safety", {}), at)
+    return SafetyPolicy(
+        number(given, "max_change_percent", at, default=DEFAULT_MAX_CHANGE_PERCENT),
+        count(given, "min_existing", at, default=DEFAULT_MIN_EXISTING),
+    )

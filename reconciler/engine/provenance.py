@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from reconciler.engine import notes
+from reconciler import notes
 from reconciler.errors import Location
 from reconciler.rules.model import Rule
 
@@ -54,7 +54,7 @@ class Provenance:
         """The one-line note trailer for ``rule``, sealed for its org and selector.
 
         >>> from reconciler.errors import Location
-        >>> from reconciler.triage.selector import Selector
+        >>> from reconciler.vocab.triage.selector import Selector
         >>> rule = Rule("acme", Selector(package_type="npm", package_name="lodash"), "ignore",
         ...             "why", location=Location("triage/npm.yaml", 12, 3))
         >>> origin = Provenance(commit="0123abcdef", pr=42, repository="acme/triage")

@@ -17,7 +17,7 @@ from typing import Final
 from reconciler.errors import UsageError
 from reconciler.rules import purl as purls
 from reconciler.rules.textcheck import control_character
-from reconciler.triage.wire import AVAILABILITY, KEVS, REACHABILITY, WILDCARD
+from reconciler.vocab.triage.wire import AVAILABILITY, KEVS, REACHABILITY, WILDCARD
 
 Fact = str | Decimal
 

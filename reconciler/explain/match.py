@@ -33,8 +33,8 @@ from types import MappingProxyType
 from typing import Final
 
 from reconciler.explain.alert import MAX_CVSS, Alert, Fact
-from reconciler.triage.selector import Selector
-from reconciler.triage.wire import CVSS_CMP_RE, SELECTOR_FIELDS, WILDCARD
+from reconciler.vocab.triage.selector import Selector
+from reconciler.vocab.triage.wire import CVSS_CMP_RE, SELECTOR_FIELDS, WILDCARD
 
 
 class Outcome(enum.Enum):

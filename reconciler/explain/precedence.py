@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from reconciler.api import ALERT_POLICIES, TRIAGE
-from reconciler.triage.wire import WILDCARD
+from reconciler.vocab.triage.selector import specificity
 
 if TYPE_CHECKING:  # only for annotations: importing the selector would pull in the engine
-    from reconciler.triage.selector import Selector
+    from reconciler.vocab.triage.selector import Selector
 
 MODEL: Final[dict[str, str]] = {
     TRIAGE: (
@@ -35,22 +35,6 @@ MODEL: Final[dict[str, str]] = {
     ),
     ALERT_POLICIES: "file order, first match wins (Socket's documented Alert Policies rule)",
 }
-
-
-def specificity(selector: Selector) -> tuple[int, int, int]:
-    """(fields set, version kind: 2 exact / 1 prefix / 0 any, prefix length); larger first.
-
-    >>> from reconciler.triage.selector import Selector
-    >>> specificity(Selector(package_name="lodash", package_version="4.17.*"))
-    (2, 1, 5)
-    """
-    version = selector.package_version
-    fields = sum(value is not None for value in selector)
-    if version is None:
-        return fields, 0, 0
-    if version.endswith(WILDCARD):
-        return fields, 1, len(version) - 1
-    return fields, 2, len(version)
 
 
 def order_key(selector: Selector, position: int, target: str) -> tuple[int, ...]:
@@ -64,7 +48,7 @@ def order_key(selector: Selector, position: int, target: str) -> tuple[int, ...]
 def ranked(selectors: Sequence[Selector], target: str) -> list[int]:
     """The indices of ``selectors`` (in file order) in the order they are applied.
 
-    >>> from reconciler.triage.selector import Selector
+    >>> from reconciler.vocab.triage.selector import Selector
     >>> ranked([Selector(alert_type="cve"), Selector(alert_type="cve", package_name="x")],
     ...        "triage")
     [1, 0]

@@ -8,13 +8,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reconciler.api import ALERT_POLICIES, TARGETS, TRIAGE
-from reconciler.engine.orgs import list_live, open_client, select_orgs
+from reconciler.engine.orgs import select_orgs
 from reconciler.errors import Diagnostic, UsageError
 from reconciler.explain.alert import Alert
 from reconciler.explain.report import Explanation, compare_live, explain
 from reconciler.http.retry import RetryPolicy
 from reconciler.rules import loader
 from reconciler.rules.ruleset import OrgRules, RuleSet
+from reconciler.triage.listing import list_live
+from reconciler.wiring import open_client
 
 
 @dataclass(frozen=True)

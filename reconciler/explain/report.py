@@ -22,10 +22,10 @@ from reconciler.explain.precedence import (
     ranked,
     why_first,
 )
-from reconciler.policies.wire import STATE_INHERIT, STATE_TO_ACTION
 from reconciler.rules.model import Rule
 from reconciler.rules.ruleset import OrgRules
-from reconciler.triage.selector import LiveRule, Selector
+from reconciler.vocab.policies.wire import STATE_INHERIT, STATE_TO_ACTION
+from reconciler.vocab.triage.selector import LiveRule, Selector
 
 NOT_APPLIED_INHERIT = "state inherit has no Alert Policies action; the policy's baseline decides"
 

@@ -95,13 +95,16 @@ def _result(result: dict[str, Any]) -> str:
 
 
 def _live(org: str, live: dict[str, Any]) -> Iterator[str]:
-    found = count(len(live["matching"]), "live rule")
+    matching = len(live["matching"])
+    verb = "matches" if matching == 1 else "match"
     decides = live["state"] or "nothing (no live rule matches)"
-    yield f"Live in {org}: {found} match this alert; the org decides {decides}."
+    found = f"{count(matching, 'live rule')} {verb}"
+    yield f"Live in {org}: {found} this alert; the org decides {decides}."
     for rule in live["matching"]:
         yield f"  {rule['uuid'] or '(no uuid)'}  {rule['state']}  {rule['label']}"
     if live["undecided"]:
-        yield f"  ({count(live['undecided'], 'more live rule')} depend on facts not given)"
+        verb = "depends" if live["undecided"] == 1 else "depend"
+        yield f"  ({count(live['undecided'], 'more live rule')} {verb} on facts not given)"
     if not live["disagreements"]:
         yield "The files and the org agree for this alert."
         return

@@ -1,16 +1,17 @@
 """HttpClient: one base URL, with a shared backoff gate, retries, deadlines and counting.
 
-Layers, outermost first (as in httpx): an API module (``triage.client``) → ``HttpClient.send``
-(gate, counting, retry decisions) → an ``Exchange`` (``message``): the direct connections, or an
-httpx transport through ``bridge``. This layer knows no endpoint and no API: an answer that
-retrying cannot fix is handed, as a ``Refusal``, to a callback from the API module, which words
-the error; the token is redacted from whatever comes back.
+Layers, outermost first: an API module (``triage.client``) → ``HttpClient.send`` (gate,
+counting, retry decisions) → one ``httpx.Client`` → its transport: ``transport.NetworkTransport``
+on a network run, or the one given (the in-process emulator, a test's fault injector). This layer
+knows no endpoint and no API: an answer that retrying cannot fix is handed, as a ``Refusal``, to a
+callback from the API module, which words the error; the token is redacted from whatever comes
+back.
 
 What is retried:
 - A call the caller marks ``idempotent`` (GET, DELETE, a POST that only updates) on 5xx and any
   transport error, up to ``RetryPolicy.max_attempts`` tries.
-- Any other call (a POST that creates) only when it certainly never reached the server (a
-  failure to connect). Anything else may have been applied, so it raises
+- Any other call (a POST that creates) only when it certainly never reached the server
+  (``never_sent``: a failure to connect). Anything else may have been applied, so it raises
   ``OutcomeUnknownError`` and the caller re-reads to find out.
 - A 429, for every call: the server refused before doing anything. It closes a gate shared by
   every thread of the client until its Retry-After has passed, and counts waiting time, not
@@ -27,15 +28,17 @@ module knows which org a call is for).
 from __future__ import annotations
 
 import collections
-import contextlib
+import http.cookiejar
 import logging
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple
 from urllib.parse import urlsplit
+
+import httpx
 
 from reconciler import __version__
 from reconciler.errors import (
@@ -44,15 +47,13 @@ from reconciler.errors import (
     RateLimitError,
     ServerError,
 )
+from reconciler.http import trace, waits
 from reconciler.http.body import error_message
-from reconciler.http.connect import check_token, environment_proxy, parse_endpoint
-from reconciler.http.message import Answer, Exchange, TransportError, encode_json, encode_query
+from reconciler.http.connect import check_token, environment_proxy, parse_endpoint, tls_context
 from reconciler.http.pacing import Pacer
 from reconciler.http.retry import BackoffGate, RetryPolicy, backoff_delay, parse_retry_after
+from reconciler.http.transport import NetworkTransport, deadline
 from reconciler.redact import redact, remember
-
-if TYPE_CHECKING:
-    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -60,17 +61,22 @@ log = logging.getLogger(__name__)
 POOL_SIZE: Final = 16
 # A 429 asking for no wait at all still pauses this long, so a server cannot make us spin.
 MIN_RATE_WAIT: Final = 1.0
-# The headers httpx.Client added to every request, kept when it was dropped (ours override its
-# Accept and User-Agent); Accept-Encoding lets a remote API compress its pages.
-_CLIENT_HEADERS: Final = {
-    "Accept": "*/*",
-    "Accept-Encoding": "gzip, deflate",
-    "Connection": "keep-alive",
-}
+# A Retry-After longer than this is not the 600-a-minute rate limit but the hourly quota.
+QUOTA_WAIT: Final = 120.0
+# Failures before the request left this machine (no connection, none free in the pool): even a
+# create may be sent again. httpcore raises these only while it connects (TCP, the proxy's
+# tunnel, TLS), before a byte of the request is written; a connection lost after that is a
+# ReadError, WriteError or RemoteProtocolError, and the request may have been applied.
+NEVER_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def never_sent(exc: httpx.RequestError) -> bool:
+    """Whether ``exc`` means the request certainly never reached the server."""
+    return isinstance(exc, NEVER_SENT)
 
 
 class Reply(NamedTuple):
-    response: Answer
+    response: httpx.Response
     after_uncertain: bool  # an earlier attempt may have reached the server
 
 
@@ -122,10 +128,15 @@ class HttpClient:
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing the default is safe
         pool_size: int = POOL_SIZE,
         pacer: Pacer | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = waits.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        headers = {"User-Agent": f"socket-triage/{__version__}", "Accept": "application/json"}
+        headers = {
+            "User-Agent": f"socket-triage/{__version__}",
+            "Accept": "application/json",
+            # Not httpx's default, which grows with the decoders installed (br, zstd).
+            "Accept-Encoding": "gzip, deflate",
+        }
         if token:
             check_token(token)
             remember(token)
@@ -136,41 +147,27 @@ class HttpClient:
         self._gate = BackoffGate(sleep, clock)
         self._pacer = pacer
         self._lock = threading.Lock()
-        self._deadline: Callable[[float], contextlib.AbstractContextManager[None]] = (
-            lambda _seconds: contextlib.nullcontext()
-        )
         self.calls: collections.Counter[str] = collections.Counter()
         self._base_url = base_url.rstrip("/")
-        self._headers = {**_CLIENT_HEADERS, **headers}
-        self._exchange = self._network(base_url, max(1, pool_size), transport)
+        if transport is None:
+            transport = _network(base_url, max(1, pool_size))
+        self._client = httpx.Client(
+            headers=headers,
+            # No cookies: one client carries the calls of every org, each with its own token,
+            # and a cookie set in answer to one org's call must not ride along with another's.
+            cookies=http.cookiejar.CookieJar(
+                http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
+            ),
+            timeout=retry.timeout,
+            # Proxies come from ``connect.environment_proxy`` for the one host this client
+            # talks to, and CA settings from ``connect.tls_context``.
+            trust_env=False,
+            transport=transport,
+        )
 
-    def _network(
-        self, base_url: str, pool_size: int, transport: httpx.BaseTransport | None
-    ) -> Exchange:
-        # Imported late: only network runs need the connection pool and the deadline
-        # machinery, and only runs with an httpx transport (in-process, a proxy) need httpx.
-        if transport is not None:
-            from reconciler.http.bridge import HttpxExchange
-
-            return HttpxExchange(transport)
-        endpoint = parse_endpoint(base_url)  # InsecureUrlError before anything is sent
-        from reconciler.http.connections import Connections, tls_context
-        from reconciler.http.deadline import deadline
-
-        self._deadline = deadline
-        url = urlsplit(endpoint.base_url or base_url)
-        if url.scheme != "https":
-            # Plain http (loopback only, see connect) needs no SSL context: building one loads
-            # the CA bundle, 20-35 ms of start-up for nothing.
-            return Connections(pool_size=pool_size, ssl_context=None)
-        context = tls_context()
-        proxy = environment_proxy(url.hostname or "")
-        if proxy is None:
-            return Connections(pool_size=pool_size, ssl_context=context)
-        from reconciler.http.bridge import HttpxExchange
-        from reconciler.http.transport import ProxyTransport
-
-        return HttpxExchange(ProxyTransport(pool_size=pool_size, proxy=proxy, ssl_context=context))
+    def pacer_limit(self) -> int | None:
+        """Requests the pacer allows in any minute now (None: not paced)."""
+        return None if self._pacer is None else self._pacer.limit
 
     @property
     def total_calls(self) -> int:
@@ -189,42 +186,51 @@ class HttpClient:
         accept: Collection[int] = (),
         refuse: Refuse = plain_refusal,
         token: str | None = None,
+        counted: bool = True,
     ) -> Reply:
         """One logical call: pace, wait on the gate, send, and retry or raise as failures allow.
 
         A 2xx answer, or one whose status is in ``accept``, is returned; any other answer that
         retrying cannot fix is raised as ``refuse`` words it. ``token`` is sent instead of the
         client's own; it must be ``remember``ed (``connect.Credentials`` does that) so that
-        messages hide it.
+        messages hide it. ``counted=False`` leaves the call out of ``calls`` (a free one, such
+        as the quota).
         """
         uncertain = False
         failures = throttled = 0
         waited = 0.0
-        headers = self._headers
-        if token:
-            headers = {**headers, "Authorization": f"Bearer {token}"}
-        content = None
-        if body is not None:
-            content = encode_json(body)
-            headers = {**headers, "Content-Type": "application/json"}
-        url = self._base_url + path + (f"?{encode_query(params)}" if params else "")
+        request = self._client.build_request(
+            method,
+            self._base_url + path,
+            params=params,
+            json=body,
+            headers={"Authorization": f"Bearer {token}"} if token else None,
+        )
         while True:
-            if self._pacer is not None:
-                self._pacer.acquire()  # self-imposed: not counted against the 429 budget
-            waited += self._gate.wait()  # after pacing, so a 429 meanwhile is still honoured
-            with self._lock:
-                self.calls[method] += 1
             try:
-                with self._deadline(self._retry.timeout):
-                    response = self._exchange.send(
-                        method, url, headers, content, self._retry.timeout
-                    )
-            except TransportError as exc:
+                waited += self._wait_turn()
+            except waits.Interrupted:
+                if uncertain:  # an earlier attempt may have been applied: not "never sent"
+                    raise KeyboardInterrupt from None
+                raise
+            with self._lock:
+                self.calls[method] += counted
+            attempt, started = failures + throttled + 1, time.perf_counter()  # for the trace
+            try:
+                with deadline(self._retry.timeout):
+                    response = self._client.send(request)
+            except httpx.RequestError as exc:  # a transport failure, or a body that won't decode
+                trace.failed(request, exc, time.perf_counter() - started, attempt)
                 failures += 1
                 self._check_transport_error(exc, method, idempotent, failures)
-                uncertain = uncertain or not exc.never_sent
-                self._pause(method, path, failures, self._describe(exc))
+                uncertain = uncertain or not never_sent(exc)
+                self._pause(method, path, failures, self._describe(exc), uncertain)
                 continue
+            # httpx binds the answer's stream back to the answer, a reference cycle: with the
+            # bytes read in its place, a page is freed as soon as it is parsed, also where the
+            # cyclic collector is paused (as during listings).
+            response.stream = httpx.ByteStream(response.content)
+            trace.answered(request, response, time.perf_counter() - started, attempt)
             status = response.status_code
             if status == 429:
                 throttled += 1
@@ -234,15 +240,22 @@ class HttpClient:
                 failures += 1
                 self._check_server_error(response, method, idempotent, failures)
                 uncertain = True
-                self._pause(method, path, failures, f"status {status}")
+                self._pause(method, path, failures, f"status {status}", uncertain)
                 continue
             if 200 <= status < 300 or status in accept:
                 return Reply(response, uncertain)
             raise self._refused(refuse, response, method, path)
 
+    def _wait_turn(self) -> float:
+        """Pace, then wait on the gate; the seconds the gate held us (``waits.Interrupted`` on
+        an interrupt: the request was not sent)."""
+        if self._pacer is not None:
+            self._pacer.acquire()  # self-imposed: not counted against the 429 budget
+        return self._gate.wait()  # after pacing, so a 429 meanwhile is still honoured
+
     def close(self) -> None:
         """Close connections, and whatever the transport owns."""
-        self._exchange.close()
+        self._client.close()
 
     def __enter__(self) -> HttpClient:
         return self
@@ -255,20 +268,22 @@ class HttpClient:
     ) -> None:
         self.close()
 
-    def refusal(self, response: Answer, method: str, path: str) -> Refusal:
+    def refusal(self, response: httpx.Response, method: str, path: str) -> Refusal:
         """``response`` as a ``Refusal``: the server's message on one line, token redacted."""
         message, details = error_message(response.content)
         return Refusal(method, path, response.status_code, redact(message, self._token), details)
 
-    def _refused(self, refuse: Refuse, response: Answer, method: str, path: str) -> ApiError:
+    def _refused(
+        self, refuse: Refuse, response: httpx.Response, method: str, path: str
+    ) -> ApiError:
         error = refuse(self.refusal(response, method, path))
         error.args = (redact(str(error), self._token), *error.args[1:])
         return error
 
     def _check_transport_error(
-        self, exc: TransportError, method: str, idempotent: bool, failures: int
+        self, exc: httpx.RequestError, method: str, idempotent: bool, failures: int
     ) -> None:
-        if not idempotent and not exc.never_sent:
+        if not idempotent and not never_sent(exc):
             raise OutcomeUnknownError(
                 f"{method} may or may not have been applied: {self._describe(exc)}"
             ) from None
@@ -278,7 +293,7 @@ class HttpClient:
             ) from None
 
     def _check_server_error(
-        self, response: Answer, method: str, idempotent: bool, failures: int
+        self, response: httpx.Response, method: str, idempotent: bool, failures: int
     ) -> None:
         status = response.status_code
         message = error_message(response.content)[0]
@@ -293,17 +308,24 @@ class HttpClient:
             )
 
     def _on_rate_limited(
-        self, response: Answer, method: str, path: str, throttled: int, waited: float
+        self, response: httpx.Response, method: str, path: str, throttled: int, waited: float
     ) -> None:
-        asked = parse_retry_after(response.header("Retry-After"))
+        asked = parse_retry_after(response.headers.get("Retry-After"))
         delay = backoff_delay(throttled, self._retry) if asked is None else asked
         delay = max(MIN_RATE_WAIT, min(delay, self._retry.retry_after_cap))
         budget = self._retry.max_wait
         if waited + delay > budget:
             more = f"; it asks for {_duration(asked)} more" if asked else ""
+            # The minute's rate never asks for more than a minute: this is the hour's quota.
+            spent = asked is not None and asked > QUOTA_WAIT
             raise RateLimitError(
                 f"the Socket API is still rate limiting (429) after {_duration(waited)} of "
-                f"waiting{more}, and a call waits at most {_duration(budget)}; try again later",
+                f"waiting{more}, and a call waits at most {_duration(budget)}; "
+                + (
+                    "the token's hourly quota is likely spent; try again once it refills"
+                    if spent
+                    else "try again later"
+                ),
                 429,
             )
         self._warn(
@@ -313,21 +335,46 @@ class HttpClient:
             _duration(delay),
             _duration(waited),
             _duration(budget),
+            rate_limited=delay,
         )
         # Every thread pauses, this one included: the loop waits on the gate before its retry.
         self._gate.push(delay)
+        if self._pacer is not None:
+            self._pacer.slow_down()
 
-    def _pause(self, method: str, path: str, failures: int, why: str) -> None:
+    def _pause(self, method: str, path: str, failures: int, why: str, uncertain: bool) -> None:
         delay = backoff_delay(failures, self._retry)
         next_try = f"attempt {failures + 1} of {self._retry.max_attempts}"
         self._warn("%s %s: %s, retrying in %.1f s (%s)", method, path, why, delay, next_try)
-        self._sleep(delay)
+        try:
+            self._sleep(delay)
+        except waits.Interrupted:
+            if uncertain:  # the failed attempt may have been applied
+                raise KeyboardInterrupt from None
+            raise
 
-    def _warn(self, template: str, *args: object) -> None:
-        log.warning("%s", redact(template % args, self._token))
+    def _warn(self, template: str, *args: object, rate_limited: float | None = None) -> None:
+        # ``rate_limited`` lets a progress display count 429 waits instead of printing each.
+        extra = None if rate_limited is None else {"rate_limited": rate_limited}
+        log.warning("%s", redact(template % args, self._token), extra=extra)
 
-    def _describe(self, exc: TransportError) -> str:
-        return redact(str(exc), self._token)
+    def _describe(self, exc: httpx.RequestError) -> str:
+        """The failure, naming the host: a proxy, a DNS name or a port may be what is wrong."""
+        said = str(exc)
+        name, host = type(exc).__name__, urlsplit(self._base_url).netloc
+        return redact(f"{name}: {said} ({host})" if said else f"{name} ({host})", self._token)
+
+
+def _network(base_url: str, pool_size: int) -> NetworkTransport:
+    """The transport to ``base_url`` over the network: TLS for https, through the proxy the
+    environment names for its host, if any. Plain http (loopback only, see ``connect``) takes
+    no proxy and needs no SSL context."""
+    endpoint = parse_endpoint(base_url)  # InsecureUrlError before anything is sent
+    url = urlsplit(endpoint.base_url or base_url)
+    if url.scheme != "https":
+        return NetworkTransport(pool_size=pool_size, ssl_context=None)
+    proxy = environment_proxy(url.hostname or "")
+    return NetworkTransport(pool_size=pool_size, ssl_context=tls_context(), proxy=proxy)
 
 
 def _duration(seconds: float | None) -> str:

@@ -10,6 +10,10 @@ character than a letter or digit as ``_``) is that org's token; the generic vari
 
 ``local:PATH`` is resolved through a ``LocalTransport`` that the caller supplies: this package
 knows no emulator, it only knows that such a transport needs no token.
+
+The network settings come from the environment too, for the one host a client talks to: the
+proxy (``environment_proxy``: ``HTTPS_PROXY``/``ALL_PROXY`` unless ``NO_PROXY`` exempts the
+host) and the CA roots (``tls_context``: ``SSL_CERT_FILE``/``SSL_CERT_DIR``, else certifi's).
 """
 
 from __future__ import annotations
@@ -17,18 +21,19 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import ssl
+import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import Final
 from urllib.parse import urlsplit
+
+import httpx
 
 from reconciler.api import LOCAL_SCHEME, TOKEN_ENV_VARS
 from reconciler.errors import AuthError, InsecureUrlError, UsageError
 from reconciler.http.pacing import Rate, rate_from_env
 from reconciler.redact import remember
-
-if TYPE_CHECKING:
-    import httpx
 
 # The variable naming one org's token is this prefix and the org's slug, upper-cased.
 ORG_TOKEN_PREFIX: Final = "SOCKET_API_TOKEN_"
@@ -42,7 +47,7 @@ MIN_TOKEN: Final = 8
 # The base URL requests go to when a LocalTransport answers them.
 LOCAL_BASE_URL: Final = "http://emulator.local/v0"
 
-LocalTransport = Callable[[str], "httpx.BaseTransport"]
+LocalTransport = Callable[[str], httpx.BaseTransport]
 
 
 @dataclass(frozen=True)
@@ -349,9 +354,7 @@ def environment_proxy(host: str) -> str | None:
     exempts it; ``None`` when there is none. Only http and https proxies are supported.
     """
     if not {name.lower() for name in os.environ} & {"https_proxy", "all_proxy"}:
-        return None  # the common case, without importing urllib.request (and email with it)
-    import urllib.request
-
+        return None
     proxies = urllib.request.getproxies_environment()
     url = proxies.get("https") or proxies.get("all")
     if not url or urllib.request.proxy_bypass(host):
@@ -363,3 +366,20 @@ def environment_proxy(host: str) -> str | None:
             "only http and https proxies are supported"
         )
     return url
+
+
+def tls_context() -> ssl.SSLContext:
+    """Certificate checks as httpx makes them: against ``SSL_CERT_FILE`` or ``SSL_CERT_DIR``
+    when set, else certifi's roots. A setting that names no readable certificates is a
+    ``UsageError`` naming the variable, before any request.
+    """
+    cafile, capath = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+    # OpenSSL reads a directory only when it looks up a certificate: check it now instead.
+    if not cafile and capath and not (os.path.isdir(capath) and os.access(capath, os.R_OK)):
+        raise UsageError(f"SSL_CERT_DIR {capath!r} is not a readable directory of CA certificates")
+    try:
+        return httpx.create_ssl_context()
+    except OSError as exc:  # missing, a directory, or a file with no certificate (ssl.SSLError)
+        source = f"SSL_CERT_FILE {cafile!r}" if cafile else "certifi's CA bundle"
+        reason = "it holds no certificate" if isinstance(exc, ssl.SSLError) else exc.strerror
+        raise UsageError(f"{source} cannot be read as CA certificates: {reason}") from None

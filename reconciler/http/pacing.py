@@ -1,11 +1,13 @@
 """Client-side pacing: stay under the API's rate limit instead of meeting its 429s.
 
-Socket publishes a limit of 600 requests a minute. A large apply (thousands of DELETEs at
-``--concurrency 8``) would pass it within seconds and then spend its time in Retry-After waits
-that may be long. A ``Pacer`` is a token bucket that every thread of one client draws from
-before each attempt: a burst of a tenth of the rate goes at once (so small runs are not slowed),
-and the bucket refills with the other nine tenths spread over the minute. However requests are
-timed, no window of 60 seconds then holds more than the rate.
+Socket documents its limit as at most 600 requests in any 60 seconds, with a 429 and a
+Retry-After past it. A ``Pacer`` keeps exactly that window, shared by every thread of one
+client: a request goes at once while fewer than the rate were sent in the last minute (plus
+``MARGIN``), else it waits until the oldest of them leaves the window. A run of fewer requests
+than the rate is never slowed; a larger one is bound by the window alone (1,000 requests: 600
+at once, the other 400 a minute later). Should the server answer 429 all the same (another
+client on the same token, a server that counts differently), the shared gate waits out its
+Retry-After and the pacer allows a fifth fewer requests per window from then on.
 
 The rate comes from ``SOCKET_TRIAGE_RATE`` (requests a minute; ``0`` or ``off`` turns pacing
 off). Without it a remote API is paced at Socket's limit, and a loopback server or the embedded
@@ -14,6 +16,8 @@ off). Without it a remote API is paced at Socket's limit, and a loopback server 
 
 from __future__ import annotations
 
+import collections
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from reconciler.errors import UsageError
+from reconciler.http import waits
 
 RATE_ENV: Final = "SOCKET_TRIAGE_RATE"
 # Requests a minute that Socket's API allows (its published rate limit).
@@ -28,14 +33,20 @@ SOCKET_RATE_LIMIT: Final = 600
 # A per-minute rate above this is not a limit worth pacing to; it is a typing mistake.
 MAX_RATE: Final = 1_000_000
 _OFF: Final = frozenset({"0", "off", "none"})
+# Socket's window, and what is added to it: a request sent a minute after another may reach
+# the server a little sooner than that.
+WINDOW: Final = 60.0
+MARGIN: Final = 1.0
+# After a 429 the window holds this share of what it held.
+SLOWER: Final = 0.8
 
 
 @dataclass(frozen=True)
 class Rate:
-    """At most ``per_minute`` requests in any 60 seconds: a burst, then a steady refill.
+    """At most ``per_minute`` requests in any 60 seconds.
 
-    >>> Rate(600).burst, Rate(600).per_second
-    (60.0, 9.0)
+    >>> Rate(600).per_minute
+    600
     """
 
     per_minute: int
@@ -44,15 +55,14 @@ class Rate:
         if not 1 <= self.per_minute <= MAX_RATE:
             raise ValueError(f"a rate is 1 to {MAX_RATE} requests a minute")
 
-    @property
-    def burst(self) -> float:
-        """Requests that may go at once: a tenth of the minute's allowance, at least one."""
-        return max(1.0, self.per_minute / 10)
+    def seconds_for(self, requests: int) -> float:
+        """The least time ``requests`` take under this rate, paced by the window.
 
-    @property
-    def per_second(self) -> float:
-        """The refill, so that the burst plus a minute of refill is the rate."""
-        return max(self.per_minute - self.burst, 1.0) / 60
+        >>> Rate(600).seconds_for(248), Rate(600).seconds_for(1000)
+        (0.0, 61.0)
+        """
+        windows = max(0, requests - 1) // self.per_minute
+        return windows * (WINDOW + MARGIN)
 
 
 def rate_from_env(env: Mapping[str, str], *, remote: bool) -> Rate | None:
@@ -79,34 +89,55 @@ def rate_from_env(env: Mapping[str, str], *, remote: bool) -> Rate | None:
 
 
 class Pacer:
-    """A token bucket shared by every thread of a client; ``acquire`` before each request.
+    """A sliding window shared by every thread of a client; ``acquire`` before each request.
 
-    A caller reserves the next token under the lock and sleeps outside it, so threads are
-    released one token apart in the order they asked, and none holds the lock while waiting.
-    The bucket starts full.
+    A caller reserves its slot under the lock and sleeps outside it, so threads are let
+    through in the order they asked, and none holds the lock while waiting.
     """
 
     def __init__(
         self,
         rate: Rate,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = waits.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.rate = rate
         self._sleep = sleep
         self._clock = clock
         self._lock = threading.Lock()
-        self._tokens = rate.burst  # below zero: tokens already promised to waiting callers
-        self._at = clock()
+        self._limit = rate.per_minute
+        self._slowed_at = -math.inf
+        # The slots handed out, oldest first: only the last ``per_minute`` can matter.
+        self._slots: collections.deque[float] = collections.deque(maxlen=rate.per_minute)
+
+    @property
+    def limit(self) -> int:
+        """Requests allowed in any window now (the rate, less after a 429)."""
+        with self._lock:
+            return self._limit
 
     def acquire(self) -> float:
-        """Take one token, sleeping until it is there; the seconds slept."""
+        """Wait for a slot in the window; the seconds slept."""
         with self._lock:
             now = self._clock()
-            refill = (now - self._at) * self.rate.per_second
-            self._tokens = min(self.rate.burst, self._tokens + refill) - 1.0
-            self._at = now
-            wait = -self._tokens / self.rate.per_second if self._tokens < 0 else 0.0
+            slot = now
+            if self._slots:
+                slot = max(slot, self._slots[-1])  # never ahead of one who asked first
+            if len(self._slots) >= self._limit:
+                slot = max(slot, self._slots[-self._limit] + WINDOW + MARGIN)
+            self._slots.append(slot)
+        wait = slot - now
         if wait > 0:
             self._sleep(wait)
-        return wait
+        return max(0.0, wait)
+
+    def slow_down(self) -> None:
+        """The server answered 429 although we kept to the window: allow a fifth fewer.
+
+        Once per window: the threads that meet the same 429 together slow it down once.
+        """
+        with self._lock:
+            now = self._clock()
+            if now - self._slowed_at >= WINDOW:
+                self._slowed_at = now
+                self._limit = max(1, int(self._limit * SLOWER))

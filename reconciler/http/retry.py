@@ -7,12 +7,16 @@ fake clock and a recording ``sleep``: no test here waits on wall time.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import math
+import random
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from reconciler.http import waits
 
 if TYPE_CHECKING:
     import random
@@ -63,8 +67,6 @@ def backoff_delay(attempt: int, policy: RetryPolicy, rng: random.Random | None =
     >>> 2.0 <= backoff_delay(3, policy) <= 4.0
     True
     """
-    import random  # here, not at import: it costs about 5 ms of every start-up
-
     ceiling = min(policy.max_delay, policy.base_delay * 2.0 ** max(0, attempt - 1))
     draw = (rng or random).random()
     return ceiling / 2.0 + draw * ceiling / 2.0
@@ -97,8 +99,6 @@ def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> floa
 
 
 def _seconds_until(http_date: str, now: dt.datetime | None) -> float | None:
-    import email.utils  # only an HTTP-date Retry-After needs it; 8-10 ms off every start-up
-
     try:
         when = email.utils.parsedate_to_datetime(http_date)
     except (TypeError, ValueError, IndexError):
@@ -119,7 +119,7 @@ class BackoffGate:
 
     def __init__(
         self,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = waits.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._sleep = sleep

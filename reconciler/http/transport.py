@@ -1,21 +1,60 @@
-"""Tunnelling through a proxy: httpcore's proxy pool, with a total deadline per request.
+"""The network transport: httpcore's connection pool, with a total deadline per request.
 
-Requests to the API's own host go through ``connections.Connections``. Through a proxy
-(``HTTPS_PROXY``/``ALL_PROXY``, unless ``NO_PROXY`` exempts the host; see
-``connect.environment_proxy``) httpcore does the CONNECT tunnel, and TLS inside TLS for an https
-proxy; each read, write and connect is given at most the time left until the request's deadline
-(``deadline.left``). Loopback never goes through a proxy.
+Socket timeouts apply to each operation, so a server that trickles one byte just under every
+read timeout could hold a request for ever. ``HttpClient`` sets a deadline around each attempt
+(``deadline``, per thread), and the pool's network backend gives every connect, TLS handshake,
+read and write at most the time left until it; past it the operation fails as httpcore's own
+timeouts do (``ConnectTimeout``, ``ReadTimeout``, ``WriteTimeout``).
+
+This needs the pool built with that backend (``httpcore.ConnectionPool(network_backend=...)``,
+or ``httpcore.HTTPProxy`` for a proxy), which ``httpx.HTTPTransport`` does not offer: so
+``NetworkTransport`` is the small ``httpx.BaseTransport`` that httpx's own would be, over such a
+pool, with httpcore's failures raised as the httpx exceptions of the same name.
+
+``ClosingTransport`` lets a transport release what it owns when the client closes it (the
+embedded emulator's database).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ssl
-from typing import Any
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, Final
 
 import httpcore
 import httpx
 
-from reconciler.http.deadline import left as _left
+# An idle connection older than this may have been closed by the server: open a new one instead.
+KEEPALIVE: Final = 5.0
+
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Within the block, this thread's network I/O must finish ``seconds`` from now."""
+    _local.until = time.monotonic() + seconds
+    try:
+        yield
+    finally:
+        _local.until = None
+
+
+def _left(timeout: float | None, expired: type[Exception]) -> float | None:
+    """The smaller of an operation's own timeout and the time left until the deadline.
+
+    Raises ``expired`` once the deadline has passed.
+    """
+    until: float | None = getattr(_local, "until", None)
+    if until is None:
+        return timeout
+    remaining = until - time.monotonic()
+    if remaining <= 0:
+        raise expired("the request's deadline passed")
+    return remaining if timeout is None else min(timeout, remaining)
 
 
 class _Stream(httpcore.NetworkStream):
@@ -33,7 +72,7 @@ class _Stream(httpcore.NetworkStream):
 
     def start_tls(
         self,
-        ssl_context: Any,
+        ssl_context: ssl.SSLContext,
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.NetworkStream:
@@ -57,7 +96,11 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         socket_options: Any = None,
     ) -> httpcore.NetworkStream:
         left = _left(timeout, httpcore.ConnectTimeout)
-        return _Stream(self._inner.connect_tcp(host, port, left, local_address, socket_options))
+        try:
+            stream = self._inner.connect_tcp(host, port, left, local_address, socket_options)
+        except UnicodeError as exc:  # a host name the resolver cannot encode: not an OSError
+            raise httpcore.ConnectError(f"the host name {host!r} is not valid: {exc}") from None
+        return _Stream(stream)
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Any = None
@@ -69,14 +112,70 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-class ProxyTransport(httpx.HTTPTransport):
-    """``httpx.HTTPTransport`` through the http(s) proxy ``proxy``, over a pool of ``pool_size``
-    connections with deadlines, speaking TLS to the target with ``ssl_context``.
+# httpcore's failures and their httpx namesakes; the most specific class of an error wins.
+_AS_HTTPX: Final[dict[type[Exception], type[httpx.TransportError]]] = {
+    httpcore.ConnectTimeout: httpx.ConnectTimeout,
+    httpcore.ReadTimeout: httpx.ReadTimeout,
+    httpcore.WriteTimeout: httpx.WriteTimeout,
+    httpcore.PoolTimeout: httpx.PoolTimeout,
+    httpcore.TimeoutException: httpx.TimeoutException,
+    httpcore.ConnectError: httpx.ConnectError,
+    httpcore.ReadError: httpx.ReadError,
+    httpcore.WriteError: httpx.WriteError,
+    httpcore.NetworkError: httpx.NetworkError,
+    httpcore.RemoteProtocolError: httpx.RemoteProtocolError,
+    httpcore.LocalProtocolError: httpx.LocalProtocolError,
+    httpcore.ProtocolError: httpx.ProtocolError,
+    httpcore.ProxyError: httpx.ProxyError,
+    httpcore.UnsupportedProtocol: httpx.UnsupportedProtocol,
+}
+
+
+@contextlib.contextmanager
+def _as_httpx(request: httpx.Request) -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        kind = next((_AS_HTTPX[k] for k in type(exc).__mro__ if k in _AS_HTTPX), None)
+        if kind is None:
+            raise
+        raise kind(str(exc) or type(exc).__name__, request=request) from exc
+
+
+class _Body(httpx.SyncByteStream):
+    def __init__(self, inner: Any, request: httpx.Request) -> None:
+        self._inner = inner
+        self._request = request
+
+    def __iter__(self) -> Iterator[bytes]:
+        with _as_httpx(self._request):
+            yield from self._inner
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class NetworkTransport(httpx.BaseTransport):
+    """Requests over the network, each bounded by the thread's ``deadline``.
+
+    Keeps up to ``pool_size`` idle connections (more may be open while more threads send).
+    ``ssl_context`` checks https servers (``None`` for a plain-http client, which needs none);
+    ``proxy`` is the http(s) proxy to tunnel through, if any (``connect.environment_proxy``).
     """
 
-    def __init__(self, *, pool_size: int, proxy: str, ssl_context: ssl.SSLContext) -> None:
-        # HTTPTransport.__init__ is skipped: it would build a second SSL context; only the pool
-        # is set.
+    def __init__(
+        self, *, pool_size: int, ssl_context: ssl.SSLContext | None, proxy: str | None = None
+    ) -> None:
+        shared: dict[str, Any] = {
+            "max_connections": None,
+            "max_keepalive_connections": max(1, pool_size),
+            "keepalive_expiry": KEEPALIVE,
+            "network_backend": _DeadlineBackend(),
+        }
+        self._pool: httpcore.ConnectionPool | httpcore.HTTPProxy
+        if proxy is None:
+            self._pool = httpcore.ConnectionPool(ssl_context=ssl_context, **shared)
+            return
         via = httpx.Proxy(proxy)
         self._pool = httpcore.HTTPProxy(
             proxy_url=httpcore.URL(
@@ -89,8 +188,48 @@ class ProxyTransport(httpx.HTTPTransport):
             proxy_headers=via.headers.raw,
             ssl_context=ssl_context,
             proxy_ssl_context=via.ssl_context,
-            max_connections=pool_size,
-            max_keepalive_connections=pool_size,
-            keepalive_expiry=5.0,
-            network_backend=_DeadlineBackend(),
+            **shared,
         )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.SyncByteStream)
+        core = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        with _as_httpx(request):
+            response = self._pool.handle_request(core)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_Body(response.stream, request),
+            extensions=response.extensions,
+        )
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+class ClosingTransport(httpx.BaseTransport):
+    """A transport that also releases something it owns (say, a database) when closed."""
+
+    def __init__(self, inner: httpx.BaseTransport, on_close: Callable[[], None]) -> None:
+        self._inner = inner
+        self._on_close = on_close
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            self._on_close()

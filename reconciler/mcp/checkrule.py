@@ -16,7 +16,6 @@ from typing import Any, Final
 
 import yaml
 
-from reconciler.engine.plan import diff
 from reconciler.errors import Diagnostic, Location, ReconcilerError, UsageError
 from reconciler.explain.match import Relation, relation
 from reconciler.explain.precedence import order_key
@@ -24,7 +23,8 @@ from reconciler.mcp.placement import place
 from reconciler.rules import rulefile
 from reconciler.rules.model import Rule
 from reconciler.rules.ruleset import OrgRules
-from reconciler.triage.selector import LiveRule
+from reconciler.triage.plan import diff
+from reconciler.vocab.triage.selector import LiveRule
 
 MAX_RULE_TEXT: Final = 20_000
 PROPOSED: Final = "proposed-rule.yaml"

@@ -24,8 +24,8 @@ import yaml
 from reconciler.rules import rulefile
 from reconciler.rules.model import Rule
 from reconciler.rules.ruleset import OrgRules
-from reconciler.triage.selector import normalise
-from reconciler.triage.wire import SELECTOR_FIELDS, WILDCARD
+from reconciler.vocab.triage.selector import normalise
+from reconciler.vocab.triage.wire import SELECTOR_FIELDS, WILDCARD
 
 DEFAULT_INDENT: Final = 2
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from reconciler.api import TARGETS, TRIAGE
-from reconciler.commands import check_org
-from reconciler.engine.orgs import list_live, make_plan, open_client, select_orgs
+from reconciler.engine.flow import make_plan
+from reconciler.engine.orgs import select_orgs
 from reconciler.engine.provenance import detect
 from reconciler.errors import ConfigError, Diagnostic, UsageError
 from reconciler.explain.alert import describe_alert
@@ -28,9 +28,12 @@ from reconciler.mcp import checkrule
 from reconciler.mcp.confine import confine
 from reconciler.rules import loader
 from reconciler.rules.model import utc_today
+from reconciler.rules.orgslug import check_org
 from reconciler.rules.ruleset import OrgRules, RuleSet
-from reconciler.triage.selector import LiveRule
-from reconciler.triage.wire import STATES
+from reconciler.triage.listing import list_live
+from reconciler.vocab.triage.selector import LiveRule
+from reconciler.vocab.triage.wire import STATES
+from reconciler.wiring import Wiring, open_client
 
 MAX_LIMIT: Final = 500
 DEFAULT_LIMIT: Final = 50
@@ -84,7 +87,7 @@ class Tools:
         rule_set = self._load(paths, utc_today())
         orgs = select_orgs(rule_set, None if org is None else check_org(org, "org"))
         with open_client(self.api_url, retry=self.retry) as client:
-            plan, _ = make_plan(client, orgs, detect())
+            plan = make_plan(Wiring(client), orgs, detect(), utc_today())
         return {
             **plan.to_dict(),
             "warnings": [diagnostic_dict(d) for d in rule_set.warnings],

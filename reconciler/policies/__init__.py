@@ -1,5 +1,9 @@
 """Socket's Alert Policies API: policy rules in rank order, resolutions, migration, translate.
 
+The vocabulary (``wire``, ``model``, ``selectors``, ``checks``) sits below ``rules``, which reads
+files into it; the rest is the provider (``provider``), above ``engine``. This file imports
+nothing, so that importing the vocabulary never loads the provider.
+
 wire         every constant of the contract; each (unknown) that code depends on is one choice
 model        desired and live policies, rules, resolutions, migration status, translate answers
 selectors    vigil selectors: canonical form, validation with paths, "covers" and shadowing
@@ -19,4 +23,8 @@ outcomes     applied / not applied / outcome unknown, per change
 snapshot     the org's live state at one moment; a stale plan is refused
 verify       after apply: outcomes settled, content and exact order checked
 audit        one audit line per confirmed change
+translate    legacy triage-style rules translated by the server (the translate endpoint)
+orgs         one org's desired state in file order, its live state, its plan
+migrate      legacy rules -> native policy rules and resolutions (``migrate``)
+provider     the ``engine.provider.Provider``: plan, stale check, gate, rehearsal, apply, verify
 """

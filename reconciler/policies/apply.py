@@ -11,11 +11,13 @@ Two phases, so that stopping part-way leaves a rule or resolution too many, neve
    deletes do not touch the order.
 
 A move and an update of the same rule are one PUT. Updates, moves and deletes are idempotent
-and the HTTP layer retries them. A real create is not retried blindly: when its answer is lost
-(``OutcomeUnknownError``), the apply waits ``settle`` seconds (the request timeout, so that a
-request still queued at the server has committed), lists, and re-sends only what is missing
-(``recover``). A rule create is recovered at once, in its lane, because the next step may be
-placed next to it; resolution creates are recovered together after phase 1, with one listing.
+and the HTTP layer retries them. A real create is never sent twice in one run: when its answer
+is lost (``OutcomeUnknownError``) its lane goes on at once, the next step placed where the lost
+rule was to go (relative to what is certain). After phase 1 one wait of ``settle`` seconds (the
+request timeout, so that a request still queued at the server has committed) and one listing
+per policy find every lost create (``recover``): what is found is applied and put back in its
+place (``reorder``, a move), the rest keeps its unknown outcome and the apply ends non-zero,
+since a request may commit later still. So lost answers cost one timeout together, not one each.
 
 ``apply_org`` never raises for an API failure or Ctrl-C: the ``PolicyResult`` says what was
 applied, what was not and what is unknown (``verify.conclude`` settles the rest).
@@ -23,16 +25,16 @@ applied, what was not and what is unknown (``verify.conclude`` settles the rest)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from reconciler.engine.lanes import Lane, Stop, run_lanes
 from reconciler.errors import ApplyError, OutcomeUnknownError, ReconcilerError
 from reconciler.policies import recover
-from reconciler.policies.changes import ResolutionChange, RuleChange
-from reconciler.policies.client import PoliciesClient
-from reconciler.policies.model import LiveResolution
+from reconciler.policies.changes import Placement, ResolutionChange, RuleChange
+from reconciler.policies.client import PoliciesClient, placement_body
 from reconciler.policies.outcomes import Item, Listener, PolicyResult
 from reconciler.policies.plan import PolicyPlan
 from reconciler.policies.rehearse import rehearse
@@ -47,9 +49,8 @@ from reconciler.policies.requests import (
     unaddressable,
 )
 from reconciler.policies.snapshot import Snapshot
+from reconciler.vocab.policies.model import LiveResolution, LiveRule
 
-# How many times a lost create is looked for and sent again before giving up.
-MAX_RESOLVE_ROUNDS = 5
 DEFAULT_CONCURRENCY = 8
 T = TypeVar("T")
 
@@ -67,6 +68,8 @@ class _Run:
     created: dict[str, dict[str, str]] = field(default_factory=dict)  # policy -> name -> id
     replaced: dict[int, LiveResolution] = field(default_factory=dict)  # replace -> its new half
     lost: list[ResolutionChange] = field(default_factory=list)  # creates whose answer was lost
+    lost_rules: dict[int, RuleChange] = field(default_factory=dict)  # the same, by id(change)
+    lanes: list[list[RuleChange]] = field(default_factory=list)  # phase 1's, as sent
 
     def send(self, changes: Sequence[PolicyChange], write: Callable[[], T]) -> T:
         """One request for ``changes``; a failure is recorded against them, then raised."""
@@ -82,44 +85,48 @@ class _Run:
 
     def placements(self, changes: Sequence[RuleChange]) -> Lane:
         def lane(stop: Stop) -> None:
+            sent: list[RuleChange] = []  # the steps done or lost, in order, for ``reorder``
+            with self.result.lock:
+                self.lanes.append(sent)
+            where: Placement | None = None  # a lost create's place, for the next step to take
             for change in changes:
                 if stop():
                     return
+                # Next to a rule whose create was lost, a step goes where that rule was to go:
+                # placed relative to what is certain, it is right whatever the lost one did.
+                step = change if where is None else dataclasses.replace(change, placement=where)
                 if change.action == "create":
-                    self.create_rule(change, stop)
+                    lost = not self.create_rule(change, step)
                 else:
-                    self.change_rule(change)
+                    self.change_rule(change, step)
+                    lost = False
+                sent.append(change)
+                where = step.placement if lost else None
 
         return lane
 
-    def create_rule(self, change: RuleChange, stop: Stop) -> None:
+    def create_rule(self, change: RuleChange, step: RuleChange) -> bool:
+        """Send a rule create (``step``: placed where it can be); False when its answer was
+        lost: it is never sent again in this run, and ``recover`` looks for it."""
         ids = self.created[change.policy_id]
-        for _ in range(MAX_RESOLVE_ROUNDS):
-            try:
-                item = self.send([change], lambda: send_rule(self.client, change, ids=ids))
-            except OutcomeUnknownError:
-                self.result.wait_for_lost_answers(self.settle)
-                item = recover.find_rule(self.client, change, self.old_rules)
-                if item is None:
-                    self.result.not_applied(change)  # until it is sent again
-                    if stop():
-                        return
-                    continue
-            assert item is not None
-            ids[change.name] = item.id
-            self.result.done(change, item)
-            return
-        raise OutcomeUnknownError(
-            f"the create of rule {change.name!r} in policy {change.policy_id} is still "
-            f"unconfirmed after {MAX_RESOLVE_ROUNDS} tries"
-        )
+        try:
+            item = self.send([change], lambda: send_rule(self.client, step, ids=ids))
+        except OutcomeUnknownError:
+            with self.result.lock:
+                self.lost_rules[id(change)] = change
+            return False
+        assert item is not None
+        ids[change.name] = item.id
+        self.result.done(change, item)
+        return True
 
-    def change_rule(self, change: RuleChange) -> None:
+    def change_rule(self, change: RuleChange, step: RuleChange | None = None) -> None:
         """An update, a move, or a move with the update riding on it; or a delete."""
         update = self.riding.get(rule_key(change)) if change.action == "move" else None
         together = [change] if update is None else [change, update]
         ids = self.created.get(change.policy_id, {})
-        item = self.send(together, lambda: send_rule(self.client, change, update=update, ids=ids))
+        sent = step or change
+        item = self.send(together, lambda: send_rule(self.client, sent, update=update, ids=ids))
         for each in together:
             self.result.done(each, item)
 
@@ -140,31 +147,63 @@ class _Run:
     def created_resolution(self, change: ResolutionChange, item: LiveResolution) -> None:
         if change.action == "replace":
             self.replaced[id(change)] = item  # applied once the old one is deleted too
+            self.result.half_done(change, item)
         else:
             self.result.done(change, item)
 
-    def recover_resolutions(self) -> None:
-        """Find the resolution creates whose answer was lost; send the missing ones again."""
-        for _ in range(MAX_RESOLVE_ROUNDS):
-            pending, self.lost = self.lost, []
-            if not pending:
-                return
-            self.result.wait_for_lost_answers(self.settle)
-            found = recover.find_resolutions(
-                self.client, self.plan.org, pending, self.old_resolutions
-            )
-            for change in pending:
-                if id(change) in found:
-                    self.created_resolution(change, found[id(change)])
-                else:
-                    self.result.not_applied(change)  # until it is sent again
-            missing = [c for c in pending if id(c) not in found]
-            run_lanes([self.create_resolution(c) for c in missing], self.concurrency)
+    def recover(self) -> None:
+        """Find the creates whose answer was lost: one wait, one listing per policy and one of
+        resolutions for all of them. What is found is applied; the rest keeps its unknown
+        outcome (never sent again in this run: it may still commit)."""
+        if not self.lost_rules and not self.lost:
+            return
+        self.result.wait_for_lost_answers(self.settle)
+        org = self.plan.org
+        found: dict[int, LiveRule] = {}
+        orders: dict[str, list[str]] = {}  # policy -> its rule ids, in order
+        for policy in sorted({c.policy_id for c in self.lost_rules.values()}):
+            lost = [c for c in self.lost_rules.values() if c.policy_id == policy]
+            held, orders[policy] = recover.find_rules(self.client, policy, lost, self.old_rules)
+            found.update(held)
+        for key, rule in found.items():
+            change = self.lost_rules[key]
+            self.created[change.policy_id][change.name] = rule.id
+            self.result.done(change, rule)
+        self.reorder(found, orders)
         if self.lost:
-            raise OutcomeUnknownError(
-                f"{len(self.lost)} resolution creates still unconfirmed after "
-                f"{MAX_RESOLVE_ROUNDS} tries"
-            )
+            seen = recover.find_resolutions(self.client, org, self.lost, self.old_resolutions)
+            for res in self.lost:
+                if id(res) in seen:
+                    self.created_resolution(res, seen[id(res)])
+
+    def reorder(self, found: Mapping[int, LiveRule], orders: dict[str, list[str]]) -> None:
+        """Put each lost create that did commit right before the next rule of its lane.
+
+        The steps after it were placed where it was to go, so it may sit after them: walking
+        the lane backwards, each goes before the next step that exists (already in place),
+        with a move unless the listing (``orders``) shows it there already.
+        """
+        for lane in self.lanes:
+            for i in reversed(range(len(lane))):
+                change = lane[i]
+                if id(change) not in found:
+                    continue
+                later = next((c for c in lane[i + 1 :] if self._exists(c, found)), None)
+                if later is None:
+                    continue  # nothing after it exists: it is where it was sent, in place
+                ids = self.created[change.policy_id]
+                anchor = later.existing.id if later.existing else ids[later.name]
+                rule_id, order = found[id(change)].id, orders[change.policy_id]
+                if rule_id in order and anchor in order:
+                    if order.index(rule_id) + 1 == order.index(anchor):
+                        continue
+                    order.remove(rule_id)
+                    order.insert(order.index(anchor), rule_id)
+                body = placement_body(Placement(before=later.name, anchor_id=anchor), ids)
+                self.client.update_rule(self.plan.org, change.policy_id, rule_id, body)
+
+    def _exists(self, change: RuleChange, found: Mapping[int, LiveRule]) -> bool:
+        return id(change) not in self.lost_rules or id(change) in found
 
     # --- phase 2 -------------------------------------------------------------------------------
 
@@ -179,6 +218,8 @@ class _Run:
         def lane(stop: Stop) -> None:
             if stop():
                 return
+            if change.action == "replace" and id(change) not in self.replaced:
+                return  # its new half is not confirmed: keep the old one (too many, not too few)
             self.send([change], lambda: delete_resolution(self.client, change))
             self.result.done(change, self.replaced.get(id(change)))
 
@@ -195,8 +236,8 @@ def runs(changes: Sequence[RuleChange]) -> list[list[RuleChange]]:
     be sent side by side and still give exactly the files' order.
 
     >>> from reconciler.policies.changes import Placement
-    >>> from reconciler.policies.model import DesiredRule
-    >>> from reconciler.policies.selectors import VigilSelector
+    >>> from reconciler.vocab.policies.model import DesiredRule
+    >>> from reconciler.vocab.policies.selectors import VigilSelector
     >>> def step(name, after):
     ...     rule = DesiredRule(name, VigilSelector.from_wire({"finding.alertType": name}), "warn")
     ...     return RuleChange("create", "o", "default", None, rule, placement=Placement(after))
@@ -251,6 +292,7 @@ def apply_org(
     concurrency: int = DEFAULT_CONCURRENCY,
     settle: float = 0.0,
     listener: Listener | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> PolicyResult:
     """Send one org's policy changes; see the module docstring. Never raises for an API
     failure or Ctrl-C: see the result.
@@ -260,7 +302,7 @@ def apply_org(
     answer was lost may still commit: the client's request timeout.
     """
     writable(plan)
-    result = PolicyResult(plan.org, listener=listener)
+    result = PolicyResult(plan.org, listener=listener, progress=progress)
     run = _Run(
         client,
         plan,
@@ -277,7 +319,7 @@ def apply_org(
     first, second = _phases(run)
     try:
         run_lanes(first, run.concurrency)
-        run.recover_resolutions()
+        run.recover()
         run_lanes(second, run.concurrency)
     except ReconcilerError as exc:
         result.error = exc
@@ -292,6 +334,9 @@ class _Report:
 
     def applied(self, change: PolicyChange, item: Item | None) -> None:
         self._done(change)
+
+    def half_done(self, change: ResolutionChange, item: LiveResolution) -> None:
+        """Told again, as applied, once the delete half is confirmed too."""
 
 
 def apply_plan(

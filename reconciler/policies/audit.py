@@ -9,20 +9,28 @@ gave a created or moved rule, and ``from`` / ``to`` (1-based positions) and ``pl
 
 Unlike a legacy triage create, a policies create is answered with the new rule or resolution,
 so every line names its id at once (or, after a lost answer, the id the listing found).
+
+A replace is one line once both its halves hold. When only its create half holds (the delete
+failed, or the run stopped between the two), the line written at the end of the run is that
+half's: a resolution ``create`` naming the new uuid, with ``replaces``, the old one's uuid, which
+the next apply deletes (its own line). So the log names every change the server holds, whichever
+half failed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
 from typing import Any
 
-from reconciler.engine.audit import AuditLog
+from reconciler.engine.audit import AuditLog, stamp
 from reconciler.engine.provenance import Provenance
-from reconciler.policies.changes import RuleChange
+from reconciler.policies.changes import ResolutionChange, RuleChange, halves
 from reconciler.policies.outcomes import Item
 from reconciler.policies.plan import TARGET
 from reconciler.policies.requests import PolicyChange
+from reconciler.vocab.policies.model import LiveResolution
 
 Clock = Callable[[], dt.datetime]
 
@@ -60,9 +68,8 @@ def record(
     # A rule keeps its id through every change; a resolution's create or replace makes a new one.
     written = getattr(item, "id", None) if rule else getattr(item, "uuid", None)
     uuid = (data["uuid"] if rule else None) or written or data["uuid"]
-    prov = provenance.to_dict()
     line: dict[str, Any] = {
-        "time": when.isoformat(timespec="seconds"),
+        **stamp(provenance, when),
         "target": TARGET,
         "kind": data["kind"],
         "org": change.org,
@@ -74,10 +81,6 @@ def record(
         "source": data["after"]["source"] if data["after"] else None,
         "owner": change.new.owner if change.new else None,  # from the files; never sent
         "ticket": change.new.ticket if change.new else None,
-        "commit": prov.get("commit"),
-        "pr": prov.get("pr"),
-        "actor": prov.get("actor"),
-        "repository": prov.get("repository"),
     }
     if rule:
         line.update(
@@ -98,7 +101,29 @@ class PolicyAuditTrail:
         self._log = log
         self._provenance = provenance
         self._clock = clock
+        self._lock = threading.Lock()
+        # Replaces whose create half holds and whose delete half is not confirmed (yet).
+        self._halves: dict[int, tuple[ResolutionChange, LiveResolution]] = {}
 
     def applied(self, change: PolicyChange, item: Item | None) -> None:
+        with self._lock:
+            self._halves.pop(id(change), None)
         if self._log is not None:
             self._log.append(record(change, item, self._provenance, when=self._clock()))
+
+    def half_done(self, change: ResolutionChange, item: LiveResolution) -> None:
+        """Hold the create half of a replace: its line is written by ``finish`` unless the
+        delete half is confirmed first (then the replace's one line says both)."""
+        with self._lock:
+            self._halves[id(change)] = (change, item)
+
+    def finish(self) -> None:
+        """Write the line of each replace done by half: its create half, and what it replaces."""
+        with self._lock:
+            held, self._halves = list(self._halves.values()), {}
+        if self._log is None:
+            return
+        for change, item in held:
+            line = record(halves(change)[0], item, self._provenance, when=self._clock())
+            line["replaces"] = change.uuid
+            self._log.append(line)

@@ -2,7 +2,7 @@
 
 Rule changes: ``create`` / ``update`` / ``delete`` / ``move``. Resolution changes: ``create`` /
 ``delete`` / ``replace`` (resolutions cannot be updated: a replace is a delete and a create,
-shown as one change). Like ``engine.changes``, each holds ``existing`` (live, or None) and
+shown as one change). Like ``triage.changes``, each holds ``existing`` (live, or None) and
 ``new`` (desired, or None), and ``to_dict()`` is the only form renderers and saved plans read;
 ``rule_change_from_dict`` / ``resolution_change_from_dict`` read it back.
 
@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from reconciler.errors import Location, PlanFileError
-from reconciler.policies.model import DesiredResolution, DesiredRule, LiveResolution, LiveRule
-from reconciler.policies.selectors import VigilSelector
+from reconciler.vocab.policies.model import DesiredResolution, DesiredRule, LiveResolution, LiveRule
+from reconciler.vocab.policies.selectors import VigilSelector
 
 RuleAction = Literal["create", "update", "delete", "move"]
 ResolutionAction = Literal["create", "delete", "replace"]
 KIND_RULE = "policy_rule"
 KIND_RESOLUTION = "resolution"
+EXPIRED = "expired"  # the reason of a delete of an entry past its date, as triage plans say
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,23 @@ class ResolutionChange:
                 **_meta(new),
             },
         }
+
+
+# The two requests of a replace, when they ended differently (``halves``).
+CREATE_HALF = "the create half of a replace"
+DELETE_HALF = "the delete half of a replace"
+
+
+def halves(change: ResolutionChange) -> tuple[ResolutionChange, ResolutionChange]:
+    """A replace as its two requests: the create of the new resolution, the delete of the old.
+
+    A report and the audit log name these when only the create half holds, so that they say
+    what the server holds (the new resolution, and the old one still there).
+    """
+    return (
+        ResolutionChange("create", change.org, None, change.new, change.api_comment, CREATE_HALF),
+        ResolutionChange("delete", change.org, change.existing, None, reason=DELETE_HALF),
+    )
 
 
 def _meta(new: DesiredRule | DesiredResolution) -> dict[str, str | None]:

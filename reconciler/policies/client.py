@@ -24,9 +24,10 @@ from reconciler.http.body import read_json
 from reconciler.http.client import HttpClient, Reply
 from reconciler.http.connect import Credentials
 from reconciler.http.paginate import OnPage, Page, by_cursor
-from reconciler.policies import wire
 from reconciler.policies.changes import Placement
-from reconciler.policies.model import (
+from reconciler.policies.statuses import Call, refusal_error
+from reconciler.vocab.policies import wire
+from reconciler.vocab.policies.model import (
     LivePolicy,
     LiveResolution,
     LiveRule,
@@ -35,7 +36,6 @@ from reconciler.policies.model import (
     Untranslatable,
     parse_translate,
 )
-from reconciler.policies.statuses import Call, refusal_error
 
 T = TypeVar("T")
 _DRY_RUN: Final = {wire.DRY_RUN_PARAM: wire.DRY_RUN_TRUE}

@@ -30,11 +30,15 @@ import json
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Final
 
-from reconciler.engine import notes
-from reconciler.engine.safety import SafetyPolicy
+from reconciler import notes
 from reconciler.errors import ConfigError, Diagnostic, Location
-from reconciler.policies.changes import Placement, RuleChange
-from reconciler.policies.model import (
+from reconciler.policies.changes import EXPIRED, Placement, RuleChange
+from reconciler.policies.order import plan_order
+from reconciler.policies.plan import PolicyPlan
+from reconciler.policies.resolutions import diff_resolutions
+from reconciler.policies.trailer import TrailerFn, fit_note
+from reconciler.rules.safety import SafetyPolicy
+from reconciler.vocab.policies.model import (
     DesiredResolution,
     DesiredRule,
     LivePolicy,
@@ -43,11 +47,7 @@ from reconciler.policies.model import (
     rule_seal_parts,
     timestamp_key,
 )
-from reconciler.policies.order import plan_order
-from reconciler.policies.plan import PolicyPlan
-from reconciler.policies.resolutions import diff_resolutions
-from reconciler.policies.trailer import TrailerFn, fit_note
-from reconciler.policies.wire import DEFAULT_POLICY_ID, RULE_NOTE_MAX
+from reconciler.vocab.policies.wire import DEFAULT_POLICY_ID, RULE_NOTE_MAX
 
 # Keys for order.plan_order: a live rule by its index in the listing, a new rule by its name.
 _Key = tuple[str, int | str]
@@ -60,26 +60,82 @@ def resolve_policies(
     """Map each ``policy:`` the files name (``default``, a name or an id) to a live policy.
 
     A name the org does not have is a ``ConfigError`` at each rule that uses it: this tool does
-    not create policies.
+    not create policies. So is a name that several live policies share: which one is meant is
+    not guessed. Two rules of one name that reach the same policy by two spellings
+    (``default`` and its id, a name and its id) are refused too: names are the identity.
     """
     default = next((p for p in policies if p.is_default), None)
-    by_name = {p.name: p for p in policies if p.name is not None}
+    named: dict[str, list[LivePolicy]] = {}
+    for p in policies:
+        if p.name is not None:
+            named.setdefault(p.name, []).append(p)
     by_id = {p.id: p for p in policies}
     found: dict[str, LivePolicy] = {}
     problems: list[Diagnostic] = []
     for rule in rules:
         ref = rule.policy
+        same_name = named.get(ref, [])
+        if ref != DEFAULT_POLICY_ID and len(same_name) > 1 and ref not in by_id:
+            ids = ", ".join(p.id for p in same_name)
+            message = (
+                f"policy {ref!r} is ambiguous: {len(same_name)} policies of the org have that "
+                f"name (ids {ids}); name the policy by its id, or rename one in the dashboard"
+            )
+            problems.append(Diagnostic(rule.location or _NOWHERE, message))
+            continue
         policy = (
-            (default if ref == DEFAULT_POLICY_ID else None) or by_name.get(ref) or by_id.get(ref)
+            (default if ref == DEFAULT_POLICY_ID else None)
+            or (same_name[0] if same_name else None)
+            or by_id.get(ref)
         )
         if policy is None:
             message = f"policy {ref!r} does not exist in the org (known: {_names(policies)})"
             problems.append(Diagnostic(rule.location or _NOWHERE, message))
         else:
             found[ref] = policy
+    problems += _one_name_two_spellings(rules, found)
     if problems:
         raise ConfigError(problems)
     return found
+
+
+def _expired_rules(
+    rules: Sequence[DesiredRule], policies: Sequence[LivePolicy]
+) -> set[tuple[str, str]]:
+    """(policy id, name) of each expired rule; one naming no single live policy is gone already."""
+    found: set[tuple[str, str]] = set()
+    for rule in rules:
+        matches = [
+            p
+            for p in policies
+            if (rule.policy == DEFAULT_POLICY_ID and p.is_default) or rule.policy in (p.id, p.name)
+        ]
+        if len(matches) == 1:
+            found.add((matches[0].id, rule.name))
+    return found
+
+
+def _one_name_two_spellings(
+    rules: Sequence[DesiredRule], found: Mapping[str, LivePolicy]
+) -> list[Diagnostic]:
+    """A rule whose name an earlier rule already uses in the same live policy."""
+    first: dict[tuple[str, str], DesiredRule] = {}
+    problems: list[Diagnostic] = []
+    for rule in rules:
+        policy = found.get(rule.policy)
+        if policy is None:
+            continue
+        earlier = first.setdefault((policy.id, rule.name), rule)
+        if earlier is not rule:
+            problems.append(
+                Diagnostic(
+                    rule.location or _NOWHERE,
+                    f"rule name {rule.name!r} is used twice in policy {policy.id}: here as "
+                    f"policy: {rule.policy}, and at {earlier.location or _NOWHERE} as policy: "
+                    f"{earlier.policy}; names must be unique per policy",
+                )
+            )
+    return problems
 
 
 def _names(policies: Iterable[LivePolicy]) -> str:
@@ -94,10 +150,12 @@ def diff_rules(
     *,
     prune: bool = True,
     trailer: TrailerFn | None = None,
+    expired: Collection[str] = (),
 ) -> tuple[list[RuleChange], int, list[str]]:
     """One policy: (changes in apply order, unchanged count, notices).
 
-    ``desired`` is in file order and ``live`` in evaluation order.
+    ``desired`` is in file order and ``live`` in evaluation order; ``expired`` names the rules
+    of the policy the files declared until they expired.
     """
     if len({rule.name for rule in desired}) != len(desired):
         raise ValueError("desired rule names must be unique per policy; run validate first")
@@ -131,7 +189,7 @@ def diff_rules(
     placed = _placements(org, policy_id, desired, live, keeper, api_note, updated)
     touched = {c.name for c in placed} | updated
     unchanged = sum(1 for rule in desired if rule.name in keeper and rule.name not in touched)
-    deletes = _deletes(org, policy_id, desired, live, keeper, prune)
+    deletes = _deletes(org, policy_id, desired, live, keeper, prune, expired)
     return [*placed, *updates, *deletes], unchanged, notices
 
 
@@ -159,15 +217,25 @@ def _deletes(
     live: Sequence[LiveRule],
     keeper: Mapping[str, int],
     prune: bool,
+    expired: Collection[str],
 ) -> list[RuleChange]:
-    """Live rules the files do not keep, that this tool may delete, in evaluation order."""
+    """Live rules the files do not keep, that this tool may delete, in evaluation order.
+
+    A rule the files declared until it expired is deleted whoever made it: an exception must
+    not outlive its date because it was first clicked in the dashboard.
+    """
     wanted = {rule.name for rule in desired}
     deletes: list[RuleChange] = []
     for index, row in enumerate(live):
         kept = row.name in wanted and keeper.get(row.name) == index
-        if kept or not row.addressable or not (prune or row.managed):
+        if kept or not row.addressable:
             continue
-        reason = "duplicate" if row.name in wanted else "not in files"
+        if row.name in wanted:
+            reason = "duplicate"
+        else:
+            reason = EXPIRED if row.name in expired else "not in files"
+        if not (prune or row.managed or reason == EXPIRED):
+            continue
         deletes.append(
             RuleChange("delete", org, policy_id, row, None, reason=reason, from_position=index + 1)
         )
@@ -244,11 +312,25 @@ def _differs(live: LiveRule, rule: DesiredRule) -> bool:
 
 
 def fingerprint(
-    rules: Mapping[str, Sequence[LiveRule]], resolutions: Iterable[LiveResolution]
+    policies: Iterable[LivePolicy],
+    rules: Mapping[str, Sequence[LiveRule]],
+    resolutions: Iterable[LiveResolution],
 ) -> str:
-    """A digest of the live state a plan was made against (rule order included)."""
+    """A digest of the live state a plan was made against: everything a change's meaning
+    depends on. The policies (ids, names, which is the default, where they apply), so that a
+    rename or a swap of names makes a saved plan stale; each policy's rules in order, with
+    their ranks; the resolutions."""
     rows: list[object] = [
-        [policy, [[r.id, r.name, r.selector.text, r.action, r.note, r.updated_at] for r in live]]
+        [
+            [p.id, p.name, p.is_default, p.apply_method, p.baseline, sorted(p.repository_ids)]
+            for p in policies
+        ]
+    ]
+    rows += [
+        [
+            policy,
+            [[r.id, r.name, r.selector.text, r.action, r.note, r.rank, r.updated_at] for r in live],
+        ]
         for policy, live in sorted(rules.items())
     ]
     rows.append(
@@ -272,23 +354,37 @@ def diff(
     prune: bool = True,
     safety: SafetyPolicy | None = None,
     trailer: TrailerFn | None = None,
+    expired: Sequence[DesiredRule | DesiredResolution] = (),
 ) -> PolicyPlan:
     """Compare an org's files with its live policies. ``live_rules`` is keyed by policy id and
-    holds every policy of ``policies`` (in the API's order: the default first)."""
+    holds every policy of ``policies`` (in the API's order: the default first).
+
+    ``expired`` are the entries past their date: each counts as removed from the files, and
+    the live rules (by name, in their policy) and resolutions (by selector) it declared are
+    deleted even under ``prune: false``, whoever made them, as on the triage target.
+    """
     where = resolve_policies(rules, policies)
+    gone_rules = _expired_rules([e for e in expired if isinstance(e, DesiredRule)], policies)
+    gone_resolutions = {e.selector.text for e in expired if isinstance(e, DesiredResolution)}
     changes: list[RuleChange] = []
     unchanged = 0
     notices: list[str] = []
     for policy in policies:
         mine = [r for r in rules if where[r.policy].id == policy.id]
         found, same, notes_ = diff_rules(
-            org, policy.id, mine, live_rules.get(policy.id, ()), prune=prune, trailer=trailer
+            org,
+            policy.id,
+            mine,
+            live_rules.get(policy.id, ()),
+            prune=prune,
+            trailer=trailer,
+            expired={name for policy_id, name in gone_rules if policy_id == policy.id},
         )
         changes += found
         unchanged += same
         notices += notes_
     res_changes, res_unchanged = diff_resolutions(
-        org, resolutions, live_resolutions, prune=prune, trailer=trailer
+        org, resolutions, live_resolutions, prune=prune, trailer=trailer, expired=gone_resolutions
     )
     existing = sum(1 for live in live_rules.values() for r in live if r.addressable)
     existing += sum(1 for r in live_resolutions if r.addressable)
@@ -298,7 +394,7 @@ def diff(
         resolution_changes=tuple(res_changes),
         unchanged=unchanged + res_unchanged,
         existing=existing,
-        fingerprint=fingerprint(live_rules, live_resolutions),
+        fingerprint=fingerprint(policies, live_rules, live_resolutions),
         prune=prune,
         safety=safety or SafetyPolicy(),
         notices=tuple(notices),

@@ -27,7 +27,7 @@ from collections.abc import Collection, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
-from reconciler.policies.wire import POSITION_FIRST, POSITION_LAST, UNANCHORED_POSITION
+from reconciler.vocab.policies.wire import POSITION_FIRST, POSITION_LAST, UNANCHORED_POSITION
 
 K = TypeVar("K", bound=Hashable)
 

@@ -9,18 +9,15 @@ out can first wait for a late commit.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from reconciler.engine.apply import refused
-from reconciler.engine.verify import APPLIED, NOT_APPLIED, UNKNOWN
-from reconciler.errors import ReconcilerError
-from reconciler.policies.model import LiveResolution, LiveRule
+from reconciler.engine.outcomes import APPLIED, Outcomes, refused, statuses
+from reconciler.policies.changes import ResolutionChange, halves
 from reconciler.policies.plan import PolicyPlan
 from reconciler.policies.requests import PolicyChange
+from reconciler.vocab.policies.model import LiveResolution, LiveRule
 
 Item = LiveRule | LiveResolution
 
@@ -29,26 +26,27 @@ class Listener(Protocol):
     """Told of each change once, as the server confirms it (the audit trail is one).
 
     ``item`` is the rule or resolution the change wrote, as the server or a listing showed it;
-    None for a delete.
+    None for a delete. ``half_done`` is told of a replace whose create half the server holds
+    (``item``, the new resolution) before its delete half is confirmed, if it ever is.
     """
 
     def applied(self, change: PolicyChange, item: Item | None) -> None: ...
 
+    def half_done(self, change: ResolutionChange, item: LiveResolution) -> None: ...
+
 
 @dataclass
-class PolicyResult:
-    """The outcome of every change so far. ``error`` is set when the apply stopped part-way."""
+class PolicyResult(Outcomes):
+    """The outcome of every change so far (``engine.outcomes.Outcomes``: how it stopped)."""
 
     org: str
     listener: Listener | None = field(default=None, repr=False)
     applied: list[PolicyChange] = field(default_factory=list)
     _unknown: dict[int, PolicyChange] = field(default_factory=dict, repr=False)  # by id(), in order
-    error: ReconcilerError | None = None
-    interrupted: bool = False
     requests: int = 0  # requests sent, retries aside
-    last_uncertain: float | None = None  # time.monotonic() of the last failure that may commit
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _done: set[int] = field(default_factory=set, repr=False)
+    # Replaces whose create half the server holds but whose delete half is not confirmed.
+    _halves: dict[int, LiveResolution] = field(default_factory=dict, repr=False)
 
     def sending(self, changes: Sequence[PolicyChange]) -> None:
         """One request for ``changes`` leaves (a move and the update riding on it share one)."""
@@ -71,9 +69,21 @@ class PolicyResult:
                 return
             self._done.add(id(change))
             self._unknown.pop(id(change), None)
+            self._halves.pop(id(change), None)
             self.applied.append(change)
             if self.listener is not None:
                 self.listener.applied(change, item)
+            if self.progress is not None:
+                self.progress(1)
+
+    def half_done(self, change: ResolutionChange, item: LiveResolution) -> None:
+        """The server holds the new resolution of the replace ``change`` (its create half)."""
+        with self.lock:
+            if id(change) in self._done or id(change) in self._halves:
+                return
+            self._halves[id(change)] = item
+            if self.listener is not None:
+                self.listener.half_done(change, item)
 
     def not_applied(self, change: PolicyChange) -> None:
         """The server does not hold ``change`` (a refusal, or a listing, says so)."""
@@ -86,24 +96,18 @@ class PolicyResult:
             return
         self.uncertain()
 
-    def uncertain(self) -> None:
-        """A request failed in a way that may still commit at the server."""
-        with self.lock:
-            self.last_uncertain = time.monotonic()
-
-    def wait_for_lost_answers(self, seconds: float) -> None:
-        """Sleep until ``seconds`` have passed since the last request whose answer was lost."""
-        with self.lock:
-            last = self.last_uncertain
-        if last is not None:
-            time.sleep(max(0.0, last + seconds - time.monotonic()))
-
     def statuses(self, plan: PolicyPlan) -> tuple[tuple[PolicyChange, str], ...]:
-        """Each change of ``plan`` with its outcome, in plan order."""
+        """Each change of ``plan`` with its outcome, in plan order. A replace done by half is
+        its two halves: the create applied, the delete not applied (or outcome unknown)."""
         with self.lock:
             unknown = set(self._unknown)
             done = set(self._done)
-        return tuple(
-            (c, APPLIED if id(c) in done else UNKNOWN if id(c) in unknown else NOT_APPLIED)
-            for c in plan.changes
-        )
+            halved = set(self._halves)
+        found: list[tuple[PolicyChange, str]] = []
+        for change, status in statuses(plan.changes, done, unknown):
+            if isinstance(change, ResolutionChange) and id(change) in halved:
+                create, delete = halves(change)
+                found += [(create, APPLIED), (delete, status)]
+            else:
+                found.append((change, status))
+        return tuple(found)

@@ -1,6 +1,6 @@
 """PolicyPlan: one org's policy rule and resolution changes, with octoDNS-style safety.
 
-Shaped like ``engine.plan.OrgPlan`` so the engine and renderers can treat both alike: ``summary``,
+An ``engine.provider.OrgPlan``, as ``triage.plan.TriagePlan`` is: ``summary``,
 ``unsafe_reasons`` / ``raise_if_unsafe``, ``to_dict`` / ``from_dict``. Moves never count towards
 the safety threshold: reordering the files moves rules but changes none of them.
 """
@@ -11,25 +11,43 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from reconciler.api import ALERT_POLICIES
-from reconciler.engine.safety import (
-    DEFAULT_MAX_CHANGE_PERCENT,
-    DEFAULT_MIN_EXISTING,
-    SafetyPolicy,
-    raise_if_unsafe,
-    unsafe_reasons,
-)
+from reconciler.engine import planfields
+from reconciler.engine.targets import TargetChoice
 from reconciler.errors import PlanFileError
 from reconciler.policies.changes import (
+    KIND_RESOLUTION,
     ResolutionChange,
     RuleChange,
     resolution_change_from_dict,
     rule_change_from_dict,
+)
+from reconciler.rules.safety import (
+    SafetyPolicy,
+    raise_if_unsafe,
+    unsafe_reasons,
 )
 
 TARGET: Final = ALERT_POLICIES
 # The actions that change what an existing rule or resolution does: they count for safety.
 COUNTED: Final = ("update", "delete", "replace")
 ACTIONS: Final = ("create", "update", "replace", "move", "delete")
+
+
+def is_own_duplicate(change: RuleChange | ResolutionChange) -> bool:
+    """A delete of an extra copy of a rule or resolution this tool wrote (two applies at once,
+    a late create), as ``triage.plan.is_own_duplicate``.
+
+    The copy that is kept has the same name in the same policy (a resolution: the same
+    selector), so removing the extra takes nothing away: it does not count against the safety
+    threshold, and cleaning up never needs ``--force``.
+    """
+    existing = change.existing
+    return (
+        change.action == "delete"
+        and change.reason == "duplicate"
+        and existing is not None
+        and existing.managed
+    )
 
 
 @dataclass(frozen=True)
@@ -45,6 +63,12 @@ class PolicyPlan:
     prune: bool = True
     safety: SafetyPolicy = field(default_factory=SafetyPolicy)
     notices: tuple[str, ...] = ()
+    # The target used and why (``engine.targets``); None for a plan made without a status read.
+    choice: TargetChoice | None = field(default=None, compare=False)
+
+    @property
+    def target(self) -> str:
+        return TARGET
 
     @property
     def changes(self) -> tuple[RuleChange | ResolutionChange, ...]:
@@ -63,13 +87,15 @@ class PolicyPlan:
         return counts
 
     def unsafe_reasons(self) -> list[str]:
-        """Why this plan is unsafe; empty when it is safe. Moves are not counted."""
+        """Why this plan is unsafe; empty when it is safe. Moves and the deletes of our own
+        duplicates are not counted."""
+        changed = sum(1 for c in self.changes if c.action in COUNTED and not is_own_duplicate(c))
         return unsafe_reasons(
             self.safety,
             self.org,
             existing=self.existing,
             deletes=self.count("delete"),
-            changed=sum(self.count(action) for action in COUNTED),
+            changed=changed,
             what=("live rule and resolution", "live rules and resolutions"),
             verbs="updates, replaces or deletes",
         )
@@ -77,7 +103,8 @@ class PolicyPlan:
     def raise_if_unsafe(self) -> None:
         raise_if_unsafe(self.unsafe_reasons())
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, fingerprint: bool = True) -> dict[str, Any]:
+        """The saved form; the fingerprint is always in it (it costs no walk here)."""
         return {
             "org": self.org,
             "target": TARGET,
@@ -92,29 +119,35 @@ class PolicyPlan:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PolicyPlan:
-        try:
-            if data.get("target") != TARGET:
-                raise ValueError(f"target is {data.get('target')!r}, not {TARGET!r}")
-            safety = data.get("safety") or {}
-            changes = data["changes"]
-            return cls(
-                org=str(data["org"]),
-                rule_changes=tuple(
-                    rule_change_from_dict(c) for c in changes if c.get("kind") != "resolution"
-                ),
-                resolution_changes=tuple(
-                    resolution_change_from_dict(c) for c in changes if c.get("kind") == "resolution"
-                ),
-                unchanged=int(data["summary"]["unchanged"]),
-                existing=int(data["existing"]),
-                fingerprint=str(data["fingerprint"]),
-                prune=bool(data.get("prune", True)),
-                safety=SafetyPolicy(
-                    float(safety.get("max_change_percent", DEFAULT_MAX_CHANGE_PERCENT)),
-                    int(safety.get("min_existing", DEFAULT_MIN_EXISTING)),
-                ),
-                notices=tuple(str(n) for n in data.get("warnings") or ()),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise PlanFileError(f"malformed policies plan in plan file: {exc!r}") from None
+    def from_dict(cls, data: Any, where: str = "org plan") -> PolicyPlan:
+        """Read ``to_dict()`` output back, checking every field with the same readers as a
+        triage org plan (``engine.planfields``: a NaN threshold is refused, not obeyed)."""
+        data = planfields.mapping(data, where)
+        if data.get("target") != TARGET:
+            raise PlanFileError(f"{where}.target is {data.get('target')!r}, not {TARGET!r}")
+        org = planfields.text(data, "org", where)
+        raw = planfields.items(data, "changes", where)
+        changes = [planfields.mapping(c, f"{where}.changes[{i}]") for i, c in enumerate(raw)]
+        summary = planfields.mapping(data.get("summary"), f"{where}.summary")
+        warnings = planfields.items(data, "warnings", where, default=[])
+        if not all(isinstance(w, str) for w in warnings):
+            raise PlanFileError(f"{where}.warnings must be a list of strings")
+        plan = cls(
+            org=org,
+            rule_changes=tuple(
+                rule_change_from_dict(c) for c in changes if c.get("kind") != KIND_RESOLUTION
+            ),
+            resolution_changes=tuple(
+                resolution_change_from_dict(c) for c in changes if c.get("kind") == KIND_RESOLUTION
+            ),
+            unchanged=planfields.count(summary, "unchanged", f"{where}.summary"),
+            existing=planfields.count(data, "existing", where),
+            fingerprint=planfields.text(data, "fingerprint", where),
+            prune=planfields.flag(data, "prune", where, default=True),
+            safety=planfields.safety(data, where),
+            notices=tuple(warnings),
+        )
+        for i, change in enumerate(plan.changes):
+            if change.org != org:
+                raise PlanFileError(f"{where}.changes[{i}] is for org {change.org!r}, not {org!r}")
+        return plan

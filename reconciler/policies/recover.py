@@ -1,11 +1,12 @@
 """Find again, in a fresh listing, what a create whose answer was lost may have made.
 
-A real create is never re-sent blindly: its request may have committed before the answer was
-lost, or may still commit (a request queued at the server). So the caller first waits out the
-request timeout after the last lost answer, then lists, and re-sends only what is missing. A
-rule is found by its name in its policy, a resolution by its selector; either must be new (not
-among the ids listed before the apply), so that a rule or resolution that was already there is
-never taken for the one just created.
+A create whose answer was lost is never sent again in the same run: its request may have
+committed before the answer was lost, or may still commit (a request queued at the server). So
+the caller waits out the request timeout after the last lost answer, lists once, and counts what
+it finds as applied; what it does not find keeps its unknown outcome. A rule is found by its
+name in its policy, a resolution by its selector; either must be new (not among the ids listed
+before the apply), so that a rule or resolution that was already there is never taken for the
+one just created.
 """
 
 from __future__ import annotations
@@ -14,18 +15,24 @@ from collections.abc import Collection, Sequence
 
 from reconciler.policies.changes import ResolutionChange, RuleChange
 from reconciler.policies.client import PoliciesClient
-from reconciler.policies.model import LiveResolution, LiveRule, timestamp_key
+from reconciler.vocab.policies.model import LiveResolution, LiveRule, timestamp_key
 
 
-def find_rule(client: PoliciesClient, change: RuleChange, old: Collection[str]) -> LiveRule | None:
-    """The rule ``change`` created, if the policy now holds one (the oldest, if several)."""
-    found = [
-        rule
-        for rule in client.list_rules(change.org, change.policy_id)
-        if rule.id and rule.id not in old and rule.name == change.name
-    ]
-    found.sort(key=lambda r: (timestamp_key(r.created_at), r.id))
-    return found[0] if found else None
+def find_rules(
+    client: PoliciesClient, policy_id: str, changes: Sequence[RuleChange], old: Collection[str]
+) -> tuple[dict[int, LiveRule], list[str]]:
+    """Of the rule creates ``changes`` in one policy, those it now holds: ``id(change)`` to the
+    rule each created (the oldest, if several); and the ids of the policy's rules, in order.
+    One listing for all of them."""
+    listed = client.list_rules(changes[0].org, policy_id) if changes else []
+    new = sorted(
+        (rule for rule in listed if rule.id and rule.id not in old),
+        key=lambda r: (timestamp_key(r.created_at), r.id),
+        reverse=True,
+    )
+    by_name = {rule.name: rule for rule in new}  # the oldest of several wins
+    found = {id(c): by_name[c.name] for c in changes if c.name in by_name}
+    return found, [rule.id for rule in listed]
 
 
 def find_resolutions(

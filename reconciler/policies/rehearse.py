@@ -5,7 +5,9 @@ resolution it would refuse (a selector it does not accept, a name too long for i
 while the org is still untouched, and reported at the place in the files that asks for it
 (FILE:LINE:COL). Everything the API can rehearse is rehearsed: rule creates, updates, moves and
 deletes, and resolution creates (a replace rehearses its create). A resolution delete has no
-dry run and is skipped.
+dry run: instead, ``check_resolution_deletes`` asks the server to delete a resolution that cannot
+exist, which changes nothing and is refused (403) when the token may not delete resolutions, so
+that a replace never stops between its two halves for want of that scope.
 
 The rehearsals are independent (a placement next to a rule that is itself only rehearsed is
 left out, see ``requests``), so they run ``concurrency`` at a time. Dry runs are not gated by
@@ -20,7 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from reconciler.engine.lanes import Lane, Stop, run_lanes
-from reconciler.errors import ApiError, BadRequestError, Diagnostic, Location, ReadOnlyError
+from reconciler.errors import (
+    ApiError,
+    BadRequestError,
+    Diagnostic,
+    Location,
+    ReadOnlyError,
+    ScopeError,
+)
 from reconciler.policies.changes import ResolutionChange, RuleChange
 from reconciler.policies.client import PoliciesClient
 from reconciler.policies.plan import PolicyPlan
@@ -35,6 +44,8 @@ from reconciler.policies.requests import (
 # Refusals that are about what the files ask for. A 401, 403, 404 or the migration gate is about
 # the token or the org: it is raised as it is, and the rehearsal stops.
 _ABOUT_THE_FILES = (400, 409, 422)
+# The uuid no resolution has (RFC 9562's nil UUID): deleting it can only be refused or not found.
+NIL_UUID = "00000000-0000-0000-0000-000000000000"
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,24 @@ def rehearse(client: PoliciesClient, plan: PolicyPlan, *, concurrency: int = 8) 
         lanes.append(_resolution_lane(client, rehearsal, res))
     run_lanes(lanes, concurrency)
     return rehearsal
+
+
+def check_resolution_deletes(client: PoliciesClient, plan: PolicyPlan) -> None:
+    """Refuse, before the first write, a plan with resolution deletes or replaces that the
+    token may not delete: the API has no dry run for them, so the delete of the nil UUID
+    stands in for one (a 404 when allowed; nothing can be deleted by it). One request."""
+    deletes = sum(1 for c in plan.resolution_changes if c.action != "create")
+    if not deletes:
+        return
+    try:
+        client.delete_resolution(plan.org, NIL_UUID)
+    except ScopeError as exc:
+        raise ScopeError(
+            f"the plan of org {plan.org} deletes or replaces {deletes} resolutions, and the "
+            f"server refused a resolution delete checked before the first write: {exc}. "
+            "Nothing was written",
+            exc.status,
+        ) from None
 
 
 def _rule_lane(

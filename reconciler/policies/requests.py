@@ -22,8 +22,8 @@ from reconciler.policies.client import (
     resolution_body,
     rule_body,
 )
-from reconciler.policies.model import LiveResolution, LiveRule
 from reconciler.policies.plan import PolicyPlan
+from reconciler.vocab.policies.model import LiveResolution, LiveRule
 
 PolicyChange = RuleChange | ResolutionChange
 RuleKey = tuple[str, str]  # (policy id, rule name): a rule's identity within an org

@@ -9,18 +9,18 @@ sealed as ours).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
-from reconciler.engine import notes
-from reconciler.policies.changes import ResolutionChange
-from reconciler.policies.model import (
+from reconciler import notes
+from reconciler.policies.changes import EXPIRED, ResolutionChange
+from reconciler.policies.trailer import TrailerFn, fit_note
+from reconciler.vocab.policies.model import (
     DesiredResolution,
     LiveResolution,
     resolution_seal_parts,
     timestamp_key,
 )
-from reconciler.policies.trailer import TrailerFn, fit_note
-from reconciler.policies.wire import COMMENT_MAX
+from reconciler.vocab.policies.wire import COMMENT_MAX
 
 
 def diff_resolutions(
@@ -30,8 +30,13 @@ def diff_resolutions(
     *,
     prune: bool = True,
     trailer: TrailerFn | None = None,
+    expired: Collection[str] = (),
 ) -> tuple[list[ResolutionChange], int]:
-    """The org's resolutions: (changes, unchanged count). Creates, replaces, then deletes."""
+    """The org's resolutions: (changes, unchanged count). Creates, replaces, then deletes.
+
+    ``expired`` holds the selectors (canonical text) of resolutions the files declared until
+    they expired: every live resolution with one is deleted, whoever made it.
+    """
     groups: dict[str, list[LiveResolution]] = {}
     for item in live:
         if item.addressable:
@@ -64,13 +69,24 @@ def diff_resolutions(
             replaces.append(ResolutionChange("replace", org, first, res, comment(res), "changed"))
         else:
             unchanged += 1
+        # Extra copies of a selector the files declare are deleted when the tool may (prune, or
+        # sealed as ours), and also whenever the one kept already says what the files say: as
+        # on triage, a declared selector is ours to keep single (after a replace done by half,
+        # the old one goes even under ``prune: false``).
+        settled = not _resolution_differs(first, res)
         deletes += [
             ResolutionChange("delete", org, extra, None, reason="duplicate")
             for extra in extras
-            if prune or extra.managed
+            if prune or extra.managed or settled
         ]
     for key, found in sorted(groups.items()):
-        if key not in wanted:
+        if key in wanted:
+            continue
+        if key in expired:
+            deletes += [
+                ResolutionChange("delete", org, item, None, reason=EXPIRED) for item in found
+            ]
+        else:
             deletes += [
                 ResolutionChange("delete", org, item, None, reason="not in files")
                 for item in found

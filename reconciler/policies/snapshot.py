@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from reconciler.errors import StalePlanError
 from reconciler.policies.client import PoliciesClient
 from reconciler.policies.diff import fingerprint
-from reconciler.policies.model import LivePolicy, LiveResolution, LiveRule
 from reconciler.policies.plan import PolicyPlan
+from reconciler.vocab.policies.model import LivePolicy, LiveResolution, LiveRule
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Snapshot:
 
     @property
     def fingerprint(self) -> str:
-        return fingerprint(self.rules, self.resolutions)
+        return fingerprint(self.policies, self.rules, self.resolutions)
 
     def rule_ids(self) -> frozenset[str]:
         return frozenset(r.id for rules in self.rules.values() for r in rules if r.id)

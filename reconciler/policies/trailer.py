@@ -1,15 +1,16 @@
 """The note sent with a rule or resolution: the human text, then a sealed provenance trailer.
 
 Alert Policies limit a rule's note to 256 characters and a resolution's comment to 1024, the
-trailer included. ``fit_note`` makes the two fit without ever cutting the human text (``checks``
-keeps that short enough) or the trailer's marker and seal (they say the item is ours).
+trailer included (counted in UTF-16 code units, ``reconciler.text``). ``fit_note`` makes the
+two fit without ever cutting the human text (``checks`` keeps that short enough) or the
+trailer's marker and seal (they say the item is ours).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from reconciler.engine import notes
+from reconciler import notes, text
 from reconciler.errors import Location
 
 # The trailer for an item's note: given where it is written in the files and the seal that binds
@@ -29,10 +30,10 @@ def fit_note(human: str, trailer: str | None, limit: int) -> str:
     """
     note = notes.compose(human, trailer)
     parsed = notes.parse(trailer) if trailer else None
-    if parsed is None or len(note) <= limit:
+    if parsed is None or text.units(note) <= limit:
         return note
     fields = list(parsed.fields)
-    while fields and len(note) > limit:
+    while fields and text.units(note) > limit:
         fields.pop()
         note = notes.compose(human, notes.trailer(fields, parsed.seal))
     return note

@@ -17,34 +17,31 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Literal
 
+from reconciler.engine.outcomes import Conclusion
 from reconciler.errors import ApiError
-from reconciler.policies.changes import Placement, ResolutionChange, RuleChange
+from reconciler.policies.changes import Placement, ResolutionChange, RuleChange, halves
 from reconciler.policies.client import PoliciesClient
-from reconciler.policies.model import DesiredResolution, DesiredRule, LiveResolution, LiveRule
 from reconciler.policies.order import Step, apply_steps
 from reconciler.policies.outcomes import Item, PolicyResult
 from reconciler.policies.plan import PolicyPlan
 from reconciler.policies.requests import PolicyChange
 from reconciler.policies.snapshot import Snapshot, read_snapshot
-from reconciler.policies.wire import CREATE_DEFAULT_POSITION, POSITION_FIRST
+from reconciler.vocab.policies.model import DesiredResolution, DesiredRule, LiveResolution, LiveRule
+from reconciler.vocab.policies.wire import CREATE_DEFAULT_POSITION, POSITION_FIRST
 
 Key = tuple[str, str]  # ("id", rule id) for a rule that existed before, ("new", name) otherwise
 Content = tuple[str, str, str, str]  # name, canonical selector, action, human note
 ResContent = tuple[str, str, str | None, str]  # selector, reason, reason_text, human comment
 
 
-@dataclass(frozen=True)
-class Conclusion:
-    """How one org's apply ended: every change's outcome in plan order, how the org still
-    differs from the plan (checked only after a complete apply), the final listing."""
+# How a policies apply ended; ``after`` is the final listing.
+Verdict = Conclusion[PolicyChange, Snapshot]
 
-    statuses: tuple[tuple[PolicyChange, str], ...]
-    problems: tuple[str, ...] = ()
-    after: Snapshot | None = None
-    listing_error: ApiError | None = None
+
+# The actions whose request creates: not found after the wait, it may still commit later.
+CREATES = ("create", "replace")
 
 
 def conclude(
@@ -54,8 +51,9 @@ def conclude(
     result: PolicyResult,
     *,
     settle_seconds: float = 0.0,
-) -> Conclusion:
+) -> Verdict:
     """List the org once lost requests had time to commit; settle outcomes; check the org."""
+    result.progress = None  # the progress bar is gone by now
     result.wait_for_lost_answers(settle_seconds)
     try:
         after = read_snapshot(client, plan.org, before.policies)
@@ -65,7 +63,14 @@ def conclude(
         found, item = holds(change, before, after)
         if found:
             result.done(change, item)
-        else:
+            continue
+        if isinstance(change, ResolutionChange) and change.action == "replace":
+            created = _resolution_holds(halves(change)[0], before, after)[1]
+            if isinstance(created, LiveResolution):
+                result.not_applied(change)
+                result.half_done(change, created)  # the new one is there, the old one too
+                continue
+        if change.action not in CREATES:  # a lost create may still commit: still unknown
             result.not_applied(change)
     complete = result.error is None and not result.interrupted
     problems = differences(plan, before, after) if complete else []

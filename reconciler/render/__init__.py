@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, Protocol, TextIO
 
 from reconciler.render.jsonplan import render_json
+from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text
 
 if TYPE_CHECKING:  # annotations only: --version and validate need not load the engine
@@ -23,14 +24,6 @@ if TYPE_CHECKING:  # annotations only: --version and validate need not load the 
 
 class Renderer(Protocol):
     def __call__(self, plan: Plan, out: TextIO, *, colour: bool = False) -> None: ...
-
-
-def render_markdown(plan: Plan, out: TextIO, *, colour: bool = False) -> None:
-    """``render.markdown.render_markdown``, imported on first use: most runs print text, and
-    the Markdown renderer and its tables are ~5 ms of every start-up."""
-    from reconciler.render.markdown import render_markdown as render
-
-    render(plan, out, colour=colour)
 
 
 RENDERERS: Final[Mapping[str, Renderer]] = MappingProxyType(

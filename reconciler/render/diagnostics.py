@@ -54,7 +54,7 @@ def _as_dict(diagnostic: Diagnostic) -> dict[str, Any]:
 
 def render_text(diagnostics: Sequence[Diagnostic], summary: str, out: TextIO) -> None:
     for diagnostic in diagnostics:
-        out.write(terminal_safe(redact(str(diagnostic))) + "\n")
+        out.write(terminal_safe(redact(diagnostic.line())) + "\n")
     out.write(summary + "\n")
 
 

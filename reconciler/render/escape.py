@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from reconciler.redact import redact
+
 # C0, DEL and C1 (Unicode category Cc), the line and paragraph separators, and the bidi
 # controls that reorder what is shown ("Trojan Source"), and lone surrogates (a JSON "\ud83d"
 # decodes to one; it cannot be written as UTF-8, and a comment holding one is refused). Escaping
@@ -46,7 +48,8 @@ def one_line(text: str | None, limit: int | None = None) -> str:
     """Whitespace runs (newlines too) as one space, cut to ``limit`` characters with an ellipsis.
 
     For notes, whose line breaks are layout rather than content. Control characters are left
-    for ``terminal_safe``, applied after the cut so that an escape is never cut in two.
+    for ``terminal_safe``, applied after the cut so that an escape is never cut in two. Tokens
+    are redacted before a cut, which would leave a piece the output's redaction cannot see.
 
     >>> one_line("  build\\n only  ")
     'build only'
@@ -56,7 +59,8 @@ def one_line(text: str | None, limit: int | None = None) -> str:
     flat = " ".join((text or "").split())
     if limit is None or len(flat) <= limit:
         return flat
-    return flat[: limit - 1] + "…"
+    flat = " ".join(redact(flat).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def table_code(text: str) -> str:

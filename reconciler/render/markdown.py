@@ -12,6 +12,7 @@ or as UTF-16 units), and exactly what the job summary limit counts.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ GITHUB_COMMENT_LIMIT: Final = 65_536
 JOB_SUMMARY_LIMIT: Final = 1_048_576
 COMMENT_MARKER: Final = "<!-- socket-triage-plan -->"
 DEFAULT_TITLE: Final = "socket-triage plan"
+FAILED: Final = (
+    "> [!CAUTION]\n> The rule files have errors, listed under Messages; nothing was planned."
+)
 _BACKTICKS: Final = re.compile("`+")
 
 
@@ -41,8 +45,6 @@ def comment_marker(key: str = "") -> str:
     """
     if not key:
         return COMMENT_MARKER
-    import hashlib  # loads OpenSSL (3-8 ms): only a keyed marker needs it, not every start-up
-
     digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
     return f"<!-- socket-triage-plan {digest} -->"
 
@@ -54,6 +56,9 @@ class CommentParts:
     ``output`` is a command's own report (apply's), shown open; ``messages`` are its stderr,
     folded unless ``messages_open`` (an error); ``footer`` items end the document on one line;
     ``full_plan_in`` names the places that really hold the whole plan, for the cut note.
+    Notes are whole unless ``note_limit`` (the PR comment's), when a line says they are cut and
+    names ``notes_whole_in``, the places that hold them whole. ``validation_failed`` heads the
+    document with that, not with the command's title alone.
     """
 
     title: str = DEFAULT_TITLE
@@ -63,6 +68,9 @@ class CommentParts:
     messages_open: bool = False
     footer: tuple[str, ...] = ()
     full_plan_in: tuple[str, ...] = ()
+    note_limit: int | None = None
+    notes_whole_in: tuple[str, ...] = ()
+    validation_failed: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,30 +137,42 @@ def _block(text: str, summary: str | None, budget: int, *, open_: bool) -> tuple
     return [*frame[:at], *kept, *frame[at:]], left_out
 
 
-def _rows(blocks: Sequence[mdtable.OrgBlock], budget: int) -> tuple[list[str], int]:
-    """Each org's ``<details>`` table, whole rows while they fit, always closed; the lines and
-    how many rows they hold. Once one row is left out, no later org is started."""
+def _rows(blocks: Sequence[mdtable.OrgBlock], budget: int) -> tuple[list[str], int, bool]:
+    """Each org's ``<details>`` table, whole rows while they fit, always closed; the lines, how
+    many rows they hold, and whether a note in one was cut. Once one row is left out, no later
+    org is started."""
     closing = ["", "</details>"]
     lines: list[str] = []
-    shown = 0
+    shown, cut = 0, False
     for block in blocks:
         opening = ["", *block.opening]
         budget -= _cost(opening) + _cost(closing)
-        if budget < _cost(block.rows[:1]):
+        if budget < _cost([row.text for row in block.rows[:1]]):
             break
         lines += opening
         fitted = 0
         for row in block.rows:
-            budget -= _cost([row])
+            budget -= _cost([row.text])
             if budget < 0:
                 break
-            lines.append(row)
+            lines.append(row.text)
+            cut = cut or row.cut
             fitted += 1
         lines += closing
         shown += fitted
         if fitted < len(block.rows):
             break
-    return lines, shown
+    return lines, shown, cut
+
+
+def _notes_cut(limit: int, places: Sequence[str]) -> str:
+    """Where the notes a PR comment cuts are whole.
+
+    >>> _notes_cut(120, ("the job summary",))
+    '_Notes longer than 120 characters are cut here; every note is whole in the job summary._'
+    """
+    where = f"in {' and in '.join(places)}" if places else "in `socket-triage plan`"
+    return f"_Notes longer than {limit} characters are cut here; every note is whole {where}._"
 
 
 def _cut_note(shown: int, total: int, left_out: int, places: Sequence[str]) -> str:
@@ -180,19 +200,25 @@ def build_comment(data: dict[str, Any] | None, parts: CommentParts, limit: int) 
     """The document for ``data`` (a plan's ``to_dict()`` form, or None when there is no plan)
     and ``parts``, in at most ``limit`` bytes of UTF-8.
 
-    Order: marker, title, summary head; the output; the messages; each org's changes; the cut
-    note; the footer. The head, the note and the footer are reserved first; the output and the
+    Order: marker, title, summary head; the output; the messages; each org's changes; the line
+    on cut notes; the cut note; the footer. The head, the notes' line, the cut note and the
+    footer are reserved first; the output and the
     messages get at most half of what is left when there are changes to show, and the change
     rows get the rest.
     """
     head = [parts.marker, f"### {terminal_safe(parts.title)}"]
+    if parts.validation_failed:
+        head = [parts.marker, f"### Validation failed · {terminal_safe(parts.title)}", "", FAILED]
     if data is not None:
         head += ["", *mdtable.head(data)]
     footer = ["", f"<sub>{terminal_safe(' · '.join(parts.footer))}</sub>"] if parts.footer else []
-    blocks = mdtable.org_blocks(data) if data is not None else []
+    blocks = mdtable.org_blocks(data, parts.note_limit) if data is not None else []
     total = sum(len(b.rows) for b in blocks)
     worst_note = _cut_note(0, total, 10**9, parts.full_plan_in)
-    budget = limit - _cost(head) - _cost(footer) - _cost(["", worst_note])
+    notes = (
+        [] if parts.note_limit is None else ["", _notes_cut(parts.note_limit, parts.notes_whole_in)]
+    )
+    budget = limit - _cost(head) - _cost(footer) - _cost(["", worst_note]) - _cost(notes)
     if budget < 0:
         raise ValueError(f"a limit of {limit} bytes cannot hold the plan's summary")
     share = budget // 2 if total else budget
@@ -200,8 +226,8 @@ def build_comment(data: dict[str, Any] | None, parts: CommentParts, limit: int) 
     messages, msg_cut = _block(
         parts.messages, "Messages", share - _cost(output), open_=parts.messages_open
     )
-    rows, shown = _rows(blocks, budget - _cost(output) - _cost(messages))
-    lines = [*head, *output, *messages, *rows]
+    rows, shown, cut = _rows(blocks, budget - _cost(output) - _cost(messages))
+    lines = [*head, *output, *messages, *rows, *(notes if cut else [])]
     if shown < total or out_cut or msg_cut:
         lines += ["", _cut_note(shown, total, out_cut + msg_cut, parts.full_plan_in)]
     text = "\n".join([*lines, *footer]) + "\n"

@@ -11,7 +11,7 @@ links, images or ``@team`` mentions, and a selector reads exactly as written (``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from reconciler.render import policyrows
 from reconciler.render.common import (
@@ -26,9 +26,18 @@ from reconciler.render.common import (
 )
 from reconciler.render.escape import one_line, table_code, terminal_safe
 
+# Where a PR comment cuts a note (its 65,536 characters hold more rows that way); the job
+# summary and ``plan --format markdown`` show every note whole.
 NOTE_LIMIT: Final = 120
 WARNINGS_SHOWN: Final = 20
 TABLE_HEAD: Final = ("| change | selector | what | source |", "|---|---|---|---|")
+
+
+class Row(NamedTuple):
+    """One change's table row, and whether a note in it was cut to the note limit."""
+
+    text: str
+    cut: bool = False
 
 
 @dataclass(frozen=True)
@@ -36,22 +45,25 @@ class OrgBlock:
     """One org's changes: the ``<details>`` opening lines, then one table row per change."""
 
     opening: tuple[str, ...]
-    rows: tuple[str, ...]
+    rows: tuple[Row, ...]
 
 
-def _note(text: Any) -> str:
-    return table_code(one_line(None if text is None else str(text), NOTE_LIMIT)) or "(none)"
+def _note(text: Any, limit: int | None) -> str:
+    return table_code(one_line(None if text is None else str(text), limit)) or "(none)"
 
 
-def _what(change: dict[str, Any]) -> str:
+def _what(change: dict[str, Any], limit: int | None) -> str:
     action, after = change["action"], change["after"]
     if action == "create":
-        parts = [f"state: {table_code(after['state'])}", f"note: {_note(after['note'])}"]
+        parts = [f"state: {table_code(after['state'])}", f"note: {_note(after['note'], limit)}"]
     elif action == "update":
-        parts = [f"{name}: {_note(old)} → {_note(new)}" for name, old, new in field_changes(change)]
+        parts = [
+            f"{name}: {_note(old, limit)} → {_note(new, limit)}"
+            for name, old, new in field_changes(change)
+        ]
     else:
         parts = [f"reason: {table_code(change['reason'])}"]
-        parts += [f"note: {_note(change['before']['note'])}"] if change["before"] else []
+        parts += [f"note: {_note(change['before']['note'], limit)}"] if change["before"] else []
     notes = [f"{label}: {table_code(value)}" for label, value in facts(change)]
     if notes:
         parts.append(" · ".join(notes))
@@ -66,15 +78,22 @@ def _source(change: dict[str, Any]) -> str:
     return f"live {table_code(change['uuid'])}" if change["uuid"] else ""
 
 
-def row(change: dict[str, Any]) -> str:
-    """One change as a table row; every value from outside is a code span."""
+def row(change: dict[str, Any], note_limit: int | None = None) -> str:
+    """One change as a table row; every value from outside is a code span. Notes are whole,
+    or cut to ``note_limit`` characters."""
     if policyrows.is_policy_change(change):  # an Alert Policies rule or resolution
-        return policyrows.markdown_row(change)
+        return policyrows.markdown_row(change, note_limit)
     action = change["action"]
     selector = table_code(change["label"])
     if change["broad"]:
         selector += "<br>broad"
-    return f"| {SYMBOLS[action]} {action} | {selector} | {_what(change)} | {_source(change)} |"
+    what = _what(change, note_limit)
+    return f"| {SYMBOLS[action]} {action} | {selector} | {what} | {_source(change)} |"
+
+
+def _row(change: dict[str, Any], note_limit: int | None) -> Row:
+    text = row(change, note_limit)
+    return Row(text, note_limit is not None and text != row(change))
 
 
 def head(data: dict[str, Any]) -> list[str]:
@@ -86,10 +105,13 @@ def head(data: dict[str, Any]) -> list[str]:
             f"| {terminal_safe(org['org'])} | {s['create']} | {s['update']} | {deletes(s)} "
             f"| {s['unchanged']} |"
         )
-    for org in data["orgs"]:
-        lines.extend(
-            f"> **Unsafe:** {terminal_safe(r)}; apply needs `--force`." for r in org["unsafe"]
-        )
+    for org in data["orgs"]:  # GitHub's red alert, not a grey quote: apply will refuse
+        for reason in org["unsafe"]:
+            lines += [
+                "",
+                "> [!CAUTION]",
+                f"> **Unsafe:** {terminal_safe(reason)}; apply needs `--force`.",
+            ]
     targets = [(org["org"], line) for org in data["orgs"] for line in policyrows.target_lines(org)]
     if targets:  # which API each org was planned on, and why
         lines += ["", *(f"- {table_code(org)} {table_code(line)}" for org, line in targets)]
@@ -129,8 +151,8 @@ def _warnings(org: dict[str, Any]) -> list[str]:
     return [*lines, f"> … and {count(more, 'more warning')}; see the job log."] if more else lines
 
 
-def org_blocks(data: dict[str, Any]) -> list[OrgBlock]:
-    """A block per org with changes, in org order."""
+def org_blocks(data: dict[str, Any], note_limit: int | None = None) -> list[OrgBlock]:
+    """A block per org with changes, in org order; notes whole, or cut to ``note_limit``."""
     return [
         OrgBlock(
             opening=(
@@ -139,7 +161,7 @@ def org_blocks(data: dict[str, Any]) -> list[OrgBlock]:
                 "",
                 *TABLE_HEAD,
             ),
-            rows=tuple(row(c) for c in org["changes"]),
+            rows=tuple(_row(c, note_limit) for c in org["changes"]),
         )
         for org in data["orgs"]
         if org["changes"]

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 from reconciler.render.escape import one_line, table_code, terminal_safe
+from reconciler.render.wrap import change_lines, field_lines
 
 KINDS: Final = ("policy_rule", "resolution")
 SYMBOLS: Final = {"create": "+", "update": "~", "move": "↕", "replace": "-/+", "delete": "-"}
@@ -80,11 +81,6 @@ def placement(change: dict[str, Any]) -> str:
     return where
 
 
-def _quoted(value: Any, limit: int) -> str:
-    text = value if isinstance(value, str) else repr(value) if value is not None else None
-    return f'"{terminal_safe(one_line(text, limit))}"'
-
-
 def _facts(change: dict[str, Any]) -> str:
     after = change["after"] or {}
     parts = [f"from {after['source']}"] if after.get("source") else []
@@ -92,8 +88,9 @@ def _facts(change: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
-def text_lines(change: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """(line, colour) pairs for one policy change; the first is its head."""
+def text_lines(change: dict[str, Any], width: int) -> Iterator[tuple[str, str]]:
+    """(line, colour) pairs for one policy change; the first is its head. Values are whole,
+    wrapped to ``width`` columns."""
     action = change["action"]
     head = f"  {SYMBOLS[action]} {terminal_safe(label(change))}"
     if change["uuid"]:
@@ -103,10 +100,10 @@ def text_lines(change: dict[str, Any]) -> Iterator[tuple[str, str]]:
     if action == "create":
         for name in _shown(change):
             if after.get(name):
-                yield f"      {name}: {_quoted(after[name], 120)}", ""
+                yield from ((line, "") for line in field_lines("      ", name, after[name], width))
     elif action in ("update", "replace"):
         for name, old, new in changed_fields(change):
-            yield f"      {name}: {_quoted(old, 60)} → {_quoted(new, 60)}", ""
+            yield from ((line, "") for line in change_lines("      ", name, old, new, width))
     else:
         reason = change["reason"] if action == "delete" else "order"
         yield f"      reason: {terminal_safe(reason)}", ""
@@ -117,14 +114,20 @@ def text_lines(change: dict[str, Any]) -> Iterator[tuple[str, str]]:
         yield terminal_safe("      " + facts), ""
 
 
-def markdown_row(change: dict[str, Any]) -> str:
-    """One policy change as a row of the plan table (``change | selector | what | source``)."""
+def markdown_row(change: dict[str, Any], limit: int | None = None) -> str:
+    """One policy change as a row of the plan table (``change | selector | what | source``);
+    values whole, or cut to ``limit`` characters."""
     action = change["action"]
     after = change["after"] or {}
     if action == "create":
-        parts = [f"{name}: {_code(after[name])}" for name in _shown(change) if after.get(name)]
+        parts = [
+            f"{name}: {_code(after[name], limit)}" for name in _shown(change) if after.get(name)
+        ]
     elif action in ("update", "replace"):
-        parts = [f"{n}: {_code(old)} → {_code(new)}" for n, old, new in changed_fields(change)]
+        parts = [
+            f"{n}: {_code(old, limit)} → {_code(new, limit)}"
+            for n, old, new in changed_fields(change)
+        ]
     else:
         parts = [f"reason: {table_code(change['reason'] or 'order')}"]
     if change["kind"] == "policy_rule" and action in ("create", "move"):
@@ -136,9 +139,9 @@ def markdown_row(change: dict[str, Any]) -> str:
     return f"| {SYMBOLS[action]} {action} | {table_code(label(change))} | {what} | {source} |"
 
 
-def _code(value: Any) -> str:
+def _code(value: Any, limit: int | None) -> str:
     text = value if isinstance(value, str) else "" if value is None else repr(value)
-    return table_code(one_line(text, 120)) or "(none)"
+    return table_code(one_line(text, limit)) or "(none)"
 
 
 def target_lines(org: dict[str, Any]) -> list[str]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import click
 
-from reconciler.render import policyrows
+from reconciler.render import policyrows, wrap
 from reconciler.render.common import (
     SYMBOLS,
     count,
@@ -20,16 +20,12 @@ from reconciler.render.common import (
     org_summary,
     summary_line,
 )
-from reconciler.render.escape import one_line, terminal_safe
+from reconciler.render.escape import terminal_safe
 
 if TYPE_CHECKING:  # annotations only: --version and validate need not load the engine
     from reconciler.engine.plan import Plan
 
 COLOURS: Final = {"create": "green", "update": "yellow", "delete": "red"}
-
-
-def _quoted(text: Any, limit: int) -> str:
-    return f'"{terminal_safe(one_line(None if text is None else str(text), limit))}"'
 
 
 def _head(change: dict[str, Any]) -> str:
@@ -41,14 +37,14 @@ def _head(change: dict[str, Any]) -> str:
     return head
 
 
-def _details(change: dict[str, Any]) -> Iterator[str]:
+def _details(change: dict[str, Any], width: int) -> Iterator[str]:
     action, after = change["action"], change["after"]
     if action == "create":
         yield f"      state: {terminal_safe(after['state'])}"
-        yield f"      note:  {_quoted(after['note'], 120)}"
+        yield from wrap.wrapped("      note:  ", wrap.quoted(after["note"]), width)
     elif action == "update":
         for name, old, new in field_changes(change):
-            yield f"      {name}: {_quoted(old, 60)} → {_quoted(new, 60)}"
+            yield from wrap.change_lines("      ", name, old, new, width)
     else:
         yield f"      reason: {terminal_safe(change['reason'])}"
     where = [f"from {after['source']}"] if after and after.get("source") else []
@@ -57,25 +53,33 @@ def _details(change: dict[str, Any]) -> Iterator[str]:
         yield terminal_safe("      " + "  ".join(where))
 
 
-def change_lines(change: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """(line, colour) pairs for one change in its ``to_dict()`` form; colour "" for none."""
+def change_lines(
+    change: dict[str, Any], width: int = wrap.PLAIN_WIDTH
+) -> Iterator[tuple[str, str]]:
+    """(line, colour) pairs for one change in its ``to_dict()`` form; colour "" for none.
+
+    Notes are whole, wrapped to ``width`` columns."""
     if policyrows.is_policy_change(change):  # an Alert Policies rule or resolution
-        yield from policyrows.text_lines(change)
+        yield from policyrows.text_lines(change, width)
         return
     yield _head(change), COLOURS[change["action"]]
-    for line in _details(change):
+    for line in _details(change, width):
         yield line, ""
 
 
-def render_text(plan: Plan, out: TextIO, *, colour: bool = False) -> None:
-    """Each org's changes and summary line; unsafe plans flagged. Colour only when asked."""
+def render_text(plan: Plan, out: TextIO, *, colour: bool = False, width: int | None = None) -> None:
+    """Each org's changes and summary line; unsafe plans flagged. Colour only when asked.
+
+    Notes are shown whole, wrapped to ``width`` columns (default: ``wrap.terminal_width()``).
+    """
+    width = wrap.terminal_width() if width is None else width
     for org in plan.to_dict(fingerprint=False)["orgs"]:  # not shown, and costly to compute
         head = f"Org {org['org']} ({count(org['existing'], 'live rule')}):"
         click.echo(head, file=out, color=colour)
         for line in policyrows.target_lines(org):  # which API, and why
             click.echo(terminal_safe(f"  {line}"), file=out, color=colour)
         for change in org["changes"]:
-            for line, fg in change_lines(change):
+            for line, fg in change_lines(change, width):
                 styled = click.style(line, fg=fg) if fg and colour else line
                 click.echo(styled, file=out, color=colour)
         for rule in org.get("unmanaged", []):  # prune: false; see mdtable._left_alone

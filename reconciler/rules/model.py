@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.errors import Location
-from reconciler.triage.selector import Selector
+from reconciler.vocab.triage.selector import Selector
 
 
 def utc_today() -> dt.date:

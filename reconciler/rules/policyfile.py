@@ -8,9 +8,6 @@ JSON Schema already reported at a position is not said twice.
 
 Checks across rules (a name used twice in one policy, a selector repeated, shadowing) need every
 file of the org: ``loader`` runs them (``cross_file_problems``).
-
-``reconciler.policies`` is imported only when a file has these sections, so that a triage-only
-``validate``, ``plan`` or ``apply`` does not load it (about 25 ms).
 """
 
 from __future__ import annotations
@@ -18,15 +15,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from reconciler.errors import Diagnostic, Location
 from reconciler.rules.expiry import expiry_warning
 from reconciler.rules.yamlnodes import YList, YMap
-
-if TYPE_CHECKING:
-    from reconciler.policies.model import DesiredResolution, DesiredRule
-    from reconciler.policies.selectors import Path, Problem, VigilSelector
+from reconciler.vocab.policies import checks
+from reconciler.vocab.policies.model import DesiredResolution, DesiredRule
+from reconciler.vocab.policies.selectors import Path, Problem, VigilSelector
+from reconciler.vocab.policies.wire import DEFAULT_POLICY_ID, REASON_DEFAULT
 
 RULES_KEY: Final = "policy_rules"
 RESOLUTIONS_KEY: Final = "resolutions"
@@ -53,7 +50,6 @@ def read(root: YMap, at: At, today: dt.date, faulted: Collection[int]) -> Policy
     found = PolicyEntries()
     if not any(key in root for key in KEYS):
         return found
-    from reconciler.policies import checks
 
     rules = root.get(RULES_KEY)
     for raw in rules if isinstance(rules, YList) else ():
@@ -91,7 +87,7 @@ def _report(
         return False, None
     warning = expiry_warning(expires, today)
     if warning is not None:
-        found.diagnostics.append(Diagnostic(at(raw.pos), warning, "warning"))
+        found.diagnostics.append(Diagnostic(at(raw.pos), warning, "warning", dated=True))
     return True, expires
 
 
@@ -154,11 +150,6 @@ def _text(raw: YMap, key: str) -> str | None:
 
 
 def _rule(raw: YMap, at: At, expires: dt.date | None) -> DesiredRule:
-    from reconciler.policies import checks
-    from reconciler.policies.model import DesiredRule
-    from reconciler.policies.selectors import VigilSelector
-    from reconciler.policies.wire import DEFAULT_POLICY_ID
-
     action, _ = checks.action_for(raw.get("action"), raw.get("state"))
     assert action is not None  # checked: the rule had no error
     return DesiredRule(
@@ -175,10 +166,6 @@ def _rule(raw: YMap, at: At, expires: dt.date | None) -> DesiredRule:
 
 
 def _resolution(raw: YMap, at: At, expires: dt.date | None) -> DesiredResolution:
-    from reconciler.policies.model import DesiredResolution
-    from reconciler.policies.selectors import VigilSelector
-    from reconciler.policies.wire import REASON_DEFAULT
-
     return DesiredResolution(
         selector=VigilSelector.from_wire(raw["vigil_selector"]),
         reason=str(raw.get("reason") or REASON_DEFAULT),
@@ -205,7 +192,6 @@ def cross_file_problems(
     """
     if not rules and not resolutions:
         return []
-    from reconciler.policies import checks
 
     live_rules = [r for r in rules if not r.is_expired(today)]
     found: list[Diagnostic] = []

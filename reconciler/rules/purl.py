@@ -17,7 +17,7 @@ from urllib.parse import unquote
 
 from packageurl import PackageURL
 
-from reconciler.triage.selector import Selector
+from reconciler.vocab.triage.selector import Selector
 
 PREFIX = "pkg:"
 

@@ -24,17 +24,17 @@ from itertools import repeat
 from typing import TYPE_CHECKING, Any, Final
 
 from reconciler.api import TARGETS, TRIAGE
-from reconciler.engine.safety import SafetyPolicy
 from reconciler.errors import Diagnostic, Location
 from reconciler.rules import catalogue, policyfile, purl, ruleschema, textcheck, yamlnodes
 from reconciler.rules.expiry import expiry_warning
 from reconciler.rules.model import Rule
+from reconciler.rules.safety import SafetyPolicy
 from reconciler.rules.yamlnodes import YList, YMap
-from reconciler.triage.selector import Selector, normalise
-from reconciler.triage.wire import PACKAGE_FIELDS, SELECTOR_FIELDS, STATES
+from reconciler.vocab.triage.selector import Selector, normalise
+from reconciler.vocab.triage.wire import PACKAGE_FIELDS, SELECTOR_FIELDS, STATES
 
 if TYPE_CHECKING:
-    from reconciler.policies.model import DesiredResolution, DesiredRule
+    from reconciler.vocab.policies.model import DesiredResolution, DesiredRule
 
 _KNOWN_FIELDS: Final = frozenset(ruleschema.rule_fields())
 _DATE_RE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # the schema's pattern, in ASCII
@@ -78,8 +78,8 @@ class _Context:
     def error(self, pos: int, message: str) -> None:
         self.diagnostics.append(Diagnostic(self.at(pos), message))
 
-    def warn(self, pos: int, message: str) -> None:
-        self.diagnostics.append(Diagnostic(self.at(pos), message, "warning"))
+    def warn(self, pos: int, message: str, *, dated: bool = False) -> None:
+        self.diagnostics.append(Diagnostic(self.at(pos), message, "warning", dated))
 
     def share(self, name: str, value: str | None) -> str | None:
         """``value`` normalised as a selector field, one copy of each short text: types,
@@ -382,4 +382,4 @@ def _unknown_message(name: str, written: str) -> str | None:
 def _warn_expiry(ctx: _Context, rule: Rule) -> None:
     message = expiry_warning(rule.expires, ctx.today)
     if message is not None and rule.location is not None:
-        ctx.warn(yamlnodes.pack(rule.location.line, rule.location.column), message)
+        ctx.warn(yamlnodes.pack(rule.location.line, rule.location.column), message, dated=True)

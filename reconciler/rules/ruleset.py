@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from reconciler.engine.safety import SafetyPolicy
 from reconciler.errors import Diagnostic, Location
 from reconciler.rules.model import Rule
+from reconciler.rules.safety import SafetyPolicy
 
 if TYPE_CHECKING:
-    from reconciler.policies.model import DesiredResolution, DesiredRule
+    from reconciler.vocab.policies.model import DesiredResolution, DesiredRule
 
 
 @dataclass(frozen=True)

@@ -153,7 +153,9 @@ def read(text: str, prose: frozenset[str] = frozenset()) -> Document:
         mark = exc.problem_mark or exc.context_mark
         where = pack(mark.line + 1, mark.column + 1) if mark else pack(1, 1)
         parts = [p for p in (exc.context, exc.problem) if p]
-        message = "YAML syntax error: " + ", ".join(parts) + _quoting_hint(text, exc)
+        message = _tab_message(text, exc) or (
+            "YAML syntax error: " + ", ".join(parts) + _quoting_hint(text, exc)
+        )
         return Document(None, [Problem(where, message)])
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow
         message = f"YAML error: {exc.reason} (U+{exc.character:04X})"
@@ -222,6 +224,23 @@ def _quoting_hint(text: str, exc: yaml.MarkedYAMLError) -> str:
             word = word.strip().replace("'", "''")
             return f" (a value that starts with {line[start]!r} must be quoted: '{word}')"
     return ""
+
+
+def _tab_message(text: str, exc: yaml.MarkedYAMLError) -> str | None:
+    """The error for a tab used as indentation, which libyaml words as a character that
+    "cannot start any token" or one that "violates indentation"; else ``None``.
+
+    >>> read("org: acme\\nrules:\\n\\t- package: pkg:npm/a\\n").problems[0].message
+    'YAML syntax error: tabs are not allowed for indentation; indent with spaces'
+    """
+    mark = exc.problem_mark
+    lines = text.splitlines()
+    if mark is None or mark.line >= len(lines):
+        return None
+    indent = lines[mark.line][: mark.column + 1]
+    if not indent.endswith("\t") or indent.strip(" \t"):
+        return None
+    return "YAML syntax error: tabs are not allowed for indentation; indent with spaces"
 
 
 def _reader_pos(text: str, exc: yaml.YAMLError) -> int:

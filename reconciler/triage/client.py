@@ -5,7 +5,7 @@ which calls may be retried, and how refusals are worded (``statuses``); the HTTP
 knows none of that. Every call names its org, so each carries that org's token
 (``connect.Credentials``): one client serves a run over several orgs, with one connection pool,
 one backoff gate and one pacer. ``open_client`` checks ``--api-url`` and finds the tokens and the
-pacing; the transport for ``local:PATH`` comes from the caller (``engine.orgs.open_client``
+pacing; the transport for ``local:PATH`` comes from the caller (``wiring.open_client``
 supplies the embedded emulator).
 """
 
@@ -25,16 +25,16 @@ from urllib.parse import quote
 
 from reconciler.api import DEFAULT_CONCURRENCY
 from reconciler.errors import ApiError, UsageError
+from reconciler.http import waits
 from reconciler.http.body import read_json, short_repr
 from reconciler.http.client import HttpClient
 from reconciler.http.connect import Credential, Credentials, LocalTransport, resolve
-from reconciler.http.message import Answer
 from reconciler.http.pacing import Pacer, Rate
 from reconciler.http.paginate import OnPage, Page, by_number
 from reconciler.http.retry import RetryPolicy
-from reconciler.triage.selector import Listing, LiveRule, from_get_page
 from reconciler.triage.statuses import names_org, refusal_error
-from reconciler.triage.wire import MAX_BATCH, MAX_PER_PAGE, TRIAGE_ITEM_PATH, TRIAGE_PATH
+from reconciler.vocab.triage.selector import Listing, LiveRule, from_get_page
+from reconciler.vocab.triage.wire import MAX_BATCH, MAX_PER_PAGE, TRIAGE_ITEM_PATH, TRIAGE_PATH
 
 if TYPE_CHECKING:
     import httpx
@@ -45,13 +45,12 @@ T = TypeVar("T")
 Convert = Callable[[list[dict[str, Any]]], tuple[T, ...]]
 
 _SCALARS: Final = frozenset((str, int, float, bool, type(None)))
-_OBJECTS: Final = frozenset((dict,))
 _TEXT: Final = frozenset((str,))
 _uuid: Final = itemgetter("uuid")
 
 # A listing order: the API's (sort, direction). Listings read the oldest first, by creation,
 # so that rules created meanwhile land after the pages read; the most recently updated first
-# is how a verification finds what changed since a listing (``engine.recent``).
+# is how a verification finds what changed since a listing (``triage.recent``).
 Order = tuple[str, str]
 OLDEST_FIRST: Final[Order] = ("created_at", "asc")
 RECENT_FIRST: Final[Order] = ("updated_at", "desc")
@@ -80,7 +79,7 @@ class TriageClient:
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing the default is safe
         concurrency: int = DEFAULT_CONCURRENCY,
         rate: Rate | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = waits.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.concurrency = max(1, concurrency)
@@ -260,7 +259,7 @@ class TriageClient:
 
     def _get_page(
         self, org: str, credential: Credential | None, order: Order, number: int
-    ) -> Answer:
+    ) -> httpx.Response:
         params = {"per_page": MAX_PER_PAGE, "sort": order[0], "direction": order[1]}
         params["page"] = number
         reply = self.http.send(
@@ -316,27 +315,14 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
-def _results(response: Answer, what: str) -> tuple[list[dict[str, Any]], object]:
+def _results(response: httpx.Response, what: str) -> tuple[list[dict[str, Any]], object]:
     """The ``results`` and ``nextPage`` of one page, each result a flat object."""
-    content = response.content
-    payload = read_json(content, what, response.status_code)
+    payload = read_json(response.content, what, response.status_code)
     results = payload.get("results") if isinstance(payload, dict) else None
     if not isinstance(results, list):
         raise ApiError(f"{what} has no results list", response.status_code)
-    if not (_OBJECTS.issuperset(map(type, results)) and _flat(content, len(results))):
-        _check_each(results, what, response.status_code)
+    _check_each(results, what, response.status_code)
     return results, payload.get("nextPage")
-
-
-def _flat(content: bytes, objects: int) -> bool:
-    """Whether ``content`` spells no object or list beyond the payload, its results and theirs.
-
-    Each object or list of a JSON text takes a ``{`` or ``[`` byte, so when the bytes hold just
-    the payload's, the results list's and one per result, no value is nested: two byte scans
-    instead of a walk over every value. A brace inside a string only sends the page the long way.
-    """
-    first = content.find(b"[")
-    return content.find(b"[", first + 1) < 0 and content.count(b"{") == 1 + objects
 
 
 def _check_each(results: list[Any], what: str, status: int) -> None:

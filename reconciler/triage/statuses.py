@@ -23,8 +23,8 @@ from reconciler.errors import (
 from reconciler.http.body import MAX_DEPTH
 from reconciler.http.client import Refusal
 from reconciler.http.connect import Credential, the_token, token_advice, token_refused
-from reconciler.triage.selector import Selector, post_to_snake
-from reconciler.triage.wire import SCOPE_LIST, SCOPE_UPDATE
+from reconciler.vocab.triage.selector import Selector, post_to_snake
+from reconciler.vocab.triage.wire import SCOPE_LIST, SCOPE_UPDATE
 
 # "alertTriage[3]", "alertTriage.3", "alertTriage/3": how error details may point at an entry.
 _ENTRY_REF: Final = re.compile(r"alertTriage(?:\[|\.|/)(\d{1,6})")

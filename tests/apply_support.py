@@ -1,0 +1,35 @@
+"""Apply one org's plan the way ``apply`` does (``engine.flow``), for tests of either target."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from reconciler.commands.apply import say
+from reconciler.engine import flow
+from reconciler.engine.audit import AuditLog
+from reconciler.engine.outcomes import Conclusion
+from reconciler.engine.provenance import Provenance
+from reconciler.engine.provider import OrgPlan
+from reconciler.triage.client import TriageClient
+from reconciler.wiring import Wiring
+
+
+def apply_one(
+    client: TriageClient,
+    plan: OrgPlan,
+    log: AuditLog | None,
+    provenance: Provenance = Provenance(),  # noqa: B008 - frozen
+    *,
+    concurrency: int,
+    settle: float,
+) -> Conclusion[Any, Any]:
+    """Apply ``plan`` on its target; report and raise on any failure, as ``apply`` does."""
+    provider = Wiring(client, say).provider(plan.target)
+    return flow.apply_org(provider, plan, log, provenance, concurrency, settle=settle, say=say)
+
+
+def dry_run_one(client: TriageClient, plan: OrgPlan, *, concurrency: int) -> None:
+    """``apply --dry-run`` for one org: its line on stdout."""
+    click.echo(Wiring(client, say).provider(plan.target).dry_run(plan, concurrency))
