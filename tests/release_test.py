@@ -131,7 +131,7 @@ def test_release_tests_the_built_wheel_not_the_checkout() -> None:
     assert pytest_step["working-directory"] == "tests"
     assert '"site-packages" not in reconciler.__file__' in pytest_step["run"]
     assert 'export PATH="$RUNNER_TEMP/wheel/bin:$PATH"' in pytest_step["run"]
-    assert job["strategy"]["matrix"]["python-version"] == ["3.11", "3.14"]
+    assert job["strategy"]["matrix"]["python-version"] == ["3.11", "3.15"]
 
 
 def test_release_publishes_with_trusted_publishing_and_provenance() -> None:

@@ -255,7 +255,7 @@ def test_ci_runs_on_every_os_and_supported_python() -> None:
     matrix = job["strategy"]["matrix"]
     assert matrix["os"] == ["ubuntu-latest", "macos-latest", "windows-latest"]
     # Every CPython release still supported upstream, from the oldest this project supports.
-    assert matrix["python-version"] == ["3.11", "3.12", "3.13", "3.14"]
+    assert matrix["python-version"] == ["3.11", "3.12", "3.13", "3.14", "3.15"]
     assert job["runs-on"] == "${{ matrix.os }}"
     assert job["defaults"]["run"]["shell"] == "bash"  # the scripts are bash, Windows included
     runs = {step.get("if"): step.get("run") for step in job["steps"] if "run" in step}
