@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from apply_scripted import INTERRUPT, Scripted
 from apply_support import apply_one
@@ -20,6 +21,7 @@ from reconciler.cli import cli
 from reconciler.emulator import Emulator, Faults
 from reconciler.engine.audit import AuditLog
 from reconciler.errors import ApplyError
+from reconciler.policies.rehearse import NIL_UUID
 
 NO_DELETE_TOKEN = "sktsec_test_no_resolution_delete_0123"
 NO_DELETE_SCOPES = (
@@ -139,3 +141,34 @@ def test_a_replace_done_by_half_has_its_audit_line_and_the_next_apply_finishes_i
     assert uuids(emulator) == [new]
     assert [(x["action"], x["uuid"]) for x in audit_lines(log_path)[1:]] == [("delete", old)]
     assert json.loads(log_path.read_text().splitlines()[-1])["before"]["uuid"] == old
+
+
+class RefusingTheNilUuid(Scripted):
+    """The emulator, except that a DELETE of the nil UUID answers ``status`` (a server that
+    validates the id before the scope)."""
+
+    def __init__(self, emulator: Emulator, status: int) -> None:
+        super().__init__(emulator)
+        self.status = status
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "DELETE" and request.url.path.endswith(NIL_UUID):
+            return httpx.Response(self.status, json={"error": {"message": "invalid id"}})
+        return super().handle_request(request)
+
+
+@pytest.mark.parametrize("status", [400, 405, 422])
+def test_a_server_that_refuses_the_nil_uuid_itself_does_not_stop_the_replace(
+    emulator: Emulator, tmp_path: Path, status: int
+) -> None:
+    old = seed_old(emulator)
+    wanted = [resolution("left-pad", "false_positive")]
+    log_path = tmp_path / "audit.jsonl"
+    log = AuditLog.open(str(log_path), PROVENANCE)
+    with triage_client(emulator, RefusingTheNilUuid(emulator, status)) as client:
+        plan = plan_for(client, [], wanted, prune=True)
+        apply_one(client, plan, log, PROVENANCE, concurrency=1, settle=0.0)
+    log.close()
+    (new,) = uuids(emulator)
+    assert new != old
+    assert [line["action"] for line in audit_lines(log_path)] == ["replace"]

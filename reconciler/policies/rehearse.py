@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Final
 
 from reconciler.engine.lanes import Lane, Stop, run_lanes
 from reconciler.errors import (
@@ -99,6 +100,10 @@ def rehearse(client: PoliciesClient, plan: PolicyPlan, *, concurrency: int = 8) 
     return rehearsal
 
 
+# Answers to the nil-UUID delete that refuse the id, not the token.
+_PROBE_INCONCLUSIVE: Final = (400, 405, 422)
+
+
 def check_resolution_deletes(client: PoliciesClient, plan: PolicyPlan) -> None:
     """Refuse, before the first write, a plan with resolution deletes or replaces that the
     token may not delete: the API has no dry run for them, so the delete of the nil UUID
@@ -115,6 +120,12 @@ def check_resolution_deletes(client: PoliciesClient, plan: PolicyPlan) -> None:
             "Nothing was written",
             exc.status,
         ) from None
+    except ApiError as exc:
+        # A server that refuses the nil UUID itself (400, 405, 422) says nothing about the
+        # scope: the check is inconclusive, and apply goes on, where a refused delete half is
+        # still reported and audited. Anything else (401, 429, 5xx after retries) stops it.
+        if exc.status not in _PROBE_INCONCLUSIVE:
+            raise
 
 
 def _rule_lane(
