@@ -82,9 +82,6 @@ class ApplyResult(Outcomes):
         gone = {id(c) for c in changes}
         self.unknown = [c for c in self.unknown if id(c) not in gone]
 
-    def count(self, action: str) -> int:
-        return sum(1 for c in self.applied if c.action == action)
-
 
 def batches(changes: Sequence[Change], size: int = MAX_BATCH) -> Iterator[list[Change]]:
     """Chunks of at most ``size``; broad rules (sent with force=true) in chunks of their own."""
