@@ -14,17 +14,43 @@ a policy, because the neighbour may be a rule created earlier in the same apply.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from reconciler.errors import Location, PlanFileError
-from reconciler.vocab.policies.model import DesiredResolution, DesiredRule, LiveResolution, LiveRule
+from reconciler.vocab.policies.model import (
+    DesiredPolicy,
+    DesiredResolution,
+    DesiredRule,
+    LivePolicy,
+    LiveResolution,
+    LiveRule,
+)
 from reconciler.vocab.policies.selectors import VigilSelector
+from reconciler.vocab.policies.wire import DEFAULT_POLICY_ID
 
 RuleAction = Literal["create", "update", "delete", "move"]
 ResolutionAction = Literal["create", "delete", "replace"]
+PolicyAction = Literal["create", "update", "delete"]
 KIND_RULE = "policy_rule"
 KIND_RESOLUTION = "resolution"
+KIND_POLICY = "policy"
+# The ``policy_id`` of a rule change in a policy the same plan creates: the id is only known
+# once that create has answered. No id the API hands out (a UUID, "default") starts so.
+NEW_POLICY_REF = "new:"
+
+
+def new_policy_ref(name: str) -> str:
+    """The ``policy_id`` rule changes carry for the policy ``name`` that the plan creates."""
+    return NEW_POLICY_REF + name
+
+
+def created_policy_name(policy_id: str) -> str | None:
+    """The name in a ``new_policy_ref``; None for the id of a policy that exists."""
+    return policy_id.removeprefix(NEW_POLICY_REF) if policy_id.startswith(NEW_POLICY_REF) else None
+
+
 EXPIRED = "expired"  # the reason of a delete of an entry past its date, as triage plans say
 
 
@@ -175,6 +201,80 @@ class ResolutionChange:
         }
 
 
+@dataclass(frozen=True)
+class PolicyObjectChange:
+    """One change to a policy object itself: its description, baseline or repositories.
+
+    ``body`` is exactly what is sent (snake_case): every field for a create, only the fields
+    that change for an update (a partial update: 3.4), nothing for a delete. The slugs say the
+    same for people: ``added`` / ``removed`` repositories of a create or update, and for a
+    delete the repositories that go back to the default policy (``removed``) and how many live
+    rules go with it (``takes_rules``).
+    """
+
+    action: PolicyAction
+    org: str
+    existing: LivePolicy | None
+    new: DesiredPolicy | None
+    body: Mapping[str, Any] = field(default_factory=dict)
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    takes_rules: int = 0
+    reason: str = ""
+
+    @property
+    def name(self) -> str:
+        """The policy's name: ``default`` for the default policy."""
+        if self.new is not None:
+            return self.new.name
+        assert self.existing is not None  # every change has at least one side
+        return self.existing.name or DEFAULT_POLICY_ID
+
+    @property
+    def policy_id(self) -> str:
+        """The live id, or ``new_policy_ref(name)`` for a create."""
+        return self.existing.id if self.existing else new_policy_ref(self.name)
+
+    def to_dict(self) -> dict[str, Any]:
+        existing, new = self.existing, self.new
+        return {
+            "action": self.action,
+            "kind": KIND_POLICY,
+            "org": self.org,
+            "policy": self.policy_id,
+            "name": self.name,
+            "label": f"policy {self.name}",
+            "broad": False,
+            "uuid": existing.id if existing else None,
+            "reason": self.reason,
+            "body": dict(self.body),
+            "added": list(self.added),
+            "removed": list(self.removed),
+            "takes_rules": self.takes_rules,
+            "before": None
+            if existing is None
+            else {
+                "name": existing.name,
+                "description": existing.human_description,
+                "api_description": existing.description,
+                "baseline": existing.baseline,
+                "apply_method": existing.apply_method,
+                "repository_ids": list(existing.repository_ids),
+                "created_at": existing.created_at,
+                "updated_at": existing.updated_at,
+            },
+            "after": None
+            if new is None
+            else {
+                "name": new.name,
+                "description": new.description,
+                "baseline": new.baseline,
+                "repositories": list(new.repositories),
+                "source": str(new.location) if new.location else None,
+            },
+        }
+
+
 # The two requests of a replace, when they ended differently (``halves``).
 CREATE_HALF = "the create half of a replace"
 DELETE_HALF = "the delete half of a replace"
@@ -317,3 +417,49 @@ def resolution_change_from_dict(data: dict[str, Any]) -> ResolutionChange:
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise PlanFileError(f"malformed resolution change in plan file: {exc!r}") from None
+
+
+def policy_change_from_dict(data: dict[str, Any]) -> PolicyObjectChange:
+    """Rebuild a policy change from ``PolicyObjectChange.to_dict()`` output (a saved plan)."""
+    try:
+        if data["kind"] != KIND_POLICY or data["action"] not in ("create", "update", "delete"):
+            raise ValueError(f"not a policy change: {data['kind']}/{data['action']}")
+        before, after = data["before"], data["after"]
+        existing = None
+        if before is not None:
+            existing = LivePolicy(
+                id=str(data["uuid"]),
+                name=before.get("name"),
+                apply_method=str(before.get("apply_method") or ""),
+                baseline=before.get("baseline"),
+                repository_ids=tuple(str(r) for r in before.get("repository_ids") or ()),
+                description=before.get("api_description"),
+                created_at=str(before.get("created_at") or ""),
+                updated_at=str(before.get("updated_at") or ""),
+                org=str(data["org"]),
+            )
+        new = None
+        if after is not None:
+            new = DesiredPolicy(
+                name=str(after["name"]),
+                baseline=after.get("baseline"),
+                description=str(after.get("description") or ""),
+                repositories=tuple(str(r) for r in after.get("repositories") or ()),
+                location=_location(after.get("source")),
+            )
+        body = data.get("body") or {}
+        if not isinstance(body, dict):
+            raise ValueError("body is not an object")
+        return PolicyObjectChange(
+            action=data["action"],
+            org=str(data["org"]),
+            existing=existing,
+            new=new,
+            body=body,
+            added=tuple(str(r) for r in data.get("added") or ()),
+            removed=tuple(str(r) for r in data.get("removed") or ()),
+            takes_rules=int(data.get("takes_rules") or 0),
+            reason=str(data.get("reason") or ""),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise PlanFileError(f"malformed policy change in plan file: {exc!r}") from None

@@ -23,12 +23,13 @@ from reconciler.errors import ApiError, UsageError
 from reconciler.http.body import read_json
 from reconciler.http.client import HttpClient, Reply
 from reconciler.http.connect import Credentials
-from reconciler.http.paginate import OnPage, Page, by_cursor
+from reconciler.http.paginate import OnPage, Page, by_cursor, by_number
 from reconciler.policies.changes import Placement
 from reconciler.policies.statuses import Call, refusal_error
 from reconciler.vocab.policies import wire
 from reconciler.vocab.policies.model import (
     LivePolicy,
+    LiveRepository,
     LiveResolution,
     LiveRule,
     MigrationStatus,
@@ -88,7 +89,36 @@ class PoliciesClient:
         """Every policy, the default first (one call, no paging)."""
         call = Call(org, "list alert policies", wire.SCOPE_POLICY_LIST)
         reply = self._send("GET", wire.POLICIES_PATH.format(org=_seg(org)), call)
-        return [LivePolicy.from_get(i) for i in _items(reply, f"the policies of org {org!r}")]
+        rows = _items(reply, f"the policies of org {org!r}")
+        return [LivePolicy.from_get(row, org) for row in rows]
+
+    def list_repositories(self, org: str, *, on_page: OnPage | None = None) -> list[LiveRepository]:
+        """Every repository of the org, archived ones included (a policy may still govern one).
+
+        Paged by number like the legacy triage list (``{results, nextPage}``; ``nextPage`` null,
+        0 or a string at the end: ``http.paginate``), and read until two passes agree.
+        """
+        call = Call(org, "list repositories", wire.SCOPE_REPO_LIST)
+        path = wire.REPOS_PATH.format(org=_seg(org))
+        what = f"the repositories of org {org!r}"
+
+        def fetch(number: int) -> Page[LiveRepository]:
+            params: dict[str, Any] = {
+                wire.PER_PAGE_PARAM: wire.PER_PAGE_MAX,
+                "page": number,
+                "sort": "created_at",
+                wire.DIRECTION_PARAM: wire.DIRECTION_ASC,
+                "include_archived": "true",
+            }
+            payload = _json(self._send("GET", path, call, params=params), f"a page of {what}")
+            rows = payload.get("results") if isinstance(payload, dict) else None
+            if not isinstance(rows, list):
+                raise ApiError(f"a page of {what} has no results list")
+            items = tuple(LiveRepository.from_get(row) for row in rows)
+            keys = tuple(item.id or f"slug:{item.slug}" for item in items)
+            return Page(items, keys, payload.get("nextPage"))
+
+        return by_number(fetch, what=what, per_page=wire.PER_PAGE_MAX, on_page=on_page)
 
     def list_rules(self, org: str, policy_id: str) -> list[LiveRule]:
         """A policy's custom rules in evaluation order (one call, no paging)."""

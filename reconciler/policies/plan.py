@@ -16,6 +16,7 @@ from reconciler.engine.targets import TargetChoice
 from reconciler.errors import PlanFileError
 from reconciler.policies.changes import (
     KIND_RESOLUTION,
+    PolicyObjectChange,
     ResolutionChange,
     RuleChange,
     resolution_change_from_dict,
@@ -63,6 +64,9 @@ class PolicyPlan:
     prune: bool = True
     safety: SafetyPolicy = field(default_factory=SafetyPolicy)
     notices: tuple[str, ...] = ()
+    # Changes to the policy objects themselves (files that declare ``policies:``), applied
+    # around the rule changes: see ``policies.apply``. Not yet in ``changes``.
+    policy_changes: tuple[PolicyObjectChange, ...] = ()
     # The target used and why (``engine.targets``); None for a plan made without a status read.
     choice: TargetChoice | None = field(default=None, compare=False)
 

@@ -12,7 +12,7 @@ from reconciler.rules.model import Rule
 from reconciler.rules.safety import SafetyPolicy
 
 if TYPE_CHECKING:
-    from reconciler.vocab.policies.model import DesiredResolution, DesiredRule
+    from reconciler.vocab.policies.model import DesiredPolicy, DesiredResolution, DesiredRule
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,11 @@ class OrgRules:
     resolutions: tuple[DesiredResolution, ...] = ()
     target: str | None = None
     target_at: Location | None = None
+    # The ``policies:`` the files declare, in file order. ``declares_policies``: some file of
+    # the org has a ``policies:`` section (even an empty one), so that list is the org's whole
+    # set of policies; until then only the policies the rules name are reconciled.
+    policies: tuple[DesiredPolicy, ...] = ()
+    declares_policies: bool = False
 
     def file_order(self, location: Location | None) -> tuple[int, int, int]:
         """Where an entry written at ``location`` comes in the files: file, line, column.

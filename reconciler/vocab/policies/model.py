@@ -37,6 +37,11 @@ def rule_seal_parts(name: str, selector: VigilSelector) -> tuple[str, ...]:
     return ("alert-policy-rule", name, selector.text)
 
 
+def policy_seal_parts(name: str) -> tuple[str, ...]:
+    """What a named policy's seal binds to, with its org: its kind and name (its identity)."""
+    return ("alert-policy", name)
+
+
 def resolution_seal_parts(selector: VigilSelector) -> tuple[str, ...]:
     """What a resolution's seal binds to, with its org: its kind and selector."""
     return ("alert-resolution", selector.text)
@@ -86,20 +91,41 @@ def _flag(item: Mapping[str, Any], key: str, default: bool) -> bool:
 
 @dataclass(frozen=True)
 class LivePolicy:
-    """An alert policy. The default policy has ``name`` None and may have id ``"default"``."""
+    """An alert policy. The default policy has ``name`` None and may have id ``"default"``.
+
+    ``description`` carries our provenance trailer when this tool wrote it; ``managed`` says a
+    named policy was created by this tool (its trailer is sealed for its org and name).
+    """
 
     id: str
     name: str | None
     apply_method: str = APPLY_UNLABELED
     baseline: str | None = None
     repository_ids: tuple[str, ...] = ()
+    description: str | None = None
+    repo_label_id: str | None = None
+    created_at: str = ""
+    updated_at: str = ""
+    org: str = ""  # the org it was listed from; "" when unknown (then never ``managed``)
 
     @property
     def is_default(self) -> bool:
         return self.id == DEFAULT_POLICY_ID or self.apply_method == APPLY_UNLABELED
 
+    @property
+    def human_description(self) -> str:
+        """The description without our provenance trailer: the part people wrote."""
+        return notes.split(self.description or "")[0]
+
+    @property
+    def managed(self) -> bool:
+        """True when this tool created the (named) policy: its trailer is sealed for it."""
+        if self.is_default or self.name is None:
+            return False
+        return notes.sealed_for(self.description or "", self.org, policy_seal_parts(self.name))
+
     @classmethod
-    def from_get(cls, item: object) -> LivePolicy:
+    def from_get(cls, item: object, org: str = "") -> LivePolicy:
         row = _row(item, "policy")
         repos = row.get("repository_ids")
         return cls(
@@ -108,6 +134,34 @@ class LivePolicy:
             apply_method=_text(row, "apply_method"),
             baseline=_optional(row, "baseline"),
             repository_ids=tuple(str(r) for r in repos) if isinstance(repos, list) else (),
+            description=_optional(row, "description"),
+            repo_label_id=_optional(row, "repo_label_id"),
+            created_at=_text(row, "created_at"),
+            updated_at=_text(row, "updated_at"),
+            org=org,
+        )
+
+
+@dataclass(frozen=True)
+class LiveRepository:
+    """One repository of the org, as the repository listing (getOrgRepoList) returns it.
+
+    Files name repositories by ``slug``; policies hold their ``id``s (``repository_ids``).
+    """
+
+    id: str
+    slug: str
+    name: str = ""
+    archived: bool = False
+
+    @classmethod
+    def from_get(cls, item: object) -> LiveRepository:
+        row = _row(item, "repository")
+        return cls(
+            id=_text(row, "id"),
+            slug=_text(row, "slug"),
+            name=_text(row, "name"),
+            archived=_flag(row, "archived", False),
         )
 
 
@@ -306,6 +360,28 @@ def _index(entry: Mapping[str, Any]) -> int:
 
 
 # --- desired -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DesiredPolicy:
+    """A policy as the files declare it (``policies:``). ``name`` is the identity; the default
+    policy is declared as ``name: default`` and governs no listed repositories.
+
+    ``baseline`` is the preset, None for the "none" preset (the API's ``baseline: null``).
+    ``description`` is the human part only; the trailer is added when the plan is made.
+    ``repositories`` are repository slugs as written, each at ``repository_locations[i]``.
+    """
+
+    name: str
+    baseline: str | None
+    description: str = ""
+    repositories: tuple[str, ...] = ()
+    location: Location | None = None
+    repository_locations: tuple[Location, ...] = ()
+
+    @property
+    def is_default(self) -> bool:
+        return self.name == DEFAULT_POLICY_ID
 
 
 @dataclass(frozen=True)

@@ -26,12 +26,16 @@ RESOLUTIONS_PATH: Final = "/orgs/{org}/alerts/resolutions"
 RESOLUTION_PATH: Final = "/orgs/{org}/alerts/resolutions/{uuid}"
 MIGRATION_STATUS_PATH: Final = "/orgs/{org}/alert-policies/migration/status"
 TRANSLATE_PATH: Final = "/orgs/{org}/alert-policies/migration/translate"
+# The org's repositories (getOrgRepoList): paged by number, ``{results, nextPage}``.
+REPOS_PATH: Final = "/orgs/{org}/repos"
 
 # The default policy's id until it is first customized, and an alias for it at all times (3.3).
 DEFAULT_POLICY_ID: Final = "default"
 APPLY_LABELED: Final = "labeled_repos"
 APPLY_UNLABELED: Final = "unlabeled_repos"  # the default policy
 BASELINES: Final[tuple[str, ...]] = ("essential", "balanced", "comprehensive")
+# How the files write the "None" preset (the API's ``baseline: null``).
+BASELINE_NONE: Final = "none"
 
 # --- Response and body fields ------------------------------------------------------------------
 ITEMS: Final = "items"
@@ -207,6 +211,7 @@ SCOPE_RESOLUTION_LIST: Final = "alert-resolution:list"
 SCOPE_RESOLUTION_CREATE: Final = "alert-resolution:create"
 SCOPE_RESOLUTION_READ: Final = "alert-resolution:read"
 SCOPE_RESOLUTION_DELETE: Final = "alert-resolution:delete"
+SCOPE_REPO_LIST: Final = "repo:list"
 # translate accepts any one of these (3.16).
 SCOPES_TRANSLATE: Final[tuple[str, ...]] = (
     "triage:alerts-update",
@@ -242,3 +247,9 @@ UNKNOWN_ALLOW_EMPTY_SELECTOR: Final = False
 # does not manage (prune: false). Last, so rules people made in the dashboard keep deciding
 # first for the alerts they match, as they did before we arrived. (order.plan_order)
 UNANCHORED_POSITION: Final = POSITION_LAST
+
+# 7.1 / unknown 6: a repository carrying two policy labels. A repository moved between two named
+# policies is therefore taken out of the one it leaves (that policy's update is sent first, and
+# the default policy governs it in between) before the policy it joins is updated: never two
+# labels at once. A move from or to the default policy is one update. (policies.apply)
+UNKNOWN_TWO_LABELS_ALLOWED: Final = False
