@@ -45,7 +45,8 @@ def live_rule(name: str, policy_id: str) -> LiveRule:
 def policy_plan(
     declared: list[DesiredPolicy], policies: list[LivePolicy], *, rules: bool = True
 ) -> PolicyPlan:
-    live_rules = {p.id: [] for p in policies} | {"p-l": [live_rule(n, "p-l") for n in "abcd"]}
+    live_rules: dict[str, list[LiveRule]] = {p.id: [] for p in policies}
+    live_rules["p-l"] = [live_rule(n, "p-l") for n in "abcd"]
     rule = DesiredRule(
         "block", VigilSelector.from_wire({"finding.alertType": "malware"}), "error", "", "backend"
     )
