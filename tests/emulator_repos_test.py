@@ -171,7 +171,7 @@ def test_scope_is_repo_list(seeded: Emulator, emulator_client: httpx.Client) -> 
 
 
 def test_a_repo_restricted_token_sees_only_its_repositories(seeded: Emulator) -> None:
-    seeded.add_token("sktsec_two", TEST_ORG, ["repo:list"], repos=["r02", "r06"])
+    seeded.add_token("sktsec_two", TEST_ORG, ["repo:list"], repos=["r02", "acme/r06"])
     with httpx.Client(
         transport=EmulatorTransport(seeded),
         base_url=TRANSPORT_BASE_URL,

@@ -6,7 +6,8 @@ Socket documents the query (``sort`` default ``created_at``, ``direction`` defau
 choices where it is silent: ``sort`` also takes ``updated_at``, ``name`` and ``slug``; ties keep
 seeding order; a page past the end is an empty last page; ``include_archived`` takes ``true``
 or ``false`` in any case; an empty ``workspace`` names the repositories outside any workspace;
-a repository-restricted token sees only the repositories whose slug it was granted.
+a repository-restricted token sees only the repositories it was granted, by slug or by full
+name (``org/slug``, as ``location.repo`` names them).
 
 ``next_page_style`` says how ``nextPage`` is written (switched at run time through
 ``Emulator.repos_next_page``): ``null`` (a number, then null at the end: the default), ``zero``
@@ -15,6 +16,7 @@ a repository-restricted token sees only the repositories whose slug it was grant
 
 from __future__ import annotations
 
+from collections.abc import Set
 from typing import Final
 
 from reconciler.emulator import params as query
@@ -63,7 +65,7 @@ class RepoRoutes:
             direction=query.choice(params, "direction", ("asc", "desc"), "desc"),
             include_archived=archived == "true",
             workspace=query.one(params, "workspace"),
-            only_slugs=None if token is None else token.repos,
+            only_slugs=None if token is None else _granted(request.org.slug, token.repos),
             limit=per_page,
             offset=(page - 1) * per_page,
         )
@@ -77,3 +79,10 @@ class RepoRoutes:
         if number == 0 and self._style == "null":
             return None
         return number
+
+
+def _granted(org: str, repos: Set[str] | None) -> frozenset[str] | None:
+    """The slugs a restricted token's grants name (``api`` or ``acme/api``); None: org-wide."""
+    if repos is None:
+        return None
+    return frozenset(repo.removeprefix(f"{org}/") for repo in repos)
