@@ -369,3 +369,8 @@ def test_the_fingerprint_covers_descriptions_and_the_repository_listing() -> Non
     assert fingerprint([one], {}, []) != fingerprint([two], {}, [])
     assert fingerprint([one], {}, [], REPOS) != fingerprint([one], {}, [], REPOS[:2])
     assert fingerprint([one], {}, [], REPOS) != fingerprint([one], {}, [])
+
+
+def test_the_default_policy_never_gets_repository_ids_even_when_it_lists_some() -> None:
+    listed = LivePolicy("default", None, "unlabeled_repos", "balanced", ("r-api",), org=ORG)
+    assert plan([declare("default")], [listed]).policy_changes == ()
