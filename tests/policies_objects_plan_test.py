@@ -287,6 +287,8 @@ def test_a_saved_plan_round_trips_and_goes_stale_with_the_repositories(
         ("update", "backend"),
         ("update", "frontend"),
     ]
+    provider = PoliciesProvider(client_on(emulator)[0], say=lambda line: None)
+    assert provider.describe(plan.policy_changes[0]) == "update policy 'backend'"
     data = plan.to_dict()
     again = PolicyPlan.from_dict(json.loads(json.dumps(data)))
     assert again.to_dict() == data and again.declares_policies
