@@ -8,15 +8,22 @@ no longer deletes rules of policies no file mentions.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
-from conftest import TEST_ORG
+from conftest import ALL_SCOPES_TOKEN, TEST_ORG, TRANSPORT_BASE_URL
 
 from reconciler.cli import cli
-from reconciler.emulator import Emulator
+from reconciler.emulator import Emulator, EmulatorTransport
+from reconciler.engine.provenance import Provenance
+from reconciler.http.client import HttpClient
+from reconciler.policies.client import PoliciesClient
+from reconciler.policies.orgs import plan_policies_org
+from reconciler.policies.snapshot import Snapshot, read_snapshot
+from reconciler.rules import loader
 
 FILES = """\
 org: acme
@@ -158,3 +165,25 @@ def test_an_expired_rule_brings_its_policy_into_scope(tmp_path: Path) -> None:
         ("delete", "z", "not in files"),
     ]
     assert "'frontend'" not in " ".join(org["warnings"])
+
+
+def test_the_repository_listing_is_read_only_for_an_org_that_declares_policies(
+    tmp_path: Path, emulator: Emulator
+) -> None:
+    emulator.set_migration_state(TEST_ORG, "accepted")
+    emulator.seed_repos(TEST_ORG, ["api"])
+    http = HttpClient(TRANSPORT_BASE_URL, ALL_SCOPES_TOKEN, transport=EmulatorTransport(emulator))
+    client = PoliciesClient(http)
+
+    def planned(text: str) -> tuple[bool, Snapshot]:
+        org_rules = loader.load([str(write(tmp_path, text))]).orgs[TEST_ORG]
+        plan, live = plan_policies_org(client, org_rules, Provenance(), dt.date(2026, 12, 1))
+        return plan.declares_policies, live
+
+    assert planned(FILES.replace("    policy: backend\n", "")) == (
+        False,
+        read_snapshot(client, TEST_ORG),
+    )
+    declares, live = planned("org: acme\npolicies: []\n")
+    assert declares and live.repositories is not None
+    assert [r.slug for r in live.repositories] == ["api"]
