@@ -55,8 +55,10 @@ def cost(plan: OrgPlan) -> Cost:
         riding = riding_updates(plan)
         writes = sum(1 for c in plan.rule_changes if c not in riding.values())
         writes += sum(2 if c.action == "replace" else 1 for c in plan.resolution_changes)
+        writes += len(plan.policy_changes)
         policies = len({c.policy_id for c in plan.rule_changes})
         pages = 1 + policies * _pages(plan.existing) + _pages(len(plan.resolution_changes))
+        pages += 1 if plan.declares_policies else 0  # the repository listing, read again
         return Cost(writes, 2 * pages)
     assert isinstance(plan, TriagePlan)
     upserts = [c for c in plan.changes if c.action != "delete"]

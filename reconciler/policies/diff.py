@@ -33,15 +33,18 @@ from typing import Final
 from reconciler import notes
 from reconciler.errors import ConfigError, Diagnostic, Location
 from reconciler.policies.changes import EXPIRED, Placement, RuleChange
+from reconciler.policies.objects import PolicyScope, diff_policies, left_alone_notice
 from reconciler.policies.order import plan_order
 from reconciler.policies.plan import PolicyPlan
 from reconciler.policies.resolutions import diff_resolutions
 from reconciler.policies.trailer import TrailerFn, fit_note
 from reconciler.rules.safety import SafetyPolicy
 from reconciler.vocab.policies.model import (
+    DesiredPolicy,
     DesiredResolution,
     DesiredRule,
     LivePolicy,
+    LiveRepository,
     LiveResolution,
     LiveRule,
     rule_seal_parts,
@@ -315,14 +318,24 @@ def fingerprint(
     policies: Iterable[LivePolicy],
     rules: Mapping[str, Sequence[LiveRule]],
     resolutions: Iterable[LiveResolution],
+    repositories: Iterable[LiveRepository] | None = None,
 ) -> str:
     """A digest of the live state a plan was made against: everything a change's meaning
-    depends on. The policies (ids, names, which is the default, where they apply), so that a
-    rename or a swap of names makes a saved plan stale; each policy's rules in order, with
-    their ranks; the resolutions."""
+    depends on. The policies (ids, names, which is the default, where they apply, their
+    descriptions), so that a rename or a swap of names makes a saved plan stale; each policy's
+    rules in order, with their ranks; the resolutions; and, for an org whose files declare
+    policies, the repository listing's slugs and ids (what a slug in the files means)."""
     rows: list[object] = [
         [
-            [p.id, p.name, p.is_default, p.apply_method, p.baseline, sorted(p.repository_ids)]
+            [
+                p.id,
+                p.name,
+                p.is_default,
+                p.apply_method,
+                p.baseline,
+                sorted(p.repository_ids),
+                p.description,
+            ]
             for p in policies
         ]
     ]
@@ -339,8 +352,50 @@ def fingerprint(
             for r in resolutions
         )
     )
+    if repositories is not None:
+        rows.append(sorted([r.id, r.slug] for r in repositories))
     digest = hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode())
     return "sha256:" + digest.hexdigest()
+
+
+def rule_scope(
+    rules: Sequence[DesiredRule],
+    expired: Sequence[DesiredRule],
+    policies: Sequence[LivePolicy],
+    live_rules: Mapping[str, Sequence[LiveRule]],
+) -> PolicyScope:
+    """The scope of an org whose files do not declare policies: the default policy and every
+    policy a rule names (expired ones included, so that their rules are deleted). Every other
+    policy is left alone, rules included, and one notice names them."""
+    where = resolve_policies(rules, policies)
+    named = {p.id for p in where.values()} | {pid for pid, _ in _expired_rules(expired, policies)}
+    reconciled = tuple(p.id for p in policies if p.is_default or p.id in named)
+    left = [p for p in policies if p.id not in reconciled]
+    why = "the files do not declare the org's policies and no rule names them"
+    return PolicyScope(
+        changes=(),
+        targets={ref: p.id for ref, p in where.items()},
+        reconciled=reconciled,
+        notices=tuple(left_alone_notice(left, live_rules, why)),
+        counted=0,
+    )
+
+
+def _declared_targets(rules: Sequence[DesiredRule], scope: PolicyScope) -> None:
+    """Refuse a rule whose ``policy:`` is neither ``default`` nor a declared policy (validate
+    says so first; a plan made from other inputs must not guess)."""
+    problems = [
+        Diagnostic(
+            rule.location or _NOWHERE,
+            f"policy {rule.policy!r} is not declared in the org's policies (declared: "
+            f"{', '.join(repr(name) for name in scope.targets)}); an org that declares its "
+            "policies names them by name",
+        )
+        for rule in rules
+        if rule.policy not in scope.targets
+    ]
+    if problems:
+        raise ConfigError(problems)
 
 
 def diff(
@@ -355,30 +410,43 @@ def diff(
     safety: SafetyPolicy | None = None,
     trailer: TrailerFn | None = None,
     expired: Sequence[DesiredRule | DesiredResolution] = (),
+    declared: Sequence[DesiredPolicy] | None = None,
+    repositories: Sequence[LiveRepository] | None = None,
 ) -> PolicyPlan:
     """Compare an org's files with its live policies. ``live_rules`` is keyed by policy id and
     holds every policy of ``policies`` (in the API's order: the default first).
+
+    ``declared`` are the files' ``policies:`` (None when the org does not declare them: then
+    no policy object changes, see ``rule_scope``); ``repositories`` the org's repository
+    listing, read only for an org that declares policies.
 
     ``expired`` are the entries past their date: each counts as removed from the files, and
     the live rules (by name, in their policy) and resolutions (by selector) it declared are
     deleted even under ``prune: false``, whoever made them, as on the triage target.
     """
-    where = resolve_policies(rules, policies)
-    gone_rules = _expired_rules([e for e in expired if isinstance(e, DesiredRule)], policies)
+    gone = [e for e in expired if isinstance(e, DesiredRule)]
+    if declared is None:
+        scope = rule_scope(rules, gone, policies, live_rules)
+    else:
+        scope = diff_policies(
+            org, declared, policies, live_rules, repositories or (), prune=prune, trailer=trailer
+        )
+        _declared_targets(rules, scope)
+    gone_rules = _expired_rules(gone, policies)
     gone_resolutions = {e.selector.text for e in expired if isinstance(e, DesiredResolution)}
     changes: list[RuleChange] = []
     unchanged = 0
     notices: list[str] = []
-    for policy in policies:
-        mine = [r for r in rules if where[r.policy].id == policy.id]
+    for policy_id in scope.reconciled:
+        mine = [r for r in rules if scope.targets[r.policy] == policy_id]
         found, same, notes_ = diff_rules(
             org,
-            policy.id,
+            policy_id,
             mine,
-            live_rules.get(policy.id, ()),
+            live_rules.get(policy_id, ()),
             prune=prune,
             trailer=trailer,
-            expired={name for policy_id, name in gone_rules if policy_id == policy.id},
+            expired={name for pid, name in gone_rules if pid == policy_id},
         )
         changes += found
         unchanged += same
@@ -386,16 +454,24 @@ def diff(
     res_changes, res_unchanged = diff_resolutions(
         org, resolutions, live_resolutions, prune=prune, trailer=trailer, expired=gone_resolutions
     )
-    existing = sum(1 for live in live_rules.values() for r in live if r.addressable)
-    existing += sum(1 for r in live_resolutions if r.addressable)
+    deleted = {c.policy_id for c in scope.changes if c.action == "delete"}
+    existing = sum(
+        1
+        for policy_id in (*scope.reconciled, *deleted)
+        for r in live_rules.get(policy_id, ())
+        if r.addressable
+    )
+    existing += sum(1 for r in live_resolutions if r.addressable) + scope.counted
     return PolicyPlan(
         org=org,
         rule_changes=tuple(changes),
         resolution_changes=tuple(res_changes),
         unchanged=unchanged + res_unchanged,
         existing=existing,
-        fingerprint=fingerprint(policies, live_rules, live_resolutions),
+        fingerprint=fingerprint(policies, live_rules, live_resolutions, repositories),
         prune=prune,
         safety=safety or SafetyPolicy(),
-        notices=tuple(notices),
+        notices=(*scope.notices, *notices),
+        policy_changes=scope.changes,
+        declares_policies=declared is not None,
     )

@@ -7,7 +7,8 @@ entry the server cannot translate, or whose note would not fit with the provenan
 ``ConfigError`` at its FILE:LINE and nothing is planned (so nothing is written) for the org.
 
 The live state is one listing of the policies, one of each policy's rules and a cursor walk of
-the resolutions (``policies.snapshot``, as apply reads it); its ``fingerprint`` (rule order
+the resolutions (``policies.snapshot``, as apply reads it), and for an org whose files declare
+policies one paged listing of its repositories (slugs -> ids); its ``fingerprint`` (rule order
 included) is what a saved plan is checked against before the first write.
 """
 
@@ -143,7 +144,7 @@ def plan_policies_org(
     """
     desired = desired_state(client, org_rules, today)
     with phase(f"Listing {org_rules.org}"):  # policies, their rules, resolutions: labelled
-        live = read_snapshot(client, org_rules.org)
+        live = read_snapshot(client, org_rules.org, repositories=org_rules.declares_policies)
     plan = diff(
         org_rules.org,
         rules=desired.rules,
@@ -155,6 +156,8 @@ def plan_policies_org(
         safety=org_rules.safety,
         trailer=provenance.trailer_at,
         expired=desired.expired,
+        declared=org_rules.policies if org_rules.declares_policies else None,
+        repositories=live.repositories,
     )
     notices = (*plan.notices, *desired.warnings)
     return dataclasses.replace(plan, notices=notices), live

@@ -1,8 +1,11 @@
-"""PolicyPlan: one org's policy rule and resolution changes, with octoDNS-style safety.
+"""PolicyPlan: one org's policy object, policy rule and resolution changes, with octoDNS-style
+safety.
 
 An ``engine.provider.OrgPlan``, as ``triage.plan.TriagePlan`` is: ``summary``,
 ``unsafe_reasons`` / ``raise_if_unsafe``, ``to_dict`` / ``from_dict``. Moves never count towards
-the safety threshold: reordering the files moves rules but changes none of them.
+the safety threshold: reordering the files moves rules but changes none of them. Neither do
+creates. A policy update counts as one change; a policy delete as one delete and one more for
+each rule that goes with it (``takes_rules``): deleting a policy deletes its rules.
 """
 
 from __future__ import annotations
@@ -15,13 +18,16 @@ from reconciler.engine import planfields
 from reconciler.engine.targets import TargetChoice
 from reconciler.errors import PlanFileError
 from reconciler.policies.changes import (
+    KIND_POLICY,
     KIND_RESOLUTION,
     PolicyObjectChange,
     ResolutionChange,
     RuleChange,
+    policy_change_from_dict,
     resolution_change_from_dict,
     rule_change_from_dict,
 )
+from reconciler.policies.objects import repository_moves
 from reconciler.rules.safety import (
     SafetyPolicy,
     raise_if_unsafe,
@@ -34,7 +40,10 @@ COUNTED: Final = ("update", "delete", "replace")
 ACTIONS: Final = ("create", "update", "replace", "move", "delete")
 
 
-def is_own_duplicate(change: RuleChange | ResolutionChange) -> bool:
+AnyChange = PolicyObjectChange | RuleChange | ResolutionChange
+
+
+def is_own_duplicate(change: AnyChange) -> bool:
     """A delete of an extra copy of a rule or resolution this tool wrote (two applies at once,
     a late create), as ``triage.plan.is_own_duplicate``.
 
@@ -42,6 +51,8 @@ def is_own_duplicate(change: RuleChange | ResolutionChange) -> bool:
     selector), so removing the extra takes nothing away: it does not count against the safety
     threshold, and cleaning up never needs ``--force``.
     """
+    if isinstance(change, PolicyObjectChange):
+        return False
     existing = change.existing
     return (
         change.action == "delete"
@@ -53,7 +64,8 @@ def is_own_duplicate(change: RuleChange | ResolutionChange) -> bool:
 
 @dataclass(frozen=True)
 class PolicyPlan:
-    """Changes in apply order (see ``diff``); ``existing`` counts live rules and resolutions."""
+    """Changes in apply order (see ``diff``); ``existing`` counts the live rules and resolutions
+    in scope, and the live named policies in scope."""
 
     org: str
     rule_changes: tuple[RuleChange, ...]
@@ -64,9 +76,12 @@ class PolicyPlan:
     prune: bool = True
     safety: SafetyPolicy = field(default_factory=SafetyPolicy)
     notices: tuple[str, ...] = ()
-    # Changes to the policy objects themselves (files that declare ``policies:``), applied
-    # around the rule changes: see ``policies.apply``. Not yet in ``changes``.
+    # Changes to the policy objects themselves (files that declare ``policies:``), first in
+    # ``changes``, in the order they are sent (``objects.apply_order``; ``policies.apply``).
     policy_changes: tuple[PolicyObjectChange, ...] = ()
+    # The files declare the org's policies: the plan was made against the repository listing
+    # too, which the fingerprint then covers (``snapshot.read_snapshot``).
+    declares_policies: bool = False
     # The target used and why (``engine.targets``); None for a plan made without a status read.
     choice: TargetChoice | None = field(default=None, compare=False)
 
@@ -75,15 +90,15 @@ class PolicyPlan:
         return TARGET
 
     @property
-    def changes(self) -> tuple[RuleChange | ResolutionChange, ...]:
-        return (*self.rule_changes, *self.resolution_changes)
+    def changes(self) -> tuple[AnyChange, ...]:
+        return (*self.policy_changes, *self.rule_changes, *self.resolution_changes)
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.rule_changes or self.resolution_changes)
+        return bool(self.policy_changes or self.rule_changes or self.resolution_changes)
 
     def summary(self) -> dict[str, int]:
         counts = {action: self.count(action) for action in ACTIONS}
@@ -93,14 +108,18 @@ class PolicyPlan:
     def unsafe_reasons(self) -> list[str]:
         """Why this plan is unsafe; empty when it is safe. Moves and the deletes of our own
         duplicates are not counted."""
+        taken = sum(c.takes_rules for c in self.policy_changes if c.action == "delete")
         changed = sum(1 for c in self.changes if c.action in COUNTED and not is_own_duplicate(c))
+        what = ("live rule and resolution", "live rules and resolutions")
+        if self.declares_policies:
+            what = ("live policy, rule and resolution", "live policies, rules and resolutions")
         return unsafe_reasons(
             self.safety,
             self.org,
             existing=self.existing,
-            deletes=self.count("delete"),
-            changed=changed,
-            what=("live rule and resolution", "live rules and resolutions"),
+            deletes=self.count("delete") + taken,
+            changed=changed + taken,
+            what=what,
             verbs="updates, replaces or deletes",
         )
 
@@ -120,6 +139,17 @@ class PolicyPlan:
             "fingerprint": self.fingerprint,
             "warnings": list(self.notices),  # the key triage org plans use, for renderers
             "changes": [c.to_dict() for c in self.changes],
+            **self._policy_keys(),
+        }
+
+    def _policy_keys(self) -> dict[str, Any]:
+        """For an org that declares policies: that it does (a saved plan is checked against
+        the repository listing too), and each repository whose governing policy changes."""
+        if not self.declares_policies:
+            return {}
+        return {
+            "declares_policies": True,
+            "repository_moves": repository_moves(self.policy_changes),
         }
 
     @classmethod
@@ -138,8 +168,13 @@ class PolicyPlan:
             raise PlanFileError(f"{where}.warnings must be a list of strings")
         plan = cls(
             org=org,
+            policy_changes=tuple(
+                policy_change_from_dict(c) for c in changes if c.get("kind") == KIND_POLICY
+            ),
             rule_changes=tuple(
-                rule_change_from_dict(c) for c in changes if c.get("kind") != KIND_RESOLUTION
+                rule_change_from_dict(c)
+                for c in changes
+                if c.get("kind") not in (KIND_RESOLUTION, KIND_POLICY)
             ),
             resolution_changes=tuple(
                 resolution_change_from_dict(c) for c in changes if c.get("kind") == KIND_RESOLUTION
@@ -150,6 +185,7 @@ class PolicyPlan:
             prune=planfields.flag(data, "prune", where, default=True),
             safety=planfields.safety(data, where),
             notices=tuple(warnings),
+            declares_policies=planfields.flag(data, "declares_policies", where, default=False),
         )
         for i, change in enumerate(plan.changes):
             if change.org != org:

@@ -29,7 +29,7 @@ from reconciler.engine.targets import TargetChoice
 from reconciler.errors import ApplyError, ReadOnlyError, ReconcilerError
 from reconciler.policies.apply import apply_org
 from reconciler.policies.audit import PolicyAuditTrail
-from reconciler.policies.changes import CREATE_HALF, DELETE_HALF, RuleChange
+from reconciler.policies.changes import CREATE_HALF, DELETE_HALF, PolicyObjectChange, RuleChange
 from reconciler.policies.client import PoliciesClient
 from reconciler.policies.orgs import plan_policies_org
 from reconciler.policies.outcomes import PolicyResult
@@ -136,7 +136,10 @@ class PoliciesProvider:
         return result.statuses(plan)
 
     def describe(self, change: PolicyChange) -> str:
-        """``move rule 'a' of policy default (3 -> 1)``, ``replace resolution ...``."""
+        """``move rule 'a' of policy default (3 -> 1)``, ``replace resolution ...``,
+        ``delete policy 'legacy'``."""
+        if isinstance(change, PolicyObjectChange):
+            return f"{change.action} policy {change.name!r}"
         if isinstance(change, RuleChange):
             text = f"{change.action} rule {change.name!r} of policy {change.policy_id}"
             if change.action == "move":

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
-from reconciler.render import policyrows
+from reconciler.render import policyobjects, policyrows
 from reconciler.render.common import (
     SYMBOLS,
     count,
@@ -81,6 +81,8 @@ def _source(change: dict[str, Any]) -> str:
 def row(change: dict[str, Any], note_limit: int | None = None) -> str:
     """One change as a table row; every value from outside is a code span. Notes are whole,
     or cut to ``note_limit`` characters."""
+    if policyobjects.is_policy_object(change):  # an Alert Policies policy itself
+        return policyobjects.markdown_row(change, note_limit)
     if policyrows.is_policy_change(change):  # an Alert Policies rule or resolution
         return policyrows.markdown_row(change, note_limit)
     action = change["action"]
@@ -151,6 +153,19 @@ def _warnings(org: dict[str, Any]) -> list[str]:
     return [*lines, f"> … and {count(more, 'more warning')}; see the job log."] if more else lines
 
 
+def _org_rows(org: dict[str, Any], note_limit: int | None) -> tuple[Row, ...]:
+    """The org's change rows; the repositories whose governing policy changes right after the
+    policy changes (which come first), a row each."""
+    moves = [Row(text) for text in policyobjects.move_rows(org)]
+    rows: list[Row] = []
+    for change in org["changes"]:
+        if moves and not policyobjects.is_policy_object(change):
+            rows += moves
+            moves = []
+        rows.append(_row(change, note_limit))
+    return (*rows, *moves)
+
+
 def org_blocks(data: dict[str, Any], note_limit: int | None = None) -> list[OrgBlock]:
     """A block per org with changes, in org order; notes whole, or cut to ``note_limit``."""
     return [
@@ -161,7 +176,7 @@ def org_blocks(data: dict[str, Any], note_limit: int | None = None) -> list[OrgB
                 "",
                 *TABLE_HEAD,
             ),
-            rows=tuple(_row(c, note_limit) for c in org["changes"]),
+            rows=_org_rows(org, note_limit),
         )
         for org in data["orgs"]
         if org["changes"]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import click
 
-from reconciler.render import policyrows, wrap
+from reconciler.render import policyobjects, policyrows, wrap
 from reconciler.render.common import (
     SYMBOLS,
     count,
@@ -59,12 +59,27 @@ def change_lines(
     """(line, colour) pairs for one change in its ``to_dict()`` form; colour "" for none.
 
     Notes are whole, wrapped to ``width`` columns."""
+    if policyobjects.is_policy_object(change):  # an Alert Policies policy itself
+        yield from policyobjects.text_lines(change)
+        return
     if policyrows.is_policy_change(change):  # an Alert Policies rule or resolution
         yield from policyrows.text_lines(change, width)
         return
     yield _head(change), COLOURS[change["action"]]
     for line in _details(change, width):
         yield line, ""
+
+
+def org_lines(org: dict[str, Any], width: int) -> Iterator[tuple[str, str]]:
+    """(line, colour) pairs for an org's changes; the repositories whose governing policy
+    changes right after the policy changes (which come first), each on a line of its own."""
+    moves = policyobjects.move_lines(org)
+    for change in org["changes"]:
+        if moves and not policyobjects.is_policy_object(change):
+            yield from moves
+            moves = []
+        yield from change_lines(change, width)
+    yield from moves
 
 
 def render_text(plan: Plan, out: TextIO, *, colour: bool = False, width: int | None = None) -> None:
@@ -78,10 +93,9 @@ def render_text(plan: Plan, out: TextIO, *, colour: bool = False, width: int | N
         click.echo(head, file=out, color=colour)
         for line in policyrows.target_lines(org):  # which API, and why
             click.echo(terminal_safe(f"  {line}"), file=out, color=colour)
-        for change in org["changes"]:
-            for line, fg in change_lines(change, width):
-                styled = click.style(line, fg=fg) if fg and colour else line
-                click.echo(styled, file=out, color=colour)
+        for line, fg in org_lines(org, width):
+            styled = click.style(line, fg=fg) if fg and colour else line
+            click.echo(styled, file=out, color=colour)
         for rule in org.get("unmanaged", []):  # prune: false; see mdtable._left_alone
             line = f"  = {rule['label']}  [{rule['uuid']}]  unmanaged, left alone"
             click.echo(terminal_safe(line), file=out, color=colour)
