@@ -23,7 +23,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, TypeVar
 
 from reconciler.errors import ConfigError, Diagnostic, Location
-from reconciler.rules import policyfile, purl, rulefile
+from reconciler.rules import policydecl, policyfile, purl, rulefile
 from reconciler.rules.model import Rule, utc_today
 from reconciler.rules.rulefile import FileRules
 from reconciler.rules.ruleset import OrgRules, RuleSet
@@ -31,7 +31,7 @@ from reconciler.rules.safety import SafetyPolicy
 from reconciler.vocab.triage.selector import Selector
 
 if TYPE_CHECKING:
-    from reconciler.vocab.policies.model import DesiredResolution, DesiredRule
+    from reconciler.vocab.policies.model import DesiredPolicy, DesiredResolution, DesiredRule
 
 SUFFIXES: Final = (".yaml", ".yml")
 _T = TypeVar("_T")
@@ -66,6 +66,13 @@ def load(paths: Sequence[str], today: dt.date | None = None) -> RuleSet:
     orgs = _join_orgs(contributions, diagnostics)
     for draft in orgs.values():
         diagnostics += policyfile.cross_file_problems(draft.policy_rules, draft.resolutions, today)
+        diagnostics += policydecl.cross_file_problems(
+            draft.policies,
+            draft.policy_rules,
+            draft.policy_refs,
+            declares=draft.declares_policies,
+            today=today,
+        )
     unique = sorted(set(diagnostics))
     if any(d.severity == "error" for d in unique):
         raise ConfigError(unique)
@@ -185,6 +192,9 @@ class _OrgDraft:
     target: tuple[str, Location] | None = None
     policy_rules: list[DesiredRule] = field(default_factory=list)
     resolutions: list[DesiredResolution] = field(default_factory=list)
+    policies: list[DesiredPolicy] = field(default_factory=list)
+    declares_policies: bool = False
+    policy_refs: dict[Location, Location] = field(default_factory=dict)
     selectors: dict[Selector, Rule] = field(default_factory=dict)
     packages: dict[Selector, Rule] = field(default_factory=dict)  # by purl-normalised selector
 
@@ -199,6 +209,8 @@ class _OrgDraft:
             resolutions=tuple(self.resolutions),
             target=self.target[0] if self.target else None,
             target_at=self.target[1] if self.target else None,
+            policies=tuple(self.policies),
+            declares_policies=self.declares_policies,
         )
 
 
@@ -216,6 +228,9 @@ def _join_orgs(
         draft.target = _agree("target", draft.org, draft.target, part.target, diagnostics)
         draft.policy_rules += part.policy_rules
         draft.resolutions += part.resolutions
+        draft.policies += part.policies
+        draft.declares_policies = draft.declares_policies or part.declares_policies
+        draft.policy_refs.update(part.policy_refs)
         for rule in part.rules:
             first = draft.selectors.setdefault(rule.selector, rule)
             if first is not rule and rule.location is not None:

@@ -39,6 +39,9 @@ class PolicyEntries:
     rules: list[DesiredRule] = field(default_factory=list)
     resolutions: list[DesiredResolution] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # Where each rule that names its policy wrote ``policy:``, by the rule's location: a rule
+    # naming a policy the org does not declare is reported there (``policydecl``).
+    policy_refs: dict[Location, Location] = field(default_factory=dict)
 
 
 def read(root: YMap, at: At, today: dt.date, faulted: Collection[int]) -> PolicyEntries:
@@ -56,7 +59,10 @@ def read(root: YMap, at: At, today: dt.date, faulted: Collection[int]) -> Policy
         if isinstance(raw, YMap):
             usable, expires = _report(found, raw, checks.check_rule(raw), at, faulted, today)
             if usable:
-                found.rules.append(_rule(raw, at, expires))
+                rule = _rule(raw, at, expires)
+                found.rules.append(rule)
+                if "policy" in raw and rule.location is not None:
+                    found.policy_refs[rule.location] = at(raw.value_pos("policy"))
     resolutions = root.get(RESOLUTIONS_KEY)
     for raw in resolutions if isinstance(resolutions, YList) else ():
         if isinstance(raw, YMap):

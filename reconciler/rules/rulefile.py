@@ -25,7 +25,15 @@ from typing import TYPE_CHECKING, Any, Final
 
 from reconciler.api import TARGETS, TRIAGE
 from reconciler.errors import Diagnostic, Location
-from reconciler.rules import catalogue, policyfile, purl, ruleschema, textcheck, yamlnodes
+from reconciler.rules import (
+    catalogue,
+    policydecl,
+    policyfile,
+    purl,
+    ruleschema,
+    textcheck,
+    yamlnodes,
+)
 from reconciler.rules.expiry import expiry_warning
 from reconciler.rules.model import Rule
 from reconciler.rules.safety import SafetyPolicy
@@ -34,12 +42,12 @@ from reconciler.vocab.triage.selector import Selector, normalise
 from reconciler.vocab.triage.wire import PACKAGE_FIELDS, SELECTOR_FIELDS, STATES
 
 if TYPE_CHECKING:
-    from reconciler.vocab.policies.model import DesiredResolution, DesiredRule
+    from reconciler.vocab.policies.model import DesiredPolicy, DesiredResolution, DesiredRule
 
 _KNOWN_FIELDS: Final = frozenset(ruleschema.rule_fields())
 _DATE_RE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # the schema's pattern, in ASCII
 # Free text that may hold tabs and line breaks; every other string may not.
-_PROSE: Final = frozenset({"note", "comment", "reason_text"})
+_PROSE: Final = frozenset({"note", "comment", "reason_text", "description"})
 _SELECTOR_SET: Final = frozenset(SELECTOR_FIELDS)
 _CVSS: Final = "cvss_score_cmp"
 _STATES: Final = {state: state for state in STATES}  # one copy of each state for all rules
@@ -58,6 +66,9 @@ class FileRules:
     rules: list[Rule] = field(default_factory=list)
     policy_rules: list[DesiredRule] = field(default_factory=list)
     resolutions: list[DesiredResolution] = field(default_factory=list)
+    policies: list[DesiredPolicy] = field(default_factory=list)
+    declares_policies: bool = False  # the file has a ``policies:`` key
+    policy_refs: dict[Location, Location] = field(default_factory=dict)
 
 
 @dataclass
@@ -154,15 +165,18 @@ def _read_policy(ctx: _Context, root: YMap, result: FileRules) -> None:
 
 
 def _read_policy_entries(ctx: _Context, root: YMap, result: FileRules, faulted: set[int]) -> None:
-    """``policy_rules`` and ``resolutions`` (``policyfile``); they need the Alert Policies
-    target, so a file that pins ``target: triage`` may not hold them."""
+    """``policies``, ``policy_rules`` and ``resolutions`` (``policydecl``, ``policyfile``); they
+    need the Alert Policies target, so a file that pins ``target: triage`` may not hold them."""
     # Control characters were reported by ``_check_strings``: a check need not say it again.
     said = {yamlnodes.pack(d.location.line, d.location.column) for d in ctx.diagnostics}
+    declared = policydecl.read(root, ctx.at, faulted | said)
     entries = policyfile.read(root, ctx.at, ctx.today, faulted | said)
-    ctx.diagnostics.extend(entries.diagnostics)
+    ctx.diagnostics += declared.diagnostics + entries.diagnostics
+    result.policies, result.declares_policies = declared.policies, declared.declared
     result.policy_rules, result.resolutions = entries.rules, entries.resolutions
+    result.policy_refs = entries.policy_refs
     if result.target is not None and result.target[0] == TRIAGE:
-        for key in policyfile.KEYS:
+        for key in (policydecl.POLICIES_KEY, *policyfile.KEYS):
             if key in root:
                 ctx.error(
                     root.key_pos(key),

@@ -144,6 +144,8 @@ def _value_pos(parent: Any, step: Any) -> int:
 
 
 def _label(path: Sequence[Any]) -> str:
+    if len(path) > 2 and isinstance(path[-1], int) and isinstance(path[-2], str):
+        return str(path[-2])  # an item of a list inside an entry: ``repositories``
     names: list[str] = []
     for step in path:
         names = [] if isinstance(step, int) else [*names, step]

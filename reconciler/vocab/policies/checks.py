@@ -19,7 +19,13 @@ from reconciler.vocab.policies.model import DesiredRule
 from reconciler.vocab.policies.selectors import Problem, check_selector, find_shadowed
 from reconciler.vocab.policies.wire import (
     ACTIONS,
+    BASELINE_NONE,
+    BASELINES,
     COMMENT_MAX,
+    DEFAULT_POLICY_ID,
+    POLICY_DESCRIPTION_MAX,
+    POLICY_NAME_MAX,
+    POLICY_NAME_MIN,
     REASON_TEXT_MAX,
     REASONS,
     RULE_NAME_MAX,
@@ -35,10 +41,17 @@ from reconciler.vocab.policies.wire import (
 TRAILER_RESERVE: Final = 2 + len(notes.trailer([], "0" * notes.SEAL_LENGTH))
 HUMAN_NOTE_MAX: Final = RULE_NOTE_MAX - TRAILER_RESERVE
 HUMAN_COMMENT_MAX: Final = COMMENT_MAX - TRAILER_RESERVE
+HUMAN_DESCRIPTION_MAX: Final = POLICY_DESCRIPTION_MAX - TRAILER_RESERVE
+# How the files write a policy's baseline: the API's presets, and "none" for its null.
+FILE_BASELINES: Final = (*BASELINES, BASELINE_NONE)
 _NOTE_WHY: Final = (
     f": a rule's note holds {RULE_NOTE_MAX} with the provenance trailer the tool adds"
 )
 _COMMENT_WHY: Final = f": a comment holds {COMMENT_MAX} with the provenance trailer the tool adds"
+_DESCRIPTION_WHY: Final = (
+    f": a policy's description holds {POLICY_DESCRIPTION_MAX} with the provenance trailer the "
+    "tool adds"
+)
 
 
 def check_name(value: object, key: str = "name") -> list[Problem]:
@@ -157,6 +170,80 @@ def check_resolution(entry: Mapping[str, Any]) -> list[Problem]:
         problems.append(Problem((), "a resolution needs a vigil_selector"))
     else:
         problems += _under("vigil_selector", check_selector(selector, for_rule=False))
+    return problems
+
+
+def check_policy(entry: Mapping[str, Any]) -> list[Problem]:
+    """Every problem with one declared policy's fields (not its relation to other policies).
+
+    The name is the policy's identity (1-120 characters, kept as written); ``default`` is the
+    default policy, which governs every repository no other policy names, so it lists none.
+
+    >>> [p.path for p in check_policy({"name": "default", "baseline": "none",
+    ...                                "repositories": ["api"]})]
+    [('repositories',)]
+    """
+    problems = check_policy_name(entry.get("name"))
+    baseline = entry.get("baseline")
+    if baseline is not None and baseline not in FILE_BASELINES:
+        problems.append(
+            Problem(("baseline",), f"baseline must be one of {', '.join(FILE_BASELINES)}")
+        )
+    problems += check_text(
+        "description",
+        entry.get("description"),
+        limit=HUMAN_DESCRIPTION_MAX,
+        why=_DESCRIPTION_WHY,
+    )
+    repositories = entry.get("repositories")
+    if entry.get("name") == DEFAULT_POLICY_ID and repositories is not None:
+        problems.append(
+            Problem(
+                ("repositories",),
+                "repositories: the default policy governs every repository no other policy "
+                "names; list them on a named policy",
+            )
+        )
+    elif isinstance(repositories, Sequence) and not isinstance(repositories, str):
+        problems += _check_slugs(repositories)
+    return problems
+
+
+def check_policy_name(value: object) -> list[Problem]:
+    """A policy name: 1-120 characters (``text.units``), no control characters, kept as written."""
+    if not isinstance(value, str):
+        return [Problem(("name",), "name must be a string")]
+    if not POLICY_NAME_MIN <= text.units(value.strip()) <= POLICY_NAME_MAX:
+        return [
+            Problem(
+                ("name",),
+                f"name must be {POLICY_NAME_MIN}-{POLICY_NAME_MAX} characters "
+                f"({text.has_it(value.strip())})",
+            )
+        ]
+    if text.control_character(value) is not None:
+        return [Problem(("name",), "name contains a control character")]
+    return check_identity("name", value)
+
+
+def _check_slugs(slugs: Sequence[object]) -> list[Problem]:
+    """Repository slugs: non-empty strings, each once (a slug twice would be a typo)."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for index, slug in enumerate(slugs):
+        if not isinstance(slug, str):
+            continue  # the schema says so
+        if not slug.strip():
+            problems.append(Problem(("repositories", index), "repositories: a slug is empty"))
+        elif text.unstable(slug) is not None:
+            problems.append(
+                Problem(("repositories", index), f"repositories: {text.unstable(slug)}")
+            )
+        elif slug in seen:
+            problems.append(
+                Problem(("repositories", index), f"repositories: {slug!r} is listed twice")
+            )
+        seen.add(slug)
     return problems
 
 
