@@ -103,7 +103,7 @@ class Weighed:
             "source": c.source,
             "id": c.ident,
             "answer": self.evaluation.answer.value,
-            "reasons": list(self.evaluation.reasons),
+            "reasons": [] if c.skipped else list(self.evaluation.reasons),
             "skipped": c.skipped or None,
             "hint": c.hint or None,
             "decides": self.decides,
@@ -198,7 +198,8 @@ def decide(
     maybe = tuple(w for w in counted if w.evaluation.answer is Answer.UNDECIDED)
     if hidden is not None:
         text = f"hidden by the resolution at {hidden.candidate.source}, whatever the rules say"
-        return Decision("resolution", None, text, first if not blockers else None, hidden)
+        rule = None if blockers else first
+        return Decision("resolution", None, text, rule, hidden, blockers, maybe)
     if blockers:
         names = ", ".join(_label(w) for w in blockers)
         if first is not None:
