@@ -197,7 +197,9 @@ def decide(
     hidden = next((w for w in counted if w.evaluation.answer is Answer.MATCHED), None)
     maybe = tuple(w for w in counted if w.evaluation.answer is Answer.UNDECIDED)
     if hidden is not None:
-        text = f"hidden by the resolution at {hidden.candidate.source}, whatever the rules say"
+        c = hidden.candidate
+        name = c.source if c.ident else f"the resolution at {c.source}"
+        text = f"hidden by {name}, whatever the rules say"
         rule = None if blockers else first
         return Decision("resolution", None, text, rule, hidden, blockers, maybe)
     if blockers:

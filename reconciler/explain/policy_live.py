@@ -166,9 +166,15 @@ def _rule_difference(files: View, org: View) -> list[Difference]:
         return []
     if a is not None and b is not None and a.candidate.identity == b.candidate.identity:
         return []
-    mine = f"{a.candidate.name!r} ({a.candidate.action}, {a.candidate.source})" if a else "none"
-    theirs = f"{b.candidate.name!r} ({b.candidate.action}, {b.candidate.source})" if b else "none"
+    mine, theirs = _decider(files), _decider(org)
     return [Difference("rule", f"deciding rule: the files {mine}, the org {theirs}")]
+
+
+def _decider(view: View) -> str:
+    rule = view.decision.rule
+    if rule is not None:
+        return f"{rule.candidate.name!r} ({rule.candidate.action}, {rule.candidate.source})"
+    return "cannot say (undecided)" if view.decision.blockers else "none"
 
 
 def _resolution_differences(files: View, org: View) -> list[Difference]:

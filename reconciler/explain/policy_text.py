@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from reconciler.render.common import count
 from reconciler.render.escape import terminal_safe
 
 SIDES = {"files": "In the files", "org": "Live in the org"}
@@ -51,7 +52,8 @@ def _view(view: dict[str, Any]) -> Iterator[str]:
     else:
         yield f"No rule of {view['evaluated']} in the policy matches this alert."
     if view["other_rules"]:
-        yield f"  ({view['other_rules']} rules of other policies are not evaluated)"
+        others = count(view["other_rules"], "rule")
+        yield f"  ({others} of other policies not evaluated: they govern other repositories)"
     for item in view["resolutions"]:
         yield from _resolution(item)
     yield f"Result: {view['decision']['text']}."
