@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
-from reconciler.emulator import embedded
+from reconciler.emulator import Emulator, embedded
 
 POLICIES = """\
 org: acme
@@ -249,3 +249,33 @@ def test_live_translates_triage_style_rules_through_socket(tmp_path: Path, org: 
     assert first["selector"] == {"finding.alertType": "malware"}
     assert data["files"]["decision"]["kind"] == "rule"
     assert data["live"]["governing"]["policy"] == "default"
+
+
+READER = "sktsec_policy_reader_0123456789abcdef"
+
+
+def test_live_with_a_token_that_may_not_translate_leaves_triage_rules_undecided(
+    tmp_path: Path, emulator: Emulator, http_emulator: str
+) -> None:
+    # Reads only: no alert-policy:read, so Socket's translate answers 403; nothing is guessed.
+    emulator.add_token(
+        READER, "acme", ("alert-policy:list", "alert-resolution:list", "repo:list")
+    )
+    emulator.set_migration_state("acme", "accepted")
+    rules = _file(
+        tmp_path,
+        "org: acme\ntarget: alert-policies\nrules:\n  - alert_type: malware\n"
+        "    state: warn\n    note: watch malware\n    broad: true\n",
+    )
+    result = CliRunner().invoke(
+        cli,
+        ["explain", str(rules), *MALWARE, "--live", "--api-url", http_emulator,
+         "--format", "json"],
+        env={"NO_COLOR": "1", "SOCKET_API_TOKEN": READER},
+    )  # fmt: skip
+    data = _json(result)
+    (rule,) = data["files"]["rules"]
+    assert rule["answer"] == "undecided"
+    assert "translate endpoint refused this token" in rule["reasons"][0]
+    assert data["live"]["decision"]["kind"] == "baseline"
+    assert READER not in result.output

@@ -99,9 +99,10 @@ def files_view(
     today: dt.date,
     *,
     governing: Governing | None = None,
-    translations: Translations | None = None,
+    translations: Translations | str | None = None,
 ) -> View:
-    """The files' answer for ``alert``; ``translations`` (``--live``) for triage-style rules."""
+    """The files' answer for ``alert``; ``translations`` (``--live``) for triage-style rules,
+    or why there are none (they stay undecided with that reason)."""
     chosen = governing or files_governing(rules, alert.slug)
     placed: list[tuple[tuple[int, int, int], Candidate]] = []
     resolutions: list[tuple[tuple[int, int, int], Candidate]] = []
@@ -114,10 +115,10 @@ def files_view(
     for item in rules.resolutions:
         resolutions.append((rules.file_order(item.location), resolution(item, today)))
     if chosen.policy == DEFAULT_POLICY_ID:
+        known = {} if translations is None or isinstance(translations, str) else translations
+        why = translations if isinstance(translations, str) else UNTRANSLATED
         for index, rule in enumerate(rules.rules):
-            found = _triage(
-                rule, alert, today, None if translations is None else translations.get(index)
-            )
+            found = _triage(rule, alert, today, known.get(index), why)
             target = resolutions if found.kind == "resolution" else placed
             target.append((rules.file_order(rule.location), found))
     else:
@@ -167,6 +168,7 @@ def _triage(
     alert: PolicyAlert,
     today: dt.date,
     translation: DesiredRule | DesiredResolution | str | None,
+    untranslated: str = UNTRANSLATED,
 ) -> Candidate:
     """A triage-style rule: its translation when known, else undecided with a legacy hint."""
     source = str(rule.location) if rule.location else None
@@ -185,5 +187,5 @@ def _triage(
         return Candidate(label, None, None, source, "rules", skipped=expired or why, hint=hint)
     if rule.state == STATE_INHERIT:
         return Candidate(label, None, None, source, "rules", skipped=expired or INHERIT)
-    fixed = Evaluation(Answer.UNDECIDED, reason=UNTRANSLATED)
+    fixed = Evaluation(Answer.UNDECIDED, reason=untranslated)
     return Candidate(label, None, None, source, "rules", skipped=expired, fixed=fixed, hint=hint)

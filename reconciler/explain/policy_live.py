@@ -39,12 +39,18 @@ from reconciler.vocab.policies.wire import BASELINE_NONE, DEFAULT_POLICY_ID
 UNAVAILABLE: Final = (403, 404)  # the token may not list repositories, or the server has no list
 
 
-def translated(client: PoliciesClient, rules: OrgRules, today: dt.date) -> Translations:
-    """Socket's translation of each live (unexpired) triage-style rule, by its index."""
+def translated(client: PoliciesClient, rules: OrgRules, today: dt.date) -> Translations | str:
+    """Socket's translation of each live (unexpired) triage-style rule, by its index; or why
+    the token may not translate (the rules then stay undecided: nothing is guessed)."""
     wanted = [i for i, rule in enumerate(rules.rules) if not rule.is_expired(today)]
-    outcomes = translate_rules(
-        client, rules.org, [rules.rules[i].to_post(rules.rules[i].note) for i in wanted]
-    )
+    try:
+        outcomes = translate_rules(
+            client, rules.org, [rules.rules[i].to_post(rules.rules[i].note) for i in wanted]
+        )
+    except ApiError as exc:
+        if exc.status not in UNAVAILABLE:
+            raise
+        return f"a triage-style rule, and Socket's translate endpoint refused this token ({exc})"
     found: dict[int, DesiredRule | DesiredResolution | str] = {}
     for index, outcome in zip(wanted, outcomes, strict=True):
         refused = outcome.refused
