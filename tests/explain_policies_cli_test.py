@@ -258,9 +258,7 @@ def test_live_with_a_token_that_may_not_translate_leaves_triage_rules_undecided(
     tmp_path: Path, emulator: Emulator, http_emulator: str
 ) -> None:
     # Reads only: no alert-policy:read, so Socket's translate answers 403; nothing is guessed.
-    emulator.add_token(
-        READER, "acme", ("alert-policy:list", "alert-resolution:list", "repo:list")
-    )
+    emulator.add_token(READER, "acme", ("alert-policy:list", "alert-resolution:list", "repo:list"))
     emulator.set_migration_state("acme", "accepted")
     rules = _file(
         tmp_path,
