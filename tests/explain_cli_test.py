@@ -90,12 +90,22 @@ def test_facts_not_given_leave_rules_undecided(rules: Path) -> None:
     assert "Result: no rule decides; the org's security policy applies." in result.stdout
 
 
-def test_target_alert_policies_uses_file_order(rules: Path) -> None:
+def test_target_alert_policies_leaves_triage_style_rules_to_socket_translate(
+    rules: Path,
+) -> None:
+    # Deliberately changed with issue 21: under Alert Policies a triage-style rule becomes
+    # whatever Socket's translate endpoint makes of it, so offline it is undecided (in file
+    # order, with what legacy matching says as a hint), never matched with triage semantics.
     data = _json(
         run("explain", str(rules), *ALERT, "--target", "alert-policies", "--format", "json")
     )
-    assert [e["line"] for e in data["matching"]] == [3, 8, 15]
-    assert (data["result"]["state"], data["result"]["action"]) == ("block", "error")
+    shown = data["files"]["rules"]
+    assert [e["source"].rsplit(":", 2)[1] for e in shown] == ["3", "8", "15", "20"]
+    assert [e["answer"] for e in shown[:2]] == ["undecided", "undecided"]
+    assert "use --live" in shown[0]["reasons"][0]
+    assert shown[0]["hint"] == "legacy triage matching: matches"
+    assert shown[2]["skipped"].startswith("expired on 2020-01-01")
+    assert data["files"]["decision"]["kind"] == "undecided"
 
 
 def test_live_reports_disagreements_planted_in_the_emulator(rules: Path, tmp_path: Path) -> None:
@@ -153,7 +163,8 @@ def test_live_agreement_is_said(rules: Path, tmp_path: Path) -> None:
         (["--org", "other", "--alert-type", "cve"], "org 'other' is not named in any rule file"),
         (["--org", "../x"], "--org '../x': not an org slug"),
         (["--cvss", "11"], "11.0 is not in the range"),
-        (["--live", "--target", "alert-policies", "--api-url", "local:x"], "--live compares"),
+        (["--repo", " ", "--target", "alert-policies"], "--repo is empty"),
+        (["--severity", "high"], "--severity, --repo and --manifest are Alert Policies facts"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_1(rules: Path, args: list[str], message: str) -> None:

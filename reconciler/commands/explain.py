@@ -24,6 +24,9 @@ from reconciler.errors import UsageError
 from reconciler.exits import EXIT_OK
 from reconciler.explain import FORMATS
 from reconciler.explain.alert import Alert, describe_alert
+from reconciler.explain.policies import PolicyExplanation
+from reconciler.explain.policy_alert import PolicyAlert, describe_policy_alert
+from reconciler.explain.policy_text import policy_lines
 from reconciler.explain.query import explain_alert
 from reconciler.explain.text import explanation_lines
 from reconciler.http.retry import RetryPolicy
@@ -35,7 +38,7 @@ def run(
     paths: Sequence[str],
     *,
     org: str | None,
-    alert: Alert,
+    alert: Alert | PolicyAlert,
     target: str | None,
     live: bool,
     fmt: str,
@@ -44,6 +47,8 @@ def run(
 ) -> int:
     """Print every rule in ``paths`` that matches ``alert``, in the order applied, and the
     result; with ``live``, the org's matching live rules and where they disagree. ``EXIT_OK``.
+
+    Under Alert Policies: the governing policy, its matching rules, resolutions and baseline.
     """
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
@@ -61,9 +66,10 @@ def run(
     data = answer.explanation.to_dict()
     if fmt == "json":
         click.echo(redact(json.dumps(data, indent=2, sort_keys=True)))
-    else:
-        for line in explanation_lines(data):
-            click.echo(redact(line))
+        return EXIT_OK
+    lines = policy_lines if isinstance(answer.explanation, PolicyExplanation) else explanation_lines
+    for line in lines(data):
+        click.echo(redact(line))
     return EXIT_OK
 
 
@@ -104,12 +110,27 @@ class Options:
     cvss: float | None = option(
         "--cvss", type=FiniteFloatRange(0, 10), help="The CVSS score, 0 to 10."
     )
+    severity: str | None = option(
+        "--severity", help="Alert Policies: the finding's severity, e.g. critical or high."
+    )
+    repo: str | None = option(
+        "--repo",
+        metavar="SLUG",
+        help="Alert Policies: the repository (its slug, or OWNER/NAME for location.repo).",
+    )
+    manifest: str | None = option(
+        "--manifest", metavar="PATH", help="Alert Policies: the manifest path in the repository."
+    )
     target: str | None = target_option(
         "Precedence: triage (legacy; socket-triage's most-specific model) or alert-policies "
-        "(file order, first match wins). Default: the files' target:, else triage.",
+        "(the governing policy's rules in file order, first match wins). Default: the files' "
+        "target:, else (--live) the org's migration status, else alert-policies when the files "
+        "hold policy rules, else triage.",
     )
     live: bool = option(
-        "--live", is_flag=True, help="Also list the org's live rules and where they differ."
+        "--live",
+        is_flag=True,
+        help="Also read the org's live rules (and policies) and say where they differ.",
     )
     fmt: str = format_option(FORMATS, "Output format on stdout.", default=FORMATS[0])
     api: Api = api_options()
@@ -136,7 +157,9 @@ def command(given: Options) -> int:
     return run(
         given.paths or (".",),
         org=given.org,
-        alert=alert,
+        alert=describe_policy_alert(
+            alert, severity=given.severity, repo=given.repo, manifest=given.manifest
+        ),
         target=given.target,
         live=given.live,
         fmt=given.fmt,

@@ -4,8 +4,11 @@
 (three-valued: a field the alert does not state is *unknown*, never a match), ``precedence``
 the order matching rules are applied in (legacy triage: the tool's documented model; Alert
 Policies: file order, first match wins), ``report`` the explanation of one alert against the
-files and, optionally, the org's live rules, and ``text`` how a person reads it.
-docs/matching.md describes all of it.
+files and, optionally, the org's live rules, and ``text`` how a person reads it. Under Alert
+Policies: ``policy_alert`` (the alert's selector fields), ``policies`` (governing policy, rules
+in evaluation order, resolutions, baseline: the decision), ``policy_files`` and ``policy_live``
+(the files' and the org's side), ``policy_text``; selectors match by
+``vocab.policies.matching``. docs/matching.md describes all of it.
 """
 
 from typing import Final

@@ -46,7 +46,10 @@ PATHS_HELP: Final = (
     "it). Only *.yaml and *.yml files inside it are read."
 )
 ORG_HELP: Final = "Socket org slug, as in the rule files."
-TARGET_HELP: Final = "triage (legacy: most specific first) or alert-policies (file order)"
+TARGET_HELP: Final = (
+    "triage (legacy: most specific first) or alert-policies (the governing policy's rules in "
+    "file order); default: the files' target:, else the org's migration status with live"
+)
 
 
 def _result(call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -151,12 +154,25 @@ def _explain_tool(server: "MCPServer", tools: Tools, read_only: "ToolAnnotations
         patch_available: bool | None = None,
         kev: Annotated[bool | None, Field(description="in CISA's KEV catalogue")] = None,
         cvss: Annotated[float | None, Field(ge=0, le=10, description="CVSS score")] = None,
+        severity: Annotated[
+            str | None, Field(description="Alert Policies: finding severity, e.g. critical")
+        ] = None,
+        repo: Annotated[
+            str | None,
+            Field(description="Alert Policies: repository slug, or OWNER/NAME for location.repo"),
+        ] = None,
+        manifest: Annotated[
+            str | None, Field(description="Alert Policies: manifest path in the repository")
+        ] = None,
         target: TargetArg = None,
         live: Annotated[bool, Field(description="also compare with the org's live rules")] = False,
     ) -> dict[str, Any]:
         """Which rules in the files match one alert, in the order Socket applies them, the
         resulting state, each with file:line, owner, ticket and expiry; facts not given leave
-        rules undecided. With live, also where the files and the org disagree."""
+        rules undecided. Under Alert Policies: the policy governing the repository, its rules
+        in evaluation order (first match decides), resolutions that hide the alert, and the
+        baseline preset; undocumented fields or operators are undecided, with the reason.
+        With live, also where the files and the org disagree."""
         alert = {
             "purl": purl,
             "package_type": package_type,
@@ -172,7 +188,12 @@ def _explain_tool(server: "MCPServer", tools: Tools, read_only: "ToolAnnotations
             "kev": kev,
             "cvss": cvss,
         }
-        return _result(lambda: tools.explain(paths, org=org, alert=alert, target=target, live=live))
+        where = {"severity": severity, "repo": repo, "manifest": manifest}
+        return _result(
+            lambda: tools.explain(
+                paths, org=org, alert=alert, target=target, live=live, where=where
+            )
+        )
 
 
 def _live_tool(server: "MCPServer", tools: Tools, read_only: "ToolAnnotations") -> None:
@@ -224,8 +245,10 @@ def _resources(server: "MCPServer") -> None:
     def matching() -> str:
         """How each selector field matches an alert, and which matching rule decides."""
         from reconciler.explain import match, precedence
+        from reconciler.vocab.policies import matching as policies
 
-        return "\n\n".join(["# How rules match", match.__doc__ or "", precedence.__doc__ or ""])
+        docs = [match.__doc__, precedence.__doc__, policies.__doc__]
+        return "\n\n".join(["# How rules match", *(d or "" for d in docs)])
 
 
 def serve(tools: Tools) -> None:

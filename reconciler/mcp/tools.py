@@ -1,7 +1,10 @@
 """The MCP tools as plain functions: rule files and the org's live rules in, JSON-ready dicts out.
 
-All of them are read-only. The only API calls are the paged GET of an org's live triage rules
-(``plan``, ``explain`` with ``live``, ``list_live_rules``, ``check_rule`` with ``live``), made
+All of them are read-only. The only API calls are reads: the paged GET of an org's live triage
+rules (``plan``, ``explain`` with ``live``, ``list_live_rules``, ``check_rule`` with ``live``),
+and for ``plan`` and ``explain`` with ``live`` on an Alert Policies org its migration status,
+policies, rules, resolutions and repositories, and Socket's translate endpoint (which writes
+nothing), made
 with the token from the server process's environment (never a tool argument) against the
 server's ``--api-url``. The MCP SDK is not imported here; ``server`` adapts these to it, and
 redacts and bounds every result (``bounds``).
@@ -21,6 +24,7 @@ from reconciler.engine.orgs import select_orgs
 from reconciler.engine.provenance import detect
 from reconciler.errors import ConfigError, Diagnostic, UsageError
 from reconciler.explain.alert import describe_alert
+from reconciler.explain.policy_alert import describe_policy_alert
 from reconciler.explain.query import explain_alert, file_target, one_org
 from reconciler.explain.report import live_rule_dict
 from reconciler.http.retry import RetryPolicy
@@ -101,10 +105,13 @@ class Tools:
         alert: Mapping[str, Any],
         target: str | None,
         live: bool,
+        where: Mapping[str, str | None] | None = None,
     ) -> dict[str, Any]:
-        """``explain`` of one alert; ``alert`` holds ``describe_alert``'s keyword arguments."""
+        """``explain`` of one alert; ``alert`` holds ``describe_alert``'s keyword arguments,
+        ``where`` ``describe_policy_alert``'s (``severity``, ``repo``, ``manifest``): under
+        Alert Policies, the governing policy, its rules, resolutions and baseline."""
         _check_target(target)
-        described = describe_alert(**alert)
+        described = describe_policy_alert(describe_alert(**alert), **(where or {}))
         answer = explain_alert(
             confine(paths, self.root),
             org=None if org is None else check_org(org, "org"),
