@@ -26,6 +26,7 @@ ROW_FIELDS = {
     "id",
     "created_at",
     "updated_at",
+    "html_url",
     "slug",
     "head_full_scan_id",
     "integration_meta",
@@ -129,6 +130,23 @@ def test_filters_and_order(
     assert slugs(api.get(REPOS_PATH, params=params).json()) == expected
 
 
+def test_sort_by_name_or_slug_is_not_creation_order(emulator: Emulator, api: httpx.Client) -> None:
+    emulator.seed_repos(TEST_ORG, [{"slug": "b", "name": "Zed"}, {"slug": "c", "name": "Alpha"}])
+    emulator.seed_repos(TEST_ORG, [{"slug": "a", "name": "Mid"}])
+    by = {
+        sort: slugs(api.get(REPOS_PATH, params={"sort": sort, "direction": "asc"}).json())
+        for sort in ("created_at", "updated_at", "name", "slug")
+    }
+    assert by == {
+        "created_at": ["b", "c", "a"],
+        "updated_at": ["b", "c", "a"],
+        "name": ["c", "a", "b"],
+        "slug": ["a", "b", "c"],
+    }
+    (row,) = [r for r in emulator.repositories(TEST_ORG) if r["slug"] == "a"]
+    assert row["html_url"] == "https://github.com/acme/a"
+
+
 @pytest.mark.parametrize(
     ("param", "value"),
     [
@@ -210,6 +228,11 @@ def test_the_next_page_knob_sets_how_the_end_is_written(
     assert api.get(REPOS_PATH, params={**params, "page": 2}).json()["nextPage"] == end
     with pytest.raises(ValueError):
         seeded.repos_next_page = "banana"
+    chosen = Emulator(repos_next_page=style)
+    assert chosen.repos_next_page == style
+    chosen.close()
+    with pytest.raises(ValueError):
+        Emulator(repos_next_page="banana")
 
 
 def test_control_endpoints_seed_list_and_switch_the_knob(

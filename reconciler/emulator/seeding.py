@@ -84,8 +84,9 @@ class Seeding:
 
         Each is a slug or a mapping with ``slug`` and any of ``name`` (default: the slug),
         ``archived`` (false), ``workspace`` (""), ``id`` (default: a generated UUID),
-        ``description``, ``homepage``, ``visibility`` ("private"), ``default_branch`` ("main"),
-        ``head_full_scan_id``. Raises ``ValueError`` (adding none) for a bad one.
+        ``description``, ``homepage``, ``html_url`` (a GitHub URL), ``visibility`` ("private"),
+        ``default_branch`` ("main"), ``head_full_scan_id``. Raises ``ValueError`` (adding
+        none) for a bad one.
         """
         return self.repos.seed(self._org(org), repos)
 
