@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import httpx
@@ -198,20 +199,27 @@ def test_a_repo_restricted_token_sees_only_its_repositories(seeded: Emulator) ->
         assert slugs(limited.get(REPOS_PATH).json()) == ["r06", "r02"]
 
 
-def test_each_page_costs_one_unit_of_quota(seeded: Emulator) -> None:
+@pytest.mark.parametrize("over", ["transport", "loopback"])
+def test_each_page_costs_one_unit_of_quota(over: str) -> None:
     limited = Emulator(quota=3)
     limited.add_token(ALL_SCOPES_TOKEN, TEST_ORG, ["repo:list"])
     limited.seed_repos(TEST_ORG, ["a", "b", "c"])
-    with httpx.Client(
-        transport=EmulatorTransport(limited),
-        base_url=TRANSPORT_BASE_URL,
-        headers={"Authorization": f"Bearer {ALL_SCOPES_TOKEN}"},
-    ) as api:
+    headers = {"Authorization": f"Bearer {ALL_SCOPES_TOKEN}"}
+    with contextlib.ExitStack() as stack:
+        if over == "loopback":
+            url = stack.enter_context(serve(limited))
+            api = stack.enter_context(httpx.Client(base_url=url, headers=headers))
+        else:
+            transport = EmulatorTransport(limited)
+            client = httpx.Client(transport=transport, base_url=TRANSPORT_BASE_URL, headers=headers)
+            api = stack.enter_context(client)
         assert api.get("/quota").json()["quota"] == 3
         for number in (1, 2, 3):
-            assert api.get(REPOS_PATH, params={"per_page": 1, "page": number}).status_code == 200
+            page = api.get(REPOS_PATH, params={"per_page": 1, "page": number})
+            assert page.status_code == 200 and len(page.json()["results"]) == 1
         assert api.get("/quota").json()["quota"] == 0
-        assert api.get(REPOS_PATH).status_code == 429
+        refused = api.get(REPOS_PATH)
+        assert refused.status_code == 429 and refused.headers["Retry-After"].isdigit()
     assert limited.counters()["calls"]["GET"] == 4
     limited.close()
 
