@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from reconciler.policies.client import PoliciesClient
-from reconciler.policies.migrate import resolution_fields, rule_fields
+from reconciler.policies.migrate import Migration, resolution_fields, rule_fields
+from reconciler.rules.ruleset import OrgRules
 from reconciler.vocab.policies import checks
 from reconciler.vocab.policies.model import (
     DesiredPolicy,
@@ -52,6 +53,7 @@ class NativeState:
     rules: list[DesiredRule] = field(default_factory=list)
     resolutions: list[DesiredResolution] = field(default_factory=list)
     left_out: list[LeftOut] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # live policy id -> its name in files
 
 
 def read_native(
@@ -88,6 +90,7 @@ def native_state(
         name = _declare(policy, names, slugs, state)
         if name is not None:
             names.add(name)
+            state.names[policy.id] = name
             state.rules += _rules(name, rules.get(policy.id, ()), state)
     state.resolutions = _resolutions(resolutions, state)
     return state
@@ -224,3 +227,32 @@ def _resolutions(live: Sequence[LiveResolution], state: NativeState) -> list[Des
         kept[res.selector] = res
         found.append(desired)
     return found
+
+
+def adopt_policies(
+    done: Migration, client: PoliciesClient, org: str, files: OrgRules | None
+) -> None:
+    """Give a migration the org's policies: the files' declaration when they have one, else
+    the live policies (the default included) and the live rules of each named policy, after
+    the translated legacy rules (which go to the default policy).
+
+    A files' rule that names a live policy by id is made to name it by name (a file that
+    declares policies names them so); the live rules of a policy the files' rules already
+    state are not added (the files speak for that policy).
+    """
+    if files is not None and files.declares_policies:
+        done.policies, done.declares = list(files.policies), True
+        done.policies_source = "the rule files' policies:"
+        return
+    live = read_native(client, org, default_rules=False, resolutions=False)
+    done.policies, done.declares = live.policies, True
+    done.policies_source = "the org's live policies"
+    done.live_left_out = [str(item) for item in live.left_out]
+    done.rules = [(legacy, _by_name(rule, live.names)) for legacy, rule in done.rules]
+    stated = {rule.policy for _, rule in done.rules}
+    done.rules += [(None, r) for r in live.rules if r.policy not in stated]
+
+
+def _by_name(rule: DesiredRule, names: Mapping[str, str]) -> DesiredRule:
+    name = names.get(rule.policy)
+    return rule if name is None or rule.policy == DEFAULT_POLICY_ID else replace(rule, policy=name)
