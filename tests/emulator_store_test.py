@@ -168,7 +168,10 @@ def test_a_newer_database_is_refused_with_one_line(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     conn.execute(f"PRAGMA user_version = {CURRENT_VERSION + 1}")
     conn.close()
-    with pytest.raises(StoreError, match=r"version 3 is newer than this socket-triage supports"):
+    with pytest.raises(
+        StoreError,
+        match=rf"version {CURRENT_VERSION + 1} is newer than this socket-triage supports",
+    ):
         Emulator(str(path))
 
 
