@@ -27,6 +27,7 @@ from moved_org import (
 from reconciler.cli import cli
 from reconciler.emulator import Emulator, embedded, serve
 from reconciler.emulator.policies_store import Placement
+from reconciler.notes import trailer
 from reconciler.policies.export import native_state
 from reconciler.rules import loader
 from reconciler.vocab.policies.model import (
@@ -317,3 +318,43 @@ def test_each_baseline_round_trips(baseline: str | None, tmp_path: Path) -> None
     path.write_text(native_file(TEST_ORG, state))
     (policy,) = loader.load([str(path)]).orgs[TEST_ORG].policies
     assert (policy.name, policy.baseline) == ("default", baseline)
+
+
+def test_the_provenance_trailers_are_not_exported(db: Path, tmp_path: Path) -> None:
+    """Notes, descriptions and comments this tool wrote carry a trailer; the file holds only the
+    human part, which is what plan compares."""
+    sealed = "\n\n" + trailer([("source", "acme.yaml:3")], "0123456789ab")
+    emu = embedded(str(db))
+    emu.set_migration_state(TEST_ORG, "accepted")
+    emu.seed_policy_update(TEST_ORG, "default", description="Everything" + sealed)
+    policy = emu.seed_policy(TEST_ORG, "backend", baseline=None, description="Ours" + sealed)
+    emu.seed_policy_rules(
+        TEST_ORG,
+        [{"name": "r", "vigil_selector": {"artifact.name": "a"}, "action": "warn",
+          "note": "why" + sealed}],
+        policy["id"],
+    )  # fmt: skip
+    emu.seed_resolutions(
+        TEST_ORG,
+        [{"vigil_selector": {"artifact.name": "b"}, "reason": "other", "comment": "seen" + sealed}],
+    )
+    emu.close()
+    out = tmp_path / "acme.yaml"
+    export(db, out)
+    text = out.read_text()
+    assert "[socket-triage]" not in text
+    document = yaml.safe_load(text)
+    assert [p.get("description") for p in document["policies"]] == ["Everything", "Ours"]
+    assert document["policies"][1]["baseline"] == "none"
+    assert document["policy_rules"] == [
+        {
+            "name": "r",
+            "vigil_selector": {"artifact.name": "a"},
+            "action": "warn",
+            "note": "why",
+            "policy": "backend",
+        }
+    ]
+    assert document["resolutions"] == [
+        {"vigil_selector": {"artifact.name": "b"}, "reason": "other", "comment": "seen"}
+    ]
