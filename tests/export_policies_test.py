@@ -358,3 +358,17 @@ def test_the_provenance_trailers_are_not_exported(db: Path, tmp_path: Path) -> N
     assert document["resolutions"] == [
         {"vigil_selector": {"artifact.name": "b"}, "reason": "other", "comment": "seen"}
     ]
+
+
+def test_a_left_out_name_is_shown_escaped(db: Path, tmp_path: Path) -> None:
+    emu = embedded(str(db))
+    emu.set_migration_state(TEST_ORG, "accepted")
+    emu.seed_policy_rules(
+        TEST_ORG,
+        [{"name": "x\x1b[2Jy", "vigil_selector": {"artifact.name": "a"}, "action": "warn"}],
+    )
+    emu.close()
+    result = export(db, tmp_path / "acme.yaml", code=1)
+    assert "\x1b" not in result.stderr
+    assert "left out: rule 'x\\x1b[2Jy'" in result.stderr
+    assert "name contains a control character" in result.stderr

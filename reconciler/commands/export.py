@@ -30,7 +30,9 @@ from reconciler.exits import EXIT_ERROR, EXIT_OK
 from reconciler.http.retry import RetryPolicy
 from reconciler.policies.client import PoliciesClient
 from reconciler.policies.export import read_native
+from reconciler.redact import redact
 from reconciler.render.common import count
+from reconciler.render.escape import terminal_safe
 from reconciler.render.policiesfile import native_file
 from reconciler.triage.client import TriageClient
 from reconciler.triage.export import render_rule_file
@@ -113,8 +115,8 @@ def _export_native(client: PoliciesClient, org: str, path: Path | None) -> int:
         click.echo(f"Wrote {written} of org {org} to {path}.", err=True)
     if not state.left_out:
         return EXIT_OK
-    for item in state.left_out:
-        click.echo(f"left out: {item}", err=True)
+    for item in state.left_out:  # live names and notes: anything a dashboard let people type
+        click.echo(terminal_safe(redact(f"left out: {item}")), err=True)
     where = path or "the output"
     click.echo(
         f"error: {where} leaves out {count(len(state.left_out), 'live item')} the files cannot "
