@@ -397,3 +397,33 @@ def test_a_live_rule_the_file_cannot_hold_fails_migrate(db: Path, tmp_path: Path
     )
     assert "Left out of the live state (1):" in (out / "acme-migration.md").read_text()
     assert run("validate", str(out)).exit_code == 0
+
+
+def test_a_token_that_may_not_list_policies_still_migrates(tmp_path: Path) -> None:
+    """Translate accepts a triage token; listing policies needs alert-policy:list. Without it
+    the file declares no policies (as before they were code) and the summary says why."""
+    from conftest import TEST_TOKEN  # triage:alerts-list and triage:alerts-update only
+
+    from reconciler.emulator import serve
+
+    emulator = Emulator()
+    emulator.add_org(TEST_ORG)
+    emulator.add_token(TEST_TOKEN, TEST_ORG)
+    emulator.seed_rules(TEST_ORG, LEGACY[:1])
+    emulator.seed_policy(TEST_ORG, "backend", baseline="essential")
+    out = tmp_path / "out"
+    with serve(emulator) as url:
+        result = CliRunner().invoke(
+            cli,
+            ["migrate", "--org", TEST_ORG, "--out", str(out), "--api-url", url],
+            env={"NO_COLOR": "1", "SOCKET_API_TOKEN": TEST_TOKEN},
+        )
+    emulator.close()
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("warning: the org's policies could not be read (")
+    org = loader.load([str(out)]).orgs[TEST_ORG]
+    assert (org.declares_policies, len(org.policy_rules)) == (False, 1)
+    assert (
+        "Not written: the org's policies could not be read"
+        in (out / "acme-migration.md").read_text()
+    )

@@ -105,6 +105,12 @@ def run(
     if done.refused:
         refused = f"; {count(len(done.refused), 'legacy rule')} could not be translated"
     click.echo(f"Wrote {written} of org {org} to {yaml_path}{refused}; see {summary_path}.")
+    if done.policies_unavailable:
+        click.echo(
+            f"warning: the org's policies could not be read ({done.policies_unavailable}); "
+            f"{yaml_path} declares none (see {summary_path})",
+            err=True,
+        )
     left_out = done.deciding_left_out()
     if left_out:
         raise IncompleteMigrationError(

@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Final
 
+from reconciler.errors import ApiError
 from reconciler.policies.client import PoliciesClient
 from reconciler.policies.migrate import Migration, resolution_fields, rule_fields
 from reconciler.rules.ruleset import OrgRules
@@ -32,6 +34,9 @@ from reconciler.vocab.policies.model import (
 )
 from reconciler.vocab.policies.selectors import Problem
 from reconciler.vocab.policies.wire import BASELINE_NONE, DEFAULT_POLICY_ID
+
+# Answers that mean "this token may not read it" (as for the migration status in ``wiring``).
+UNREADABLE: Final = (403, 404)
 
 
 @dataclass(frozen=True)
@@ -244,7 +249,15 @@ def adopt_policies(
         done.policies, done.declares = list(files.policies), True
         done.policies_source = "the rule files' policies:"
         return
-    live = read_native(client, org, default_rules=False, resolutions=False)
+    try:
+        live = read_native(client, org, default_rules=False, resolutions=False)
+    except ApiError as exc:
+        # A token made for translate alone may not list policies or repositories: the file
+        # then declares none, as before policies were code, and the summary says why.
+        if exc.status not in UNREADABLE:
+            raise
+        done.policies_unavailable = str(exc)
+        return
     done.policies, done.declares = live.policies, True
     done.policies_source = "the org's live policies"
     done.live_left_out = [str(item) for item in live.left_out]

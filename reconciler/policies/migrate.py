@@ -106,6 +106,7 @@ class Migration:
     declares: bool = False
     policies_source: str = ""
     live_left_out: list[str] = field(default_factory=list)  # live items the file cannot hold
+    policies_unavailable: str = ""  # why the live policies could not be read, if they could not
 
     def deciding_left_out(self) -> list[str]:
         """Each legacy rule left out whose alerts would now be decided otherwise, described:

@@ -115,6 +115,17 @@ def summary(org: str, done: Migration, source: str, rule_file_name: str) -> str:
 
 def _policies(done: Migration) -> list[str]:
     """Which policies the file declares, from where, and what of the live state it left out."""
+    if done.policies_unavailable:
+        return [
+            "",
+            "## Policies",
+            "",
+            f"Not written: the org's policies could not be read ({done.policies_unavailable}). "
+            "The file declares none, so plan reconciles the rules of the default policy and of "
+            "the policies rules name, and leaves every policy's settings alone. Run `migrate` "
+            "again with a token that may list them (alert-policy:list, repo:list), or `export` "
+            "once the org has moved, to write them.",
+        ]
     if not done.declares:
         return []
     named = [p for p in done.policies if not p.is_default]
