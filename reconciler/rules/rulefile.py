@@ -1,6 +1,7 @@
 """One rule file's text -> its org, policy, target and rules, with every problem found.
 
-Legacy triage ``rules`` are built here; ``policy_rules`` and ``resolutions`` by ``policyfile``.
+Legacy triage ``rules`` are built here; ``policy_rules`` and ``resolutions`` by ``policyfile``,
+``policies`` by ``policydecl``.
 
 The schema (``ruleschema``) says what is well-formed; this module does what a schema cannot:
 merge ``defaults``, expand the purl shorthand, parse dates, refuse control characters and the
