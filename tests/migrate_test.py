@@ -427,3 +427,20 @@ def test_a_token_that_may_not_list_policies_still_migrates(tmp_path: Path) -> No
         "Not written: the org's policies could not be read"
         in (out / "acme-migration.md").read_text()
     )
+
+
+def test_a_migrated_org_with_policies_converges_after_the_move(db: Path, tmp_path: Path) -> None:
+    with_policy(db)
+    out = tmp_path / "out"
+    migrate(db, out)
+    move(db)
+    local = f"local:{db}"
+    applied = run("apply", str(out), "--api-url", local, "--yes")
+    assert applied.exit_code == 0, applied.output
+    again = run("plan", str(out), "--api-url", local, "--detailed-exitcode")
+    assert again.exit_code == 0, again.output
+    emulator = Emulator(str(db))
+    (_, backend) = emulator.alert_policies(TEST_ORG)
+    names = [r["name"] for r in emulator.policy_rules(TEST_ORG, backend["id"])]
+    emulator.close()
+    assert names == ["block malware", "warn typosquat"]  # the named policy kept its rules
