@@ -292,3 +292,155 @@ def test_duplicates_keep_the_strictest_and_are_named(tmp_path: Path) -> None:
     assert "## Duplicates left out (2)" in summary
     assert f"- `uuid {uuids[0]}`: `state warn; kept uuid {uuids[1]}, state block`" in summary
     assert f"- `uuid {uuids[2]}`: `state block; kept uuid {uuids[1]}, state block`" in summary
+
+
+def with_policy(db: Path) -> dict[str, Any]:
+    """A named policy with a repository and two rules in the org ``db`` holds."""
+    emulator = Emulator(str(db))
+    (api,) = emulator.seed_repos(TEST_ORG, ["api"])
+    policy = emulator.seed_policy(
+        TEST_ORG, "backend", baseline="comprehensive", repository_ids=[api["id"]]
+    )
+    emulator.seed_policy_rules(
+        TEST_ORG,
+        [
+            {"name": "block malware", "vigil_selector": {"finding.alertType": "malware"},
+             "action": "error", "note": "never"},
+            {"name": "warn typosquat", "vigil_selector": {"finding.alertType": "typosquat"},
+             "action": "warn"},
+        ],
+        policy["id"],
+    )  # fmt: skip
+    emulator.close()
+    return policy
+
+
+def test_migrate_writes_the_live_policies_and_their_rules(db: Path, tmp_path: Path) -> None:
+    with_policy(db)
+    out = tmp_path / "out"
+    migrate(db, out)  # exit 1: the alert_key rule, as above
+    assert run("validate", str(out)).exit_code == 0
+    org = loader.load([str(out)]).orgs[TEST_ORG]
+    assert org.declares_policies is True
+    assert [(p.name, p.baseline, p.repositories) for p in org.policies] == [
+        ("default", "balanced", ()),
+        ("backend", "comprehensive", ("api",)),
+    ]
+    # The translated legacy rules (the default policy) first, then the named policy's, in rank.
+    assert [(r.policy, r.name) for r in org.policy_rules] == [
+        ("default", "cve in npm/lodash"),
+        ("default", "any alert in npm/lodash"),
+        ("default", "criticalCVE in npm"),
+        ("backend", "block malware"),
+        ("backend", "warn typosquat"),
+    ]
+    summary = (out / "acme-migration.md").read_text()
+    assert "## Policies (2)" in summary
+    assert "The file declares the org's live policies (`policies:`)" in summary
+    assert "- `backend`: baseline comprehensive; repositories: `api`" in summary
+
+
+def test_a_files_rule_naming_a_live_policy_by_id_is_written_by_name(
+    db: Path, tmp_path: Path
+) -> None:
+    policy = with_policy(db)
+    source = tmp_path / "triage" / "acme.yaml"
+    source.parent.mkdir()
+    source.write_text(
+        "org: acme\nrules:\n"
+        "  - {package_type: npm, package_name: lodash, state: ignore, note: build only}\n"
+        "policy_rules:\n"
+        f"  - name: mine\n    policy: {policy['id']}\n"
+        "    vigil_selector: {finding.alertType: cve}\n    action: warn\n"
+    )
+    out = tmp_path / "out"
+    migrate(db, out, str(source), code=0)
+    org = loader.load([str(out)]).orgs[TEST_ORG]
+    # The files state the policy's rules: its live ones are not added beside them.
+    assert [(r.policy, r.name) for r in org.policy_rules] == [
+        ("backend", "mine"),
+        ("default", "any alert in npm/lodash"),
+    ]
+
+
+def test_the_files_own_declaration_is_kept(db: Path, tmp_path: Path) -> None:
+    with_policy(db)
+    source = tmp_path / "triage" / "acme.yaml"
+    source.parent.mkdir()
+    source.write_text(
+        "org: acme\npolicies:\n  - {name: default, baseline: essential}\n"
+        "rules:\n  - {package_type: npm, package_name: lodash, state: ignore, note: build only}\n"
+    )
+    out = tmp_path / "out"
+    migrate(db, out, str(source), code=0)
+    org = loader.load([str(out)]).orgs[TEST_ORG]
+    assert [(p.name, p.baseline) for p in org.policies] == [("default", "essential")]
+    assert [r.policy for r in org.policy_rules] == ["default"]
+    assert "The file declares the rule files' policies:" in (out / "acme-migration.md").read_text()
+
+
+def test_a_live_rule_the_file_cannot_hold_fails_migrate(db: Path, tmp_path: Path) -> None:
+    policy = with_policy(db)
+    emulator = Emulator(str(db))
+    (dup,) = emulator.seed_policy_rules(
+        TEST_ORG,
+        [{"name": "block malware", "vigil_selector": {"artifact.name": "x"}, "action": "warn"}],
+        policy["id"],
+    )
+    first = emulator.policy_rules(TEST_ORG, policy["id"])[0]
+    emulator.close()
+    out = tmp_path / "out"
+    result = migrate(db, out)
+    assert (
+        f"; rule 'block malware' (id {dup['id']}) of policy 'backend': rule id {first['id']} of "
+        "the policy has its name, which identifies a rule; write them by hand" in result.stderr
+    )
+    assert "Left out of the live state (1):" in (out / "acme-migration.md").read_text()
+    assert run("validate", str(out)).exit_code == 0
+
+
+def test_a_token_that_may_not_list_policies_still_migrates(tmp_path: Path) -> None:
+    """Translate accepts a triage token; listing policies needs alert-policy:list. Without it
+    the file declares no policies (as before they were code) and the summary says why."""
+    from conftest import TEST_TOKEN  # triage:alerts-list and triage:alerts-update only
+
+    from reconciler.emulator import serve
+
+    emulator = Emulator()
+    emulator.add_org(TEST_ORG)
+    emulator.add_token(TEST_TOKEN, TEST_ORG)
+    emulator.seed_rules(TEST_ORG, LEGACY[:1])
+    emulator.seed_policy(TEST_ORG, "backend", baseline="essential")
+    out = tmp_path / "out"
+    with serve(emulator) as url:
+        result = CliRunner().invoke(
+            cli,
+            ["migrate", "--org", TEST_ORG, "--out", str(out), "--api-url", url],
+            env={"NO_COLOR": "1", "SOCKET_API_TOKEN": TEST_TOKEN},
+        )
+    emulator.close()
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("warning: the org's policies could not be read (")
+    org = loader.load([str(out)]).orgs[TEST_ORG]
+    assert (org.declares_policies, len(org.policy_rules)) == (False, 1)
+    assert (
+        "Not written: the org's policies could not be read"
+        in (out / "acme-migration.md").read_text()
+    )
+
+
+def test_a_migrated_org_with_policies_converges_after_the_move(db: Path, tmp_path: Path) -> None:
+    with_policy(db)
+    out = tmp_path / "out"
+    migrate(db, out)
+    move(db)
+    local = f"local:{db}"
+    applied = run("apply", str(out), "--api-url", local, "--yes")
+    assert applied.exit_code == 0, applied.output
+    again = run("plan", str(out), "--api-url", local, "--detailed-exitcode")
+    assert again.exit_code == 0, again.output
+    emulator = Emulator(str(db))
+    (_, backend) = emulator.alert_policies(TEST_ORG)
+    names = [r["name"] for r in emulator.policy_rules(TEST_ORG, backend["id"])]
+    emulator.close()
+    assert names == ["block malware", "warn typosquat"]  # the named policy kept its rules

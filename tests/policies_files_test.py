@@ -240,3 +240,33 @@ def test_every_problem_of_a_file_is_reported_at_once(tmp_path: Path) -> None:
         "policy names; list them on a named policy",
         "3 errors; nothing was sent.",
     ]
+
+
+def test_the_example_declares_policies_and_validates_strictly() -> None:
+    path = "examples/alert-policies/acme.yaml"
+    assert validate("--strict", path) == (0, "")
+    org = loader.load([path], today=TODAY).orgs["acme"]
+    assert [(p.name, p.baseline) for p in org.policies] == [
+        ("default", "balanced"),
+        ("backend", "comprehensive"),
+        ("sandbox", None),
+    ]
+    from reconciler.triage.export import SCHEMA_URL  # this release's schema, as in the others
+
+    assert (ROOT / path).read_text().startswith(f"# yaml-language-server: $schema={SCHEMA_URL}\n")
+
+
+def test_a_policy_with_a_problem_still_counts_as_declared(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "acme.yaml",
+        "org: acme\npolicies:\n  - {name: b, baseline: x}\n  - [not, a, policy]\n"
+        + RULE.format(policy="b").split("\n", 1)[1],
+    )
+    code, stderr = validate(str(path))
+    assert code == 1
+    assert stderr.splitlines() == [
+        f"{path}:3:25: error: baseline: 'x' is not one of {BASELINES}",
+        f"{path}:4:5: error: policy: expected a mapping, got a list",
+        "2 errors; nothing was sent.",
+    ]

@@ -2,9 +2,11 @@
 
 Reads the legacy rules from the org (its legacy listing stays readable after the move) or, when
 PATHS are given, from the org's rule files; translates them with Socket's translate endpoint;
-writes ``DIR/ORG.yaml`` (``target: alert-policies``, policy rules most specific first,
-resolutions) and ``DIR/ORG-migration.md`` (what could not be translated, and why). Translate
-creates nothing: migrate writes to no org, only to ``DIR``.
+writes ``DIR/ORG.yaml`` (``target: alert-policies``, the org's policies, policy rules most
+specific first, resolutions) and ``DIR/ORG-migration.md`` (what could not be translated, and
+why). The org's live policies (the default included) and the live rules of its named policies
+are written too (``policies.export.adopt_policies``), so that the file describes the whole org.
+Translate creates nothing: migrate writes to no org, only to ``DIR``.
 
 When a legacy rule that decides alerts was left out (Socket cannot translate it, or it is a
 live duplicate whose state differs from the one kept), the files are still written, and
@@ -34,6 +36,7 @@ from reconciler.errors import IncompleteMigrationError, UsageError
 from reconciler.exits import EXIT_OK
 from reconciler.http.retry import RetryPolicy
 from reconciler.policies import migrate as migration
+from reconciler.policies.export import adopt_policies
 from reconciler.render.common import count
 from reconciler.render.migratefile import Settings, rule_file, summary
 from reconciler.rules import loader
@@ -87,7 +90,9 @@ def run(
             expired = []
             source = "the live legacy triage rules"
         ordered = migration.most_specific_first(items)
-        done = migration.migrate(policies_client(client), org, ordered, native=org_rules)
+        policies = policies_client(client)
+        done = migration.migrate(policies, org, ordered, native=org_rules)
+        adopt_policies(done, policies, org, org_rules)
     done.expired, done.duplicates = expired, duplicates
     settings = Settings()
     if org_rules is not None:  # only what differs from the defaults is written
@@ -100,6 +105,12 @@ def run(
     if done.refused:
         refused = f"; {count(len(done.refused), 'legacy rule')} could not be translated"
     click.echo(f"Wrote {written} of org {org} to {yaml_path}{refused}; see {summary_path}.")
+    if done.policies_unavailable:
+        click.echo(
+            f"warning: the org's policies could not be read ({done.policies_unavailable}); "
+            f"{yaml_path} declares none (see {summary_path})",
+            err=True,
+        )
     left_out = done.deciding_left_out()
     if left_out:
         raise IncompleteMigrationError(

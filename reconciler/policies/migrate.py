@@ -38,7 +38,7 @@ from reconciler.redact import redact
 from reconciler.rules.ruleset import OrgRules
 from reconciler.text import cut, units
 from reconciler.vocab.policies import checks
-from reconciler.vocab.policies.model import DesiredResolution, DesiredRule
+from reconciler.vocab.policies.model import DesiredPolicy, DesiredResolution, DesiredRule
 from reconciler.vocab.policies.selectors import Problem
 from reconciler.vocab.policies.wire import RULE_NAME_MAX
 from reconciler.vocab.triage.selector import LiveRule, Selector, group_live, specificity
@@ -100,11 +100,19 @@ class Migration:
     renamed: list[tuple[Legacy, str, str]] = field(default_factory=list)  # (rule, from, to)
     expired: list[Legacy] = field(default_factory=list)
     duplicates: list[Duplicate] = field(default_factory=list)  # live rules with one selector
+    # The org's policies as the file declares them (``policies.export.adopt_policies``): its
+    # live ones, or the files' own declaration; ``declares`` says the file has ``policies:``.
+    policies: list[DesiredPolicy] = field(default_factory=list)
+    declares: bool = False
+    policies_source: str = ""
+    live_left_out: list[str] = field(default_factory=list)  # live items the file cannot hold
+    policies_unavailable: str = ""  # why the live policies could not be read, if they could not
 
     def deciding_left_out(self) -> list[str]:
         """Each legacy rule left out whose alerts would now be decided otherwise, described:
         one the server could not translate (unless its state defers to the baseline), or a
-        duplicate whose state differs from the one kept."""
+        duplicate whose state differs from the one kept; and each live policy, policy rule or
+        repository the file could not hold."""
         found = [
             f"{r.legacy.origin} ({r.legacy.selector.describe()}, state {r.legacy.state}: {r.code})"
             for r in self.refused
@@ -116,7 +124,7 @@ class Migration:
             for d in self.duplicates
             if d.left_out.state != d.kept.state
         ]
-        return found
+        return found + self.live_left_out
 
 
 def carried_note(note: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any, Final
 
 import yaml
 
+from reconciler.policies.export import policy_fields
 from reconciler.policies.migrate import Legacy, Migration, resolution_fields, rule_fields
 from reconciler.render.common import count
 from reconciler.render.escape import one_line, table_code
@@ -47,6 +48,8 @@ def rule_file(org: str, done: Migration, source: str, settings: Settings | None 
             "max_change_percent": settings.safety.max_change_percent,
             "min_existing": settings.safety.min_existing,
         }
+    if done.declares:
+        document["policies"] = [policy_fields(policy) for policy in done.policies]
     if done.rules:
         document["policy_rules"] = [rule_fields(rule) for _, rule in done.rules]
     if done.resolutions:
@@ -72,6 +75,7 @@ def summary(org: str, done: Migration, source: str, rule_file_name: str) -> str:
         "rules are in evaluation order, most specific first (more selector fields, then an exact "
         "version before a prefix); the first rule that matches an alert decides.",
     ]
+    lines += _policies(done)
     lines += _refused(done)
     lines += _section(
         "Duplicates left out",
@@ -107,6 +111,45 @@ def summary(org: str, done: Migration, source: str, rule_file_name: str) -> str:
         "4. Remove the legacy rule files of the org from the paths CI applies.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _policies(done: Migration) -> list[str]:
+    """Which policies the file declares, from where, and what of the live state it left out."""
+    if done.policies_unavailable:
+        return [
+            "",
+            "## Policies",
+            "",
+            f"Not written: the org's policies could not be read ({done.policies_unavailable}). "
+            "The file declares none, so plan reconciles the rules of the default policy and of "
+            "the policies rules name, and leaves every policy's settings alone. Run `migrate` "
+            "again with a token that may list them (alert-policy:list, repo:list), or `export` "
+            "once the org has moved, to write them.",
+        ]
+    if not done.declares:
+        return []
+    named = [p for p in done.policies if not p.is_default]
+    own = sum(1 for _, rule in done.rules if rule.policy != "default")
+    lines = [
+        "",
+        f"## Policies ({len(done.policies)})",
+        "",
+        f"The file declares {done.policies_source} (`policies:`): that list, with the default "
+        "policy, is the org's whole set, so plan creates, updates and deletes policies to match "
+        f"it. The live rules of its named policies ({len(named)}) follow the translated rules "
+        f"({count(own, 'rule')}, with `policy:`).",
+        "",
+    ]
+    for policy in done.policies:
+        repos = ", ".join(table_code(slug) for slug in policy.repositories) or "none"
+        if policy.is_default:
+            repos = "every one no other policy names"
+        baseline = policy.baseline or "none"
+        lines.append(f"- {table_code(policy.name)}: baseline {baseline}; repositories: {repos}")
+    if done.live_left_out:
+        lines += ["", f"Left out of the live state ({len(done.live_left_out)}):", ""]
+        lines += [f"- {table_code(one_line(item, 300))}" for item in done.live_left_out]
+    return lines
 
 
 def _refused(done: Migration) -> list[str]:

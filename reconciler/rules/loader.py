@@ -70,7 +70,7 @@ def load(paths: Sequence[str], today: dt.date | None = None) -> RuleSet:
             draft.policies,
             draft.policy_rules,
             draft.policy_refs,
-            declares=draft.declares_policies,
+            declared=draft.policy_names if draft.declares_policies else None,
             today=today,
         )
     unique = sorted(set(diagnostics))
@@ -194,6 +194,7 @@ class _OrgDraft:
     resolutions: list[DesiredResolution] = field(default_factory=list)
     policies: list[DesiredPolicy] = field(default_factory=list)
     declares_policies: bool = False
+    policy_names: list[str] = field(default_factory=list)
     policy_refs: dict[Location, Location] = field(default_factory=dict)
     selectors: dict[Selector, Rule] = field(default_factory=dict)
     packages: dict[Selector, Rule] = field(default_factory=dict)  # by purl-normalised selector
@@ -230,6 +231,7 @@ def _join_orgs(
         draft.resolutions += part.resolutions
         draft.policies += part.policies
         draft.declares_policies = draft.declares_policies or part.declares_policies
+        draft.policy_names += part.policy_names
         draft.policy_refs.update(part.policy_refs)
         for rule in part.rules:
             first = draft.selectors.setdefault(rule.selector, rule)

@@ -33,6 +33,9 @@ class PolicyDecl:
     declared: bool = False
     policies: list[DesiredPolicy] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # Every name declared, also of policies not built for a problem: a rule naming one is not
+    # told that its policy is undeclared on top of the policy's own error.
+    names: list[str] = field(default_factory=list)
 
 
 def read(root: YMap, at: At, faulted: Collection[int]) -> PolicyDecl:
@@ -46,6 +49,8 @@ def read(root: YMap, at: At, faulted: Collection[int]) -> PolicyDecl:
     for raw in entries if isinstance(entries, YList) else ():
         if not isinstance(raw, YMap):
             continue
+        if isinstance(raw.get("name"), str):
+            found.names.append(raw["name"])
         usable = not any(pos in faulted for pos in _positions(raw))
         for problem in sorted(set(checks.check_policy(raw))):
             pos = position(raw, problem.path)
@@ -94,12 +99,13 @@ def cross_file_problems(
     rules: Sequence[DesiredRule],
     policy_refs: Mapping[Location, Location],
     *,
-    declares: bool,
+    declared: Collection[str] | None,
     today: dt.date,
 ) -> list[Diagnostic]:
     """A policy name declared twice, a slug listed by two policies (each at the later place,
-    naming the first), and, when the org declares its policies, a rule whose ``policy:`` is
-    neither ``default`` nor a declared name (at its ``policy:`` value, ``policy_refs``).
+    naming the first), and, when the org declares its policies (``declared``: every name its
+    files declare; None when none has ``policies:``), a rule whose ``policy:`` is neither
+    ``default`` nor a declared name (at its ``policy:`` value, ``policy_refs``).
 
     Expired rules count as removed, so they name no policy.
     """
@@ -123,8 +129,8 @@ def cross_file_problems(
                     f"{held[1]}: a repository is governed by one policy"
                 )
                 found.append(Diagnostic(where, message))
-    if declares:
-        found += _unknown_policies(set(names), rules, policy_refs, today)
+    if declared is not None:
+        found += _unknown_policies(set(declared), rules, policy_refs, today)
     return found
 
 
@@ -139,7 +145,8 @@ def _unknown_policies(
         if rule.policy == DEFAULT_POLICY_ID or rule.policy in declared or rule.is_expired(today):
             continue
         where = policy_refs.get(rule.location) if rule.location else None
-        known = ", ".join(repr(name) for name in sorted(declared)) or "none but default"
+        named = sorted(declared - {DEFAULT_POLICY_ID})
+        known = ", ".join(repr(name) for name in named) or "none but default"
         message = (
             f"policy {rule.policy!r} is not declared in the org's policies (declared: {known}); "
             "name a declared policy or default, or declare it (policy ids may be used only when "

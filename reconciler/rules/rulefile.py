@@ -1,6 +1,7 @@
 """One rule file's text -> its org, policy, target and rules, with every problem found.
 
-Legacy triage ``rules`` are built here; ``policy_rules`` and ``resolutions`` by ``policyfile``.
+Legacy triage ``rules`` are built here; ``policy_rules`` and ``resolutions`` by ``policyfile``,
+``policies`` by ``policydecl``.
 
 The schema (``ruleschema``) says what is well-formed; this module does what a schema cannot:
 merge ``defaults``, expand the purl shorthand, parse dates, refuse control characters and the
@@ -68,6 +69,7 @@ class FileRules:
     resolutions: list[DesiredResolution] = field(default_factory=list)
     policies: list[DesiredPolicy] = field(default_factory=list)
     declares_policies: bool = False  # the file has a ``policies:`` key
+    policy_names: list[str] = field(default_factory=list)  # every name it declares
     policy_refs: dict[Location, Location] = field(default_factory=dict)
 
 
@@ -173,6 +175,7 @@ def _read_policy_entries(ctx: _Context, root: YMap, result: FileRules, faulted: 
     entries = policyfile.read(root, ctx.at, ctx.today, faulted | said)
     ctx.diagnostics += declared.diagnostics + entries.diagnostics
     result.policies, result.declares_policies = declared.policies, declared.declared
+    result.policy_names = declared.names
     result.policy_rules, result.resolutions = entries.rules, entries.resolutions
     result.policy_refs = entries.policy_refs
     if result.target is not None and result.target[0] == TRIAGE:

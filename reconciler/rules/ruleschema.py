@@ -151,6 +151,8 @@ def _label(path: Sequence[Any]) -> str:
         names = [] if isinstance(step, int) else [*names, step]
     if names:
         return ".".join(names)
+    if path and path[0] == "policies":
+        return "policy"
     return "rule" if path else "rule file"
 
 
