@@ -99,7 +99,9 @@ def label(line: dict[str, Any]) -> tuple[str, str]:
 
 
 def change_labels(plan: PolicyPlan) -> list[tuple[str, str]]:
-    return [(c.action, c.to_dict().get("name") or str(c.to_dict()["selector"])) for c in plan.changes]
+    return [
+        (c.action, c.to_dict().get("name") or str(c.to_dict()["selector"])) for c in plan.changes
+    ]
 
 
 def check_converged(

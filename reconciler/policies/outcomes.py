@@ -17,17 +17,18 @@ from reconciler.engine.outcomes import APPLIED, Outcomes, refused, statuses
 from reconciler.policies.changes import ResolutionChange, halves
 from reconciler.policies.plan import PolicyPlan
 from reconciler.policies.requests import PolicyChange
-from reconciler.vocab.policies.model import LiveResolution, LiveRule
+from reconciler.vocab.policies.model import LivePolicy, LiveResolution, LiveRule
 
-Item = LiveRule | LiveResolution
+Item = LivePolicy | LiveRule | LiveResolution
 
 
 class Listener(Protocol):
     """Told of each change once, as the server confirms it (the audit trail is one).
 
-    ``item`` is the rule or resolution the change wrote, as the server or a listing showed it;
-    None for a delete. ``half_done`` is told of a replace whose create half the server holds
-    (``item``, the new resolution) before its delete half is confirmed, if it ever is.
+    ``item`` is the policy, rule or resolution the change wrote, as the server or a listing
+    showed it; None for a delete. ``half_done`` is told of a replace whose create half the
+    server holds (``item``, the new resolution) before its delete half is confirmed, if it
+    ever is.
     """
 
     def applied(self, change: PolicyChange, item: Item | None) -> None: ...
