@@ -8,9 +8,9 @@ deletes, rule creates, updates, moves and deletes, and resolution creates (a rep
 its create). A rule in a policy the plan creates is rehearsed against the default policy, for
 its content only, and a policy write that takes a repository from a policy giving it up in the
 same plan is rehearsed without that repository (``requests.rehearsal_body``). A resolution
-delete has no dry run: instead, ``check_resolution_deletes`` asks the server to delete a resolution that cannot
-exist, which changes nothing and is refused (403) when the token may not delete resolutions, so
-that a replace never stops between its two halves for want of that scope.
+delete has no dry run: instead, ``check_resolution_deletes`` asks the server to delete a
+resolution that cannot exist, which changes nothing and is refused (403) when the token may not
+delete resolutions, so that a replace never stops between its two halves for want of that scope.
 
 The rehearsals are independent (a placement next to a rule that is itself only rehearsed is
 left out, see ``requests``), so they run ``concurrency`` at a time. Dry runs are not gated by
