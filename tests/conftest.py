@@ -16,9 +16,16 @@ import pytest
 from reconciler.emulator import Emulator, EmulatorTransport, Response, serve, set_response_check
 
 TEST_TOKEN = "sktsec_test_0123456789abcdef"
-# A second token of org acme holding every scope of both families (umbrella scopes).
+# A second token of org acme holding every scope of both families (umbrella scopes), and the
+# repository listing's `repo:list`.
 ALL_SCOPES_TOKEN = "sktsec_test_all_scopes_0123456789"
-ALL_SCOPES = ("triage:alerts-list", "triage:alerts-update", "alert-policy", "alert-resolution")
+ALL_SCOPES = (
+    "triage:alerts-list",
+    "triage:alerts-update",
+    "alert-policy",
+    "alert-resolution",
+    "repo:list",
+)
 TEST_ORG = "acme"
 TRANSPORT_BASE_URL = "http://emulator.test/v0"
 

@@ -19,6 +19,7 @@ from reconciler.emulator import Emulator, EmulatorTransport, Faults
 
 P = "/orgs/acme/alert-policies"
 RES = "/orgs/acme/alerts/resolutions"
+REPOS = "/orgs/acme/repos"
 RULE = {"name": "r", "vigil_selector": {"finding.alertType": "cve"}, "action": "warn"}
 RESOLUTION = {"reason": "other", "vigil_selector": {"artifact.name": "x"}}
 ENTRY = {"alertTriage": [{"packageName": "x", "state": "warn"}]}
@@ -72,6 +73,7 @@ class Recorder:
 @pytest.fixture
 def recorder(moved: Emulator) -> Iterator[Recorder]:
     moved.add_token("sktsec_nothing", "acme", ["triage:alerts-list"])
+    moved.seed_repos("acme", ["api", "web"])  # so the listing has a page after the first
     recorder = Recorder(moved)
     yield recorder
     for client in recorder.clients.values():
@@ -115,6 +117,7 @@ def successes(call: Callable[..., dict[str, Any]], ids: dict[str, str]) -> None:
     call(200, "GET", RES)
     call(200, "POST", RES, RESOLUTION, dry_run="yes")
     call(200, "GET", f"{RES}/{ids['uuid']}")
+    call(200, "GET", REPOS, per_page="1")
 
 
 def refusals(call: Callable[..., dict[str, Any]], ids: dict[str, str]) -> None:
@@ -128,6 +131,7 @@ def refusals(call: Callable[..., dict[str, Any]], ids: dict[str, str]) -> None:
     call(400, "POST", f"{P}/migration/translate", {"alertTriage": []})
     call(400, "GET", RES, startAfterCursor="bogus")
     call(400, "POST", RES, {"reason": "other"})
+    call(400, "GET", REPOS, per_page="0")
 
 
 def conflicts(recorder: Recorder, ids: dict[str, str], rank: str) -> None:

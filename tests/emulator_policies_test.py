@@ -29,6 +29,7 @@ def test_default_policy_is_always_there_and_first(api: httpx.Client, moved: Emul
 
 
 def test_created_policy_is_labeled_and_readable(api: httpx.Client, moved: Emulator) -> None:
+    moved.seed_repos("acme", [{"slug": "one", "id": "r1"}])
     body = {"name": "payments", "description": "d", "repository_ids": ["r1"], "baseline": None}
     created = api.post(POLICIES, json=body)
     assert created.status_code == 201
@@ -54,6 +55,7 @@ def test_first_customization_gives_the_default_policy_a_uuid_and_default_still_w
 
 
 def test_partial_update_changes_only_what_is_given(api: httpx.Client, moved: Emulator) -> None:
+    moved.seed_repos("acme", [{"slug": slug, "id": slug} for slug in "abc"])
     body = {"name": "p", "description": "keep", "repository_ids": ["a", "b"]}
     policy = api.post(POLICIES, json=body).json()
     changed = api.put(f"{POLICIES}/{policy['id']}", json={"repository_ids": ["c"]}).json()

@@ -168,7 +168,10 @@ def test_a_newer_database_is_refused_with_one_line(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     conn.execute(f"PRAGMA user_version = {CURRENT_VERSION + 1}")
     conn.close()
-    with pytest.raises(StoreError, match=r"version 3 is newer than this socket-triage supports"):
+    with pytest.raises(
+        StoreError,
+        match=rf"version {CURRENT_VERSION + 1} is newer than this socket-triage supports",
+    ):
         Emulator(str(path))
 
 
@@ -227,3 +230,29 @@ def test_local_api_url_that_cannot_hold_state_is_one_line_exit_1(tmp_path: Path,
     assert result.exit_code == 1, result.output
     (line,) = result.output.strip().splitlines()
     assert line.startswith("error: ") and str(target) in line
+
+
+def test_a_version_2_database_gains_the_repository_table_keeping_everything(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v2.sqlite"
+    emu = Emulator(str(path), require_auth=False)
+    emu.set_migration_state("acme", "accepted")
+    emu.seed_policy("acme", "backend")
+    emu.close()
+    conn = sqlite3.connect(path)  # take it back to what version 2 wrote
+    conn.execute("DROP TABLE repositories")
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    reopened = Emulator(str(path), require_auth=False)
+    assert header(path) == (APPLICATION_ID, CURRENT_VERSION) == (APPLICATION_ID, 3)
+    assert [p["name"] for p in reopened.alert_policies("acme")] == [None, "backend"]
+    assert reopened.repositories("acme") == []
+    (api,) = reopened.seed_repos("acme", ["api"])
+    reopened.close()
+    again = Emulator(str(path), require_auth=False)
+    assert again.repositories("acme") == [api]
+    again.reset()  # repositories are the org's setup: a reset keeps them
+    assert again.repositories("acme") == [api]
+    again.close()

@@ -42,8 +42,9 @@ from reconciler.vocab.triage.wire import SCOPE_LIST, SCOPE_UPDATE
 
 DEFAULT_ORG = "acme"
 FAKE_TOKEN_PREFIX = "sktsec_emu_"
-# Both triage scopes and the two Alert Policies umbrella scopes (each grants its sub-scopes).
-DEFAULT_SCOPES = (SCOPE_LIST, SCOPE_UPDATE, "alert-policy", "alert-resolution")
+# Both triage scopes, the two Alert Policies umbrella scopes (each grants its sub-scopes) and
+# the repository listing's, which a plan of declared policies reads.
+DEFAULT_SCOPES = (SCOPE_LIST, SCOPE_UPDATE, "alert-policy", "alert-resolution", "repo:list")
 
 
 def run(

@@ -11,8 +11,10 @@ implementations that agree are a check on each other. Rooms, by family (the file
                  transport (in-process), embedded
     triage_*     routes (GET/POST/DELETE /triage/alerts), entries (body checks), store
     policies_*   routes (policies, rules), resolutions (+ resolution_store), migration (status,
-                 states, gates), translate, bodies (policy/rule checks), selector (vigil
-                 selectors), rank (fractional-index keys), store (policies and rules)
+                 states, gates), translate, bodies (policy/rule checks), scope (repository_ids
+                 against the org's repositories), selector (vigil selectors), rank
+                 (fractional-index keys), store (policies and rules)
+    repos_*      routes (GET /orgs/{org}/repos), store (the org's repositories, seeded by tests)
 
 Arrows point down only: front ends -> core -> each family's routes, built over the one store
 they use (no handler sees the ``Emulator``) -> stores and body checks -> database.

@@ -9,7 +9,11 @@ POST /_emulator/orgs                     {"slug", "migrated"?, "migration_state"
 POST /_emulator/next-page-zero           {"enabled": true}: nextPage 0 (not null) on the last page
 POST /_emulator/lazy-end-cursor          {"enabled": true}: a full resolutions page keeps a cursor
 POST /_emulator/legacy-delete-status     {"status": 405 | 409}: legacy DELETE after the move
+POST /_emulator/repos-next-page          {"style": "null" | "zero" | "string"}: repository
+                                          listing's nextPage form
 GET  /_emulator/orgs/{org}/rules         every triage rule of the org, oldest first
+GET  /_emulator/orgs/{org}/repos         every repository, archived ones included, oldest first
+POST /_emulator/orgs/{org}/repos         {"repos": [slug | {"slug", "name"?, ...}]}: add them
 GET  /_emulator/orgs/{org}/migration     the migration status
 POST /_emulator/orgs/{org}/migration     {"state": "accepted", <status field>: ...}: set it
 GET  /_emulator/orgs/{org}/policies      every policy, each with its "rules" in order
@@ -42,6 +46,7 @@ class Controlled(Protocol):
     next_page_zero: bool
     lazy_end_cursor: bool
     legacy_delete_status: int
+    repos_next_page: str
 
     @property
     def faults(self) -> FaultInjector: ...
@@ -57,6 +62,10 @@ class Controlled(Protocol):
     ) -> dict[str, Any]: ...
     def migration_status(self, org: str) -> dict[str, Any]: ...
     def rules(self, org: str) -> list[dict[str, Any]]: ...
+    def repositories(self, org: str) -> list[dict[str, Any]]: ...
+    def seed_repos(
+        self, org: str, repos: Iterable[str | Mapping[str, Any]]
+    ) -> list[dict[str, Any]]: ...
     def alert_policies(self, org: str) -> list[dict[str, Any]]: ...
     def policy_rules(self, org: str, policy: str = DEFAULT_ID) -> list[dict[str, Any]]: ...
     def seed_policy_rules(
@@ -113,6 +122,9 @@ def _post(emulator: Controlled, name: str, data: dict[str, Any]) -> Response:
             raise ValueError("status must be 405 or 409")
         emulator.legacy_delete_status = int(status)
         return json_response(200, {"legacy_delete_status": status})
+    if name == "repos-next-page":
+        emulator.repos_next_page = str(data.get("style", "null"))
+        return json_response(200, {"repos_next_page": emulator.repos_next_page})
     raise ApiFailure(404, f"No such control endpoint: POST {name}")
 
 
@@ -120,6 +132,7 @@ def _org_item(emulator: Controlled, method: str, org: str, item: str, body: byte
     if method == "GET":
         views = {
             "rules": emulator.rules,
+            "repos": emulator.repositories,
             "migration": emulator.migration_status,
             "policies": lambda slug: _policies(emulator, slug),
             "resolutions": emulator.alert_resolutions,
@@ -131,6 +144,11 @@ def _org_item(emulator: Controlled, method: str, org: str, item: str, body: byte
         if item == "migration":
             state = data.pop("state", None)
             return json_response(200, emulator.set_migration_state(org, state, **data))
+        if item == "repos":
+            repos = data.get("repos")
+            if not isinstance(repos, list):
+                raise ValueError("repos must be an array of slugs or objects")
+            return json_response(200, emulator.seed_repos(org, repos))
         if item == "policy-rules":
             policy = str(data.get("policy") or DEFAULT_ID)
             made = emulator.seed_policy_rules(org, _list(data, "rules"), policy)

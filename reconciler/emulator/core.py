@@ -38,6 +38,8 @@ from reconciler.emulator.policies_resolution_store import ResolutionStore
 from reconciler.emulator.policies_resolutions import ResolutionRoutes
 from reconciler.emulator.policies_routes import PolicyRoutes
 from reconciler.emulator.policies_store import PolicyStore
+from reconciler.emulator.repos_routes import RepoRoutes
+from reconciler.emulator.repos_store import RepoStore
 from reconciler.emulator.responses import ApiFailure, Response, json_response, server_error
 from reconciler.emulator.routing import Operation, Request, Route
 from reconciler.emulator.seeding import Seeding
@@ -83,6 +85,7 @@ class Emulator(Seeding):
         self.triage = TriageRules(self.store)
         self.policies = PolicyStore(self.store)
         self.resolutions = ResolutionStore(self.store)
+        self.repos = RepoStore(self.store)
         self.require_auth = require_auth
         self.auto_create_orgs = auto_create_orgs
         self.legacy_delete_status = legacy_delete_status
@@ -98,11 +101,13 @@ class Emulator(Seeding):
         self._resolution_routes = ResolutionRoutes(
             self.resolutions, self._counters, lazy_end_cursor=lazy_end_cursor
         )
+        self._repo_routes = RepoRoutes(self.repos)
         # Every family's endpoints. Literal paths (migration/...) come before ``{policy_id}`` ones.
         self._routes: tuple[Route, ...] = (
             *self._triage_routes.routes(),
-            *PolicyRoutes(self.policies, self._counters).routes(),
+            *PolicyRoutes(self.policies, self.repos, self._counters).routes(),
             *self._resolution_routes.routes(),
+            *self._repo_routes.routes(),
         )
 
     @property
@@ -122,6 +127,16 @@ class Emulator(Seeding):
     @lazy_end_cursor.setter
     def lazy_end_cursor(self, enabled: bool) -> None:
         self._resolution_routes.lazy_end_cursor = enabled
+
+    @property
+    def repos_next_page(self) -> str:
+        """How the repository listing writes ``nextPage``: ``null`` (a number, then null at the
+        end), ``zero`` (then 0) or ``string`` (numeric strings, then ``"0"``)."""
+        return self._repo_routes.next_page_style
+
+    @repos_next_page.setter
+    def repos_next_page(self, style: str) -> None:
+        self._repo_routes.next_page_style = style
 
     def add_token(
         self,
@@ -144,7 +159,7 @@ class Emulator(Seeding):
     def reset(self) -> None:
         """Wipe rules, policies, resolutions, counters and quota; restart the fault generator.
 
-        Orgs, their migration status and tokens stay.
+        Orgs, their migration status, their repositories and tokens stay.
         """
         self.triage.wipe()
         self.policies.wipe()

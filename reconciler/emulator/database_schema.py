@@ -16,7 +16,7 @@ from typing import Final
 from reconciler.vocab.triage.wire import SELECTOR_FIELDS
 
 APPLICATION_ID: Final = 0x536B5472  # "SkTr"
-CURRENT_VERSION: Final = 2
+CURRENT_VERSION: Final = 3
 
 # Columns a triage write sets, in a fixed order for the SQL of the triage family.
 TRIAGE_COLUMNS: Final[tuple[str, ...]] = (*SELECTOR_FIELDS, "note", "state")
@@ -87,6 +87,28 @@ CREATE TABLE alert_resolutions (
 CREATE INDEX alert_resolutions_created ON alert_resolutions (org, created_at, seq);
 """
 
+# Version 3: the org's repositories (the repository listing; policies scope them by id).
+# Slugs are not unique: Socket does not say they are, and a plan must cope when two share one.
+_REPO_TABLES = """
+CREATE TABLE repositories (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    org TEXT NOT NULL,
+    id TEXT NOT NULL UNIQUE,
+    slug TEXT NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT,
+    homepage TEXT,
+    visibility TEXT NOT NULL,
+    archived INTEGER NOT NULL DEFAULT 0,
+    default_branch TEXT,
+    workspace TEXT NOT NULL DEFAULT '',
+    head_full_scan_id TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX repositories_created ON repositories (org, created_at, seq);
+"""
+
 CURRENT_SCHEMA: Final = f"""
 CREATE TABLE orgs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -104,6 +126,7 @@ CREATE INDEX triage_rules_created ON triage_rules (org, created_at, seq);
 CREATE INDEX triage_rules_updated ON triage_rules (org, updated_at, seq);
 {_TRIAGE_TABLES}
 {_POLICY_TABLES}
+{_REPO_TABLES}
 """
 
 
@@ -150,5 +173,14 @@ def _v1_to_v2(conn: sqlite3.Connection, now: str) -> None:
     conn.execute("ALTER TABLE orgs DROP COLUMN migrated")
 
 
+def _v2_to_v3(conn: sqlite3.Connection, now: str) -> None:
+    """Add the repository table; an org of an older file has no repositories yet."""
+    del now  # nothing to stamp: no row is written
+    run_script(conn, _REPO_TABLES)
+
+
 # from-version -> the step to from-version + 1
-MIGRATIONS: Final[dict[int, Callable[[sqlite3.Connection, str], None]]] = {1: _v1_to_v2}
+MIGRATIONS: Final[dict[int, Callable[[sqlite3.Connection, str], None]]] = {
+    1: _v1_to_v2,
+    2: _v2_to_v3,
+}

@@ -1,9 +1,12 @@
 """Checking policy and rule request bodies; a refusal is a 400 naming the field.
 
 Limits are Socket's (contract section 7): policy name 1-120 characters, description up to 256,
-rule name 1-128, rule note up to 256. Unknown properties are refused, so that a misspelt field
-is an error rather than silently ignored. Changing the default policy's name or repositories is
-a 400 (Socket says it cannot be done, not with which status).
+rule name 1-128, rule note up to 256. Socket does not say how it counts characters; the
+emulator counts UTF-16 code units, as a JavaScript server does (``"🙂".length`` is 2), the
+strictest reading. Unknown properties are refused, so that a misspelt field is an error rather
+than silently ignored. Changing the default policy's name or repositories is a 400 (Socket says
+it cannot be done, not with which status); so is a repository id listed twice. Whether the ids
+name repositories of the org is ``policies_scope``'s check.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ def policy_body(body: dict[str, Any], *, create: bool, default: bool = False) ->
     ids = body.get("repository_ids")
     if ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)):
         raise bad("repository_ids", "must be an array of strings or null")
+    twice = next((i for n, i in enumerate(ids or ()) if i in (ids or ())[:n]), None)
+    if twice is not None:
+        raise bad("repository_ids", f"lists repository {twice!r} twice")
     if "baseline" in body and body["baseline"] not in (*BASELINES, None):
         raise bad("baseline", f"must be one of {', '.join(BASELINES)} or null")
     return dict(body)
@@ -107,5 +113,15 @@ def _text(body: dict[str, Any], field: str, low: int, high: int, *, nullable: bo
         return
     if not isinstance(value, str):
         raise bad(field, "must be a string" + (" or null" if nullable else ""))
-    if not low <= len(value) <= high:
-        raise bad(field, f"must be {low} to {high} characters, not {len(value)}")
+    length = utf16_units(value)
+    if not low <= length <= high:
+        raise bad(field, f"must be {low} to {high} characters (UTF-16 code units), not {length}")
+
+
+def utf16_units(text: str) -> int:
+    """The length of ``text`` as JavaScript counts it: a character past U+FFFF is two.
+
+    >>> utf16_units("abc"), utf16_units("🙂")
+    (3, 2)
+    """
+    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)

@@ -5,7 +5,9 @@ Every write takes ``?dry_run`` (``params.dry_run``): a rehearsal answers 200 wit
 answers 201. Real writes are 409 until the org has moved (``policies_migration``). Status choices
 where Socket is silent: a duplicate policy name is 409; deleting the default policy, an unknown
 ``before_rule_id``/``after_rule_id`` and more than one placement field are 400; an explicit
-``rank`` another rule has is 409.
+``rank`` another rule has is 409; ``repository_ids`` naming no repository of the org is 400 and
+one another named policy governs is 409 (``policies_scope``). Deleting a policy takes its rules
+and its label: its repositories fall back to the default policy.
 
 The handlers are methods of ``PolicyRoutes``, built over the policies store and the change
 counters; migration status and translate need nothing but the request. Resolutions are their own
@@ -21,7 +23,9 @@ from reconciler.emulator import policies_translate as translate
 from reconciler.emulator.faults import Counters
 from reconciler.emulator.params import json_object
 from reconciler.emulator.policies_bodies import policy_body, rule_body
+from reconciler.emulator.policies_scope import check_scope
 from reconciler.emulator.policies_store import PlacementError, Policy, PolicyStore, RankTakenError
+from reconciler.emulator.repos_store import RepoStore
 from reconciler.emulator.responses import ApiFailure, Response, json_response
 from reconciler.emulator.routing import GATE_POLICY_WRITE, Handler, Operation, Request, Route, route
 
@@ -37,10 +41,12 @@ def written(payload: dict[str, Any], request: Request, *, created: bool = False)
 
 
 class PolicyRoutes:
-    """Policies and their rules over ``policies``; real changes are counted in ``counters``."""
+    """Policies and their rules over ``policies`` (scoping ``repos``); real changes are counted
+    in ``counters``."""
 
-    def __init__(self, policies: PolicyStore, counters: Counters) -> None:
+    def __init__(self, policies: PolicyStore, repos: RepoStore, counters: Counters) -> None:
         self.policies = policies
+        self.repos = repos
         self.counters = counters
 
     def routes(self) -> tuple[Route, ...]:
@@ -113,6 +119,7 @@ class PolicyRoutes:
     def create_policy(self, request: Request) -> Response:
         fields = policy_body(json_object(request.body), create=True)
         self._name_free(request, fields["name"], None)
+        check_scope(self.policies, self.repos, request.org, fields.get("repository_ids"), None)
         policy = self.policies.create_policy(request.org, fields, rehearse=request.dry_run)
         if not request.dry_run:
             self.counters.changed("policies", created=1)
@@ -126,6 +133,8 @@ class PolicyRoutes:
         changes = policy_body(json_object(request.body), create=False, default=policy.is_default)
         if "name" in changes:
             self._name_free(request, changes["name"], policy)
+        ids = changes.get("repository_ids")
+        check_scope(self.policies, self.repos, request.org, ids, policy)
         updated = self.policies.update_policy(policy, changes, rehearse=request.dry_run)
         if not request.dry_run:
             self.counters.changed("policies", updated=1)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid as uuidlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -115,6 +115,22 @@ class PolicyStore:
         )
         return bool(rows)
 
+    def governing(
+        self, org: Org, repo_ids: Sequence[str], *, other_than: int | None = None
+    ) -> dict[str, str]:
+        """Those of ``repo_ids`` a named policy (other than ``other_than``) scopes, in the order
+        given, each with that policy's name."""
+        rows = self.store.read(
+            "SELECT name, repository_ids FROM alert_policies "
+            "WHERE org = ? AND is_default = 0 AND seq IS NOT ? ORDER BY seq",
+            (org.slug, other_than),
+        )
+        owner: dict[str, str] = {}
+        for row in rows:
+            for repo_id in json.loads(row["repository_ids"]):
+                owner.setdefault(repo_id, str(row["name"]))
+        return {repo_id: owner[repo_id] for repo_id in repo_ids if repo_id in owner}
+
     def update_policy(
         self, policy: Policy, changes: Mapping[str, Any], *, rehearse: bool
     ) -> Policy:
@@ -139,7 +155,8 @@ class PolicyStore:
         return _policy(row)
 
     def delete_policy(self, policy: Policy, *, rehearse: bool) -> None:
-        """Delete the policy with its rules (its repo label goes with it)."""
+        """Delete the policy with its rules; its repo label goes with it, so its repositories
+        (kept in its row) fall back to the default policy at once."""
         with self.store.transaction(rehearse=rehearse) as conn:
             conn.execute("DELETE FROM policy_rules WHERE policy = ?", (policy.key,))
             conn.execute("DELETE FROM alert_policies WHERE seq = ?", (policy.key,))

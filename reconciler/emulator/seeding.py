@@ -1,7 +1,8 @@
 """The emulator's Python API for tests, scripts and the ``emulator`` command.
 
 Set-up and inspection without HTTP, without auth and without touching counters or quota:
-orgs and their migration state, triage rules, policies, policy rules and resolutions. Seeding
+orgs and their migration state, repositories, triage rules, policies, policy rules and
+resolutions. Seeding
 goes through the same checks as the API where a bad value would make the emulator answer
 something Socket never would (a selector, an action, a rank).
 """
@@ -16,7 +17,9 @@ from reconciler.emulator.database import Org, Store
 from reconciler.emulator.policies_bodies import PLACEMENT_FIELDS, policy_body, rule_body
 from reconciler.emulator.policies_migration import status_for
 from reconciler.emulator.policies_resolution_store import ResolutionStore, checked_body, to_api
+from reconciler.emulator.policies_scope import check_scope
 from reconciler.emulator.policies_store import DEFAULT_ID, Placement, Policy, PolicyStore
+from reconciler.emulator.repos_store import RepoStore
 from reconciler.emulator.responses import ApiFailure
 from reconciler.emulator.triage_entries import to_stored
 from reconciler.emulator.triage_store import TriageRules
@@ -36,6 +39,7 @@ class Seeding:
     triage: TriageRules
     policies: PolicyStore
     resolutions: ResolutionStore
+    repos: RepoStore
 
     def _org(self, slug: str) -> Org:
         return self.store.add_org(slug)
@@ -71,6 +75,24 @@ class Seeding:
     def migration_status(self, org: str) -> dict[str, Any]:
         return self._org(org).status.to_dict()
 
+    # Repositories -------------------------------------------------------------------------
+
+    def seed_repos(
+        self, org: str, repos: Iterable[str | Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Add repositories to ``org``, in order, and return them as the listing shows them.
+
+        Each is a slug or a mapping with ``slug`` and any of ``name`` (default: the slug),
+        ``archived`` (false), ``workspace`` (""), ``id`` (default: a generated UUID),
+        ``description``, ``homepage``, ``visibility`` ("private"), ``default_branch`` ("main"),
+        ``head_full_scan_id``. Raises ``ValueError`` (adding none) for a bad one.
+        """
+        return self.repos.seed(self._org(org), repos)
+
+    def repositories(self, org: str) -> list[dict[str, Any]]:
+        """Every repository of ``org``, archived ones included, oldest first."""
+        return self.repos.everything(self._org(org))
+
     # Legacy triage ------------------------------------------------------------------------
 
     def rules(self, org: str) -> list[dict[str, Any]]:
@@ -101,9 +123,32 @@ class Seeding:
         return self.policies.policies(self._org(org))
 
     def seed_policy(self, org: str, name: str, **fields: Any) -> dict[str, Any]:
-        """Create a labeled policy (``description``, ``repository_ids``, ``baseline``)."""
+        """Create a labeled policy (``description``, ``repository_ids``, ``baseline``).
+
+        The body is checked as the API checks it, and each repository id must name a repository
+        of the org (``seed_repos``) that no other policy governs. A name another policy has is
+        allowed here (the API refuses it; whether Socket does is unknown), so that tests can
+        hold two live policies of one name.
+        """
         checked = _checked(policy_body, {"name": name, **fields}, create=True)
-        return self.policies.create_policy(self._org(org), checked, rehearse=False).row
+        target = self._org(org)
+        ids = checked.get("repository_ids")
+        _checked(lambda _: check_scope(self.policies, self.repos, target, ids, None), {})
+        return self.policies.create_policy(target, checked, rehearse=False).row
+
+    def seed_policy_update(self, org: str, policy: str, **fields: Any) -> dict[str, Any]:
+        """Change a policy (id or ``default``) as a PUT would: only the fields given.
+
+        The default policy takes ``description`` and ``baseline`` (and gets its UUID, as on
+        its first PUT); a named one also ``name`` and ``repository_ids`` (checked as for
+        ``seed_policy``).
+        """
+        target = self._policy(org, policy)
+        checked = _checked(policy_body, dict(fields), create=False, default=target.is_default)
+        ids = checked.get("repository_ids")
+        owner = self._org(org)
+        _checked(lambda _: check_scope(self.policies, self.repos, owner, ids, target), {})
+        return self.policies.update_policy(target, checked, rehearse=False).row
 
     def policy_rules(self, org: str, policy: str = DEFAULT_ID) -> list[dict[str, Any]]:
         """The rules of a policy (id or ``default``) in evaluation order."""
