@@ -141,7 +141,12 @@ def test_each_policy_write_goes_through_the_client(
     client: TriageClient, moved: Emulator, repos: dict[str, str]
 ) -> None:
     api = policies_client(client)
-    body = {"name": "backend", "description": "d", "baseline": None, "repository_ids": []}
+    body: dict[str, Any] = {
+        "name": "backend",
+        "description": "d",
+        "baseline": None,
+        "repository_ids": [],
+    }
     rehearsed = api.create_policy(TEST_ORG, body, dry_run=True)
     assert rehearsed.name == "backend" and "backend" not in by_name(moved)
     made = api.create_policy(TEST_ORG, body)
@@ -284,6 +289,69 @@ def test_a_policy_delete_takes_its_rules_and_comes_last(
     assert line["before"]["repository_ids"] == [repos["web"]]
 
 
+def test_a_renamed_policy_hands_its_repositories_over_before_its_delete_comes_last(
+    moved: Emulator, repos: dict[str, str], tmp_path: Path
+) -> None:
+    """``legacy`` is renamed ``backend``: a delete and a create taking its repositories. The
+    delete comes last, so ``legacy`` first gives up what ``backend`` takes (its own update)."""
+    legacy = moved.seed_policy(TEST_ORG, "legacy", repository_ids=[repos["api"], repos["web"]])
+    transport = Recording(moved)
+    files = [declared("backend", "essential", "", "api")]
+    log_path = tmp_path / "audit.jsonl"
+    log = AuditLog.open(str(log_path), PROVENANCE)
+    with triage_client(moved, transport) as client:
+        apply(client, policy_plan(client, files, [ruled("malware", "backend")]), log)
+        assert not policy_plan(client, files, [ruled("malware", "backend")]).has_changes
+    log.close()
+    assert sorted(by_name(moved)) == ["backend", "default"]
+    assert by_name(moved)["backend"]["repository_ids"] == [repos["api"]]
+    assert [status for *_, status in transport.answers if status >= 400] == []
+    path = f"/v0/orgs/{TEST_ORG}/alert-policies"
+    backend = by_name(moved)["backend"]["id"]
+    assert transport.real() == [
+        ("PUT", f"{path}/{legacy['id']}"),  # api leaves it (web stays): the default governs api
+        ("POST", path),  # backend takes api
+        ("POST", f"{path}/{backend}/rules"),
+        ("DELETE", f"{path}/{legacy['id']}"),  # last of all
+    ]
+    lines = [
+        (x["action"], x["name"], x["sent"]) for x in audit_lines(log_path) if x["kind"] == "policy"
+    ]
+    assert lines == [
+        ("update", "legacy", {"repository_ids": [repos["web"]]}),
+        ("create", "backend", lines[1][2]),
+        ("delete", "legacy", {}),
+    ]
+
+
+def test_a_run_stopped_between_a_release_and_its_delete_reports_both(
+    moved: Emulator, repos: dict[str, str], tmp_path: Path
+) -> None:
+    moved.seed_policy(TEST_ORG, "legacy", repository_ids=[repos["api"]])
+    transport = Recording(moved)
+    with triage_client(moved, transport) as client:
+        plan = policy_plan(client, [declared("backend", "essential", "", "api")])
+        said: list[str] = []
+        provider = PoliciesProvider(policies_client(client), said.append)
+        before = provider.before_writing(plan, 8)
+        transport.refusing.add("DELETE")  # the real policy delete never gets through
+        result = provider.apply(
+            plan,
+            before,
+            provider.audit_trail(None, PROVENANCE, before),
+            concurrency=8,
+            settle=0.0,
+            progress=None,
+        )
+        verdict = provider.conclude(plan, before, result, 0.0)
+    assert [(c.action, c.to_dict()["name"], s) for c, s in verdict.statuses] == [
+        ("create", "backend", APPLIED),
+        ("update", "legacy", APPLIED),  # what was sent: legacy gave api up
+        ("delete", "legacy", NOT_APPLIED),
+    ]
+    assert by_name(moved)["legacy"]["repository_ids"] == []  # a policy too many, not too few
+
+
 # --- lost answers and Ctrl-C -------------------------------------------------------------------
 
 
@@ -380,12 +448,12 @@ def test_ctrl_c_in_the_settle_wait_leaves_a_policy_too_many_and_says_so(
         result = provider.apply(plan, before, trail, concurrency=8, settle=30.0, progress=None)
         timer.cancel()
         assert result.interrupted
-        statuses = {(c.action, c.name): s for c, s in result.statuses(plan)}
+        statuses = {(c.action, c.to_dict()["name"]): s for c, s in result.statuses(plan)}
         assert statuses == {("create", "backend"): UNKNOWN, ("create", "malware"): NOT_APPLIED}
         verdict = provider.conclude(plan, before, result, 0.0)  # the listing settles it
         trail.finish()
     log.close()
-    assert {(c.action, c.name): s for c, s in verdict.statuses} == {
+    assert {(c.action, c.to_dict()["name"]): s for c, s in verdict.statuses} == {
         ("create", "backend"): APPLIED,
         ("create", "malware"): NOT_APPLIED,
     }

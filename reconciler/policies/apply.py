@@ -6,7 +6,9 @@ policy, rule or resolution too many, never too few:
 0. The policy writes but deletes, one at a time (they are few; ``policy_order``): the updates
    that add no repository, then the creates, then the updates that add one. A repository moving
    between two named policies thus leaves the first before the second takes it: it never holds
-   two policy labels (the default policy governs it in between). A create whose answer is lost
+   two policy labels (the default policy governs it in between); a policy to delete first gives
+   up the repositories another policy takes (``requests.releases``: an update of its own, in
+   the report and the audit log too, since its delete comes last). A create whose answer is lost
    is never sent again: after the ``settle`` wait one policy listing looks for it by name
    (``recover.find_policies``); found, it is applied and its rules go on with its id; not
    found, it keeps its unknown outcome and its rules are not sent (not applied).
@@ -64,6 +66,7 @@ from reconciler.policies.requests import (
     create_resolution,
     delete_resolution,
     policy_order,
+    releases,
     riding_updates,
     rule_key,
     send_policy,
@@ -389,7 +392,8 @@ def apply_org(
         if before
         else frozenset(c.existing.id for c in plan.policy_changes if c.existing),
     )
-    writes, deletes = policy_order(plan.policy_changes)
+    result.releases = releases(plan.policy_changes)
+    writes, deletes = policy_order(plan.policy_changes, result.releases)
     try:
         run.policy_writes(writes)
         run.recover_policies()

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from reconciler.policies.changes import (
     PolicyObjectChange,
@@ -142,14 +142,53 @@ def adds_repositories(change: PolicyObjectChange) -> bool:
     return any(str(r) not in held for r in ids)
 
 
+# The reason of the update that empties a policy the plan deletes of the repositories another
+# policy of the plan takes (``releases``): the delete itself comes last, after every rule write.
+RELEASE: Final = "gives up the repositories other policies take, before its delete"
+
+
+def releases(changes: Sequence[PolicyObjectChange]) -> dict[int, PolicyObjectChange]:
+    """For each policy delete whose repositories another create or update of ``changes`` takes,
+    ``id(delete)`` -> the update that gives those up first (one policy label at a time).
+
+    The delete must stay last (stopping part-way leaves a policy too many, never too few), yet
+    the repository cannot carry two labels: so it leaves the deleted policy at the start, and
+    the default policy governs it until the policy taking it is written.
+    """
+    taken: set[str] = set()
+    for change in changes:
+        if change.action != "delete":
+            taken.update(str(r) for r in change.body.get("repository_ids") or ())
+    found: dict[int, PolicyObjectChange] = {}
+    for change in changes:
+        existing = change.existing
+        if change.action != "delete" or existing is None:
+            continue
+        kept = [r for r in existing.repository_ids if r not in taken]
+        if len(kept) == len(existing.repository_ids):
+            continue
+        body = {"repository_ids": kept}
+        # A delete's ``removed`` names its repositories in the order of their ids.
+        named = len(change.removed) == len(existing.repository_ids)
+        slugs = change.removed if named else existing.repository_ids
+        pairs = zip(slugs, existing.repository_ids, strict=True)
+        moved = tuple(slug for slug, r in pairs if r in taken)
+        found[id(change)] = PolicyObjectChange(
+            "update", change.org, existing, None, body, removed=moved, reason=RELEASE
+        )
+    return found
+
+
 def policy_order(
     changes: Sequence[PolicyObjectChange],
+    released: Mapping[int, PolicyObjectChange] | None = None,
 ) -> tuple[list[PolicyObjectChange], list[PolicyObjectChange]]:
     """The policy writes in the order they are sent, and the deletes (sent last of all).
 
     First the updates that add no repository (they only give some up, or change the baseline
-    or description), then the creates, then the updates that add one: a repository leaves the
-    policy it leaves before another takes it. Stable: the plan's order within each group.
+    or description; the ``releases`` of policies to delete among them), then the creates, then
+    the updates that add one: a repository leaves the policy it leaves before another takes it.
+    Stable: the plan's order within each group.
     """
 
     def rank(change: PolicyObjectChange) -> int:
@@ -157,8 +196,10 @@ def policy_order(
             return 1
         return 2 if adds_repositories(change) else 0
 
-    writes = sorted((c for c in changes if c.action != "delete"), key=rank)
-    return writes, [c for c in changes if c.action == "delete"]
+    deletes = [c for c in changes if c.action == "delete"]
+    early = [released[id(c)] for c in deletes if id(c) in released] if released else []
+    writes = sorted([*early, *(c for c in changes if c.action != "delete")], key=rank)
+    return writes, deletes
 
 
 def released(plan: PolicyPlan) -> frozenset[str]:

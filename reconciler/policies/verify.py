@@ -219,12 +219,15 @@ def live_policy(policy: LivePolicy) -> PolicyContent:
 def wanted_policy(change: PolicyObjectChange) -> PolicyContent:
     """What a create or update should leave: the files' baseline and description, and the
     repository ids it sends (or, when it sends none, those the policy held)."""
-    new = change.new
-    assert new is not None  # creates and updates carry the declared policy
-    default = change.existing.is_default if change.existing else new.is_default
+    new, existing = change.new, change.existing
     ids = change.body.get("repository_ids")
-    if ids is None and change.existing is not None:
-        ids = change.existing.repository_ids
+    if ids is None and existing is not None:
+        ids = existing.repository_ids
+    if new is None:  # the update that frees a policy to delete of some repositories
+        assert existing is not None
+        held = live_policy(existing)
+        return (held[0], held[1], frozenset(ids or ()))
+    default = existing.is_default if existing else new.is_default
     return (new.baseline, new.description.strip(), None if default else frozenset(ids or ()))
 
 
