@@ -17,7 +17,7 @@ import pytest
 from apply_scripted import INTERRUPT_AFTER, Scripted
 from apply_support import apply_one, dry_run_one
 from conftest import TEST_ORG, TRANSPORT_BASE_URL
-from policies_apply_support import PROVENANCE, audit_lines, triage_client, want
+from policies_apply_support import PROVENANCE, audit_lines, declared_plan, triage_client, want
 
 from reconciler.emulator import Emulator
 from reconciler.engine.audit import AuditLog
@@ -26,7 +26,6 @@ from reconciler.errors import ApiError, ApplyError, Location, ReadOnlyError, Sco
 from reconciler.policies.apply import apply_org
 from reconciler.policies.changes import new_policy_ref
 from reconciler.policies.client import PoliciesClient
-from reconciler.policies.diff import diff
 from reconciler.policies.plan import PolicyPlan
 from reconciler.policies.provider import PoliciesProvider
 from reconciler.policies.requests import policy_order
@@ -106,24 +105,8 @@ def policy_plan(
     client: TriageClient | PoliciesClient,
     policies: Sequence[DesiredPolicy],
     rules: Sequence[DesiredRule] = (),
-    *,
-    prune: bool = True,
 ) -> PolicyPlan:
-    """The plan ``plan`` makes for an org whose files declare ``policies``."""
-    api = policies_client(client) if isinstance(client, TriageClient) else client
-    live = read_snapshot(api, TEST_ORG, repositories=True)
-    return diff(
-        TEST_ORG,
-        rules=rules,
-        resolutions=[],
-        policies=live.policies,
-        live_rules=live.rules,
-        live_resolutions=live.resolutions,
-        prune=prune,
-        trailer=PROVENANCE.trailer_at,
-        declared=policies,
-        repositories=live.repositories,
-    )
+    return declared_plan(client, policies, rules)
 
 
 def apply(client: TriageClient, plan: PolicyPlan, log: AuditLog | None = None) -> None:

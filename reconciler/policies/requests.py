@@ -142,37 +142,50 @@ def adds_repositories(change: PolicyObjectChange) -> bool:
     return any(str(r) not in held for r in ids)
 
 
-# The reason of the update that empties a policy the plan deletes of the repositories another
-# policy of the plan takes (``releases``): the delete itself comes last, after every rule write.
-RELEASE: Final = "gives up the repositories other policies take, before its delete"
+# The reason of the update that first takes from a policy the repositories another policy of
+# the plan takes (``releases``), when its own change cannot come first: a delete (last of all)
+# or an update that also adds repositories (sent after the creates).
+RELEASE: Final = "first gives up the repositories other policies take"
+
+
+def _given_up(change: PolicyObjectChange) -> list[str]:
+    """The repository ids ``change`` takes from its policy, in the policy's order."""
+    existing = change.existing
+    if existing is None:
+        return []
+    if change.action == "delete":
+        return list(existing.repository_ids)
+    if "repository_ids" not in change.body:
+        return []
+    wanted = {str(r) for r in change.body["repository_ids"] or ()}
+    return [r for r in existing.repository_ids if r not in wanted]
 
 
 def releases(changes: Sequence[PolicyObjectChange]) -> dict[int, PolicyObjectChange]:
-    """For each policy delete whose repositories another create or update of ``changes`` takes,
-    ``id(delete)`` -> the update that gives those up first (one policy label at a time).
+    """``id(change)`` -> the update that first gives up, of a policy the plan deletes or
+    updates with an added repository, the repositories another create or update takes.
 
-    The delete must stay last (stopping part-way leaves a policy too many, never too few), yet
-    the repository cannot carry two labels: so it leaves the deleted policy at the start, and
-    the default policy governs it until the policy taking it is written.
+    A delete must stay last (stopping part-way leaves a policy too many, never too few), and
+    an update that adds a repository comes after the creates, yet a repository cannot carry two
+    policy labels: so it leaves its policy at the start, and the default policy governs it
+    until the policy taking it is written.
     """
     taken: set[str] = set()
     for change in changes:
         if change.action != "delete":
-            taken.update(str(r) for r in change.body.get("repository_ids") or ())
+            held = set(change.existing.repository_ids) if change.existing else set()
+            taken.update(str(r) for r in change.body.get("repository_ids") or () if r not in held)
     found: dict[int, PolicyObjectChange] = {}
     for change in changes:
         existing = change.existing
-        if change.action != "delete" or existing is None:
+        first = change.action == "delete" or adds_repositories(change)
+        lost = _given_up(change)
+        if existing is None or not first or not taken.intersection(lost):
             continue
-        kept = [r for r in existing.repository_ids if r not in taken]
-        if len(kept) == len(existing.repository_ids):
-            continue
-        body = {"repository_ids": kept}
-        # A delete's ``removed`` names its repositories in the order of their ids.
-        named = len(change.removed) == len(existing.repository_ids)
-        slugs = change.removed if named else existing.repository_ids
-        pairs = zip(slugs, existing.repository_ids, strict=True)
-        moved = tuple(slug for slug, r in pairs if r in taken)
+        # ``removed`` names the given-up repositories in the order of their ids.
+        slugs = change.removed if len(change.removed) == len(lost) else tuple(lost)
+        moved = tuple(slug for slug, r in zip(slugs, lost, strict=True) if r in taken)
+        body = {"repository_ids": [r for r in existing.repository_ids if r not in taken]}
         found[id(change)] = PolicyObjectChange(
             "update", change.org, existing, None, body, removed=moved, reason=RELEASE
         )
@@ -197,7 +210,7 @@ def policy_order(
         return 2 if adds_repositories(change) else 0
 
     deletes = [c for c in changes if c.action == "delete"]
-    early = [released[id(c)] for c in deletes if id(c) in released] if released else []
+    early = [released[id(c)] for c in changes if id(c) in released] if released else []
     writes = sorted([*early, *(c for c in changes if c.action != "delete")], key=rank)
     return writes, deletes
 

@@ -20,6 +20,7 @@ policy, found by name among the policies that are new (``created_ids``).
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Literal
@@ -39,7 +40,7 @@ from reconciler.policies.client import PoliciesClient
 from reconciler.policies.order import Step, apply_steps
 from reconciler.policies.outcomes import Item, PolicyResult
 from reconciler.policies.plan import PolicyPlan
-from reconciler.policies.requests import PolicyChange, bound
+from reconciler.policies.requests import PolicyChange
 from reconciler.policies.snapshot import Snapshot, read_snapshot
 from reconciler.vocab.policies.model import (
     DesiredResolution,
@@ -180,14 +181,16 @@ def expected_resolutions(plan: PolicyPlan, before: Snapshot) -> dict[Key, ResCon
 
 def created_ids(plan: PolicyPlan, before: Snapshot, after: Snapshot) -> dict[str, str]:
     """``new_policy_ref(name)`` -> the id of the policy of that name the apply created (one
-    that is in ``after`` and was not in ``before``), for each create the org holds."""
+    that is in ``after`` and was not in ``before``), for each create the org holds; and the
+    default policy's id before -> after, when its first update gave it a UUID (contract 2.1)."""
     old = {p.id for p in before.policies}
     new = {p.name: p.id for p in after.policies if p.id not in old and p.name is not None}
-    return {
+    found = {
         c.policy_id: new[c.name]
         for c in plan.policy_changes
         if c.action == "create" and c.name in new
     }
+    return {**found, **_default_moved(before, after)}
 
 
 def differences(plan: PolicyPlan, before: Snapshot, after: Snapshot) -> list[str]:
@@ -330,14 +333,15 @@ def holds(
     """Whether the org, as listed in ``after``, holds ``change``; and the item it wrote.
     ``refs``: the ids of the policies the apply created (``created_ids``)."""
     known = refs if refs is not None else created_ids_of(change, before, after)
+    known = {**_default_moved(before, after), **known}
     if isinstance(change, ResolutionChange):
         return _resolution_holds(change, before, after)
     if isinstance(change, PolicyObjectChange):
         return _policy_holds(change, after, known)
-    if created_policy_name(change.policy_id) is not None:
-        if change.policy_id not in known:
-            return (False, None)  # its policy was never created: nor was it
-        change = bound(change, known)
+    if created_policy_name(change.policy_id) is not None and change.policy_id not in known:
+        return (False, None)  # its policy was never created: nor was it
+    if change.policy_id in known:
+        change = dataclasses.replace(change, policy_id=known[change.policy_id])
     rules = list(after.rules.get(change.policy_id, ()))
     by_id = {r.id: r for r in rules if r.id}
     if change.action == "create":
@@ -354,6 +358,12 @@ def holds(
         assert change.new is not None
         return (_live(rule) == _desired(change.new), rule)
     return (_placed(change, rule, rules, before.rule_ids()), rule)
+
+
+def _default_moved(before: Snapshot, after: Snapshot) -> dict[str, str]:
+    was = next((p.id for p in before.policies if p.is_default), None)
+    now = next((p.id for p in after.policies if p.is_default), None)
+    return {was: now} if was is not None and now is not None and was != now else {}
 
 
 def created_ids_of(change: PolicyChange, before: Snapshot, after: Snapshot) -> dict[str, str]:
