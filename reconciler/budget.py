@@ -58,6 +58,7 @@ def cost(plan: OrgPlan) -> Cost:
         writes += len(plan.policy_changes)
         policies = len({c.policy_id for c in plan.rule_changes})
         pages = 1 + policies * _pages(plan.existing) + _pages(len(plan.resolution_changes))
+        pages += 1 if plan.declares_policies else 0  # the repository listing, read again
         return Cost(writes, 2 * pages)
     assert isinstance(plan, TriagePlan)
     upserts = [c for c in plan.changes if c.action != "delete"]

@@ -24,6 +24,8 @@ COLOURS: Final = {
     "replace": "yellow",
     "delete": "red",
 }
+# How a rule change names a policy the same plan creates (``policies.changes.new_policy_ref``).
+NEW_POLICY: Final = "new:"
 # The fields an update or a replace can change, in the order they are shown.
 RULE_FIELDS: Final = ("selector", "action", "note")
 RESOLUTION_FIELDS: Final = ("reason", "reason_text", "comment")
@@ -81,6 +83,19 @@ def placement(change: dict[str, Any]) -> str:
     return where
 
 
+def policy_name(change: dict[str, Any]) -> str:
+    """The policy a rule change is in: its id, or for a policy the same plan creates its name
+    (its id is known once the create answers).
+
+    >>> policy_name({"policy": "new:backend"}), policy_name({"policy": "default"})
+    ('backend (created by this plan)', 'default')
+    """
+    policy = str(change["policy"])
+    if policy.startswith(NEW_POLICY):
+        return f"{policy.removeprefix(NEW_POLICY)} (created by this plan)"
+    return policy
+
+
 def _facts(change: dict[str, Any]) -> str:
     after = change["after"] or {}
     parts = [f"from {after['source']}"] if after.get("source") else []
@@ -108,7 +123,7 @@ def text_lines(change: dict[str, Any], width: int) -> Iterator[tuple[str, str]]:
         reason = change["reason"] if action == "delete" else "order"
         yield f"      reason: {terminal_safe(reason)}", ""
     if change["kind"] == "policy_rule" and action in ("create", "move"):
-        yield terminal_safe(f"      {placement(change)} in policy {change['policy']}"), ""
+        yield terminal_safe(f"      {placement(change)} in policy {policy_name(change)}"), ""
     facts = _facts(change)
     if facts:
         yield terminal_safe("      " + facts), ""
