@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import httpx
@@ -26,6 +27,7 @@ ROW_FIELDS = {
     "id",
     "created_at",
     "updated_at",
+    "html_url",
     "slug",
     "head_full_scan_id",
     "integration_meta",
@@ -129,6 +131,23 @@ def test_filters_and_order(
     assert slugs(api.get(REPOS_PATH, params=params).json()) == expected
 
 
+def test_sort_by_name_or_slug_is_not_creation_order(emulator: Emulator, api: httpx.Client) -> None:
+    emulator.seed_repos(TEST_ORG, [{"slug": "b", "name": "Zed"}, {"slug": "c", "name": "Alpha"}])
+    emulator.seed_repos(TEST_ORG, [{"slug": "a", "name": "Mid"}])
+    by = {
+        sort: slugs(api.get(REPOS_PATH, params={"sort": sort, "direction": "asc"}).json())
+        for sort in ("created_at", "updated_at", "name", "slug")
+    }
+    assert by == {
+        "created_at": ["b", "c", "a"],
+        "updated_at": ["b", "c", "a"],
+        "name": ["c", "a", "b"],
+        "slug": ["a", "b", "c"],
+    }
+    (row,) = [r for r in emulator.repositories(TEST_ORG) if r["slug"] == "a"]
+    assert row["html_url"] == "https://github.com/acme/a"
+
+
 @pytest.mark.parametrize(
     ("param", "value"),
     [
@@ -180,20 +199,27 @@ def test_a_repo_restricted_token_sees_only_its_repositories(seeded: Emulator) ->
         assert slugs(limited.get(REPOS_PATH).json()) == ["r06", "r02"]
 
 
-def test_each_page_costs_one_unit_of_quota(seeded: Emulator) -> None:
+@pytest.mark.parametrize("over", ["transport", "loopback"])
+def test_each_page_costs_one_unit_of_quota(over: str) -> None:
     limited = Emulator(quota=3)
     limited.add_token(ALL_SCOPES_TOKEN, TEST_ORG, ["repo:list"])
     limited.seed_repos(TEST_ORG, ["a", "b", "c"])
-    with httpx.Client(
-        transport=EmulatorTransport(limited),
-        base_url=TRANSPORT_BASE_URL,
-        headers={"Authorization": f"Bearer {ALL_SCOPES_TOKEN}"},
-    ) as api:
+    headers = {"Authorization": f"Bearer {ALL_SCOPES_TOKEN}"}
+    with contextlib.ExitStack() as stack:
+        if over == "loopback":
+            url = stack.enter_context(serve(limited))
+            api = stack.enter_context(httpx.Client(base_url=url, headers=headers))
+        else:
+            transport = EmulatorTransport(limited)
+            client = httpx.Client(transport=transport, base_url=TRANSPORT_BASE_URL, headers=headers)
+            api = stack.enter_context(client)
         assert api.get("/quota").json()["quota"] == 3
         for number in (1, 2, 3):
-            assert api.get(REPOS_PATH, params={"per_page": 1, "page": number}).status_code == 200
+            page = api.get(REPOS_PATH, params={"per_page": 1, "page": number})
+            assert page.status_code == 200 and len(page.json()["results"]) == 1
         assert api.get("/quota").json()["quota"] == 0
-        assert api.get(REPOS_PATH).status_code == 429
+        refused = api.get(REPOS_PATH)
+        assert refused.status_code == 429 and refused.headers["Retry-After"].isdigit()
     assert limited.counters()["calls"]["GET"] == 4
     limited.close()
 
@@ -210,6 +236,11 @@ def test_the_next_page_knob_sets_how_the_end_is_written(
     assert api.get(REPOS_PATH, params={**params, "page": 2}).json()["nextPage"] == end
     with pytest.raises(ValueError):
         seeded.repos_next_page = "banana"
+    chosen = Emulator(repos_next_page=style)
+    assert chosen.repos_next_page == style
+    chosen.close()
+    with pytest.raises(ValueError):
+        Emulator(repos_next_page="banana")
 
 
 def test_control_endpoints_seed_list_and_switch_the_knob(

@@ -22,8 +22,9 @@ through its Python API, so nothing is counted, charged or faulted, and returns w
   ``location.repo`` (``<org>/<slug>``), every other one with a comment.
 
 Tokens are the caller's: conftest's ``ALL_SCOPES_TOKEN`` holds every scope the production
-``PoliciesClient`` reads need (``repo:list`` included); ``embedded`` needs none. Seeding the
-org once: a second call adds six more repositories and fails on the repositories `backend` names.
+``PoliciesClient`` reads need (``repo:list`` included); ``embedded`` needs none. Call it once
+per org: a second call would seed a second set beside the first (seeding allows two policies
+of one name), which is not the org described here.
 """
 
 from __future__ import annotations

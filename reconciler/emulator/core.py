@@ -38,7 +38,7 @@ from reconciler.emulator.policies_resolution_store import ResolutionStore
 from reconciler.emulator.policies_resolutions import ResolutionRoutes
 from reconciler.emulator.policies_routes import PolicyRoutes
 from reconciler.emulator.policies_store import PolicyStore
-from reconciler.emulator.repos_routes import RepoRoutes
+from reconciler.emulator.repos_routes import NEXT_PAGE_STYLES, RepoRoutes
 from reconciler.emulator.repos_store import RepoStore
 from reconciler.emulator.responses import ApiFailure, Response, json_response, server_error
 from reconciler.emulator.routing import Operation, Request, Route
@@ -75,12 +75,15 @@ class Emulator(Seeding):
         auto_create_orgs: bool = False,
         next_page_zero: bool = False,
         lazy_end_cursor: bool = False,
+        repos_next_page: str = "null",
         legacy_delete_status: int = 405,
         quota: int | None = None,
         refill_per_second: float = 0.0,
         rate_limit: int | None = None,
         faults: Faults | None = None,
     ) -> None:
+        if repos_next_page not in NEXT_PAGE_STYLES:  # before the store opens: nothing to close
+            raise ValueError(f"repos_next_page must be one of {', '.join(NEXT_PAGE_STYLES)}")
         self.store = Store(db)
         self.triage = TriageRules(self.store)
         self.policies = PolicyStore(self.store)
@@ -101,7 +104,7 @@ class Emulator(Seeding):
         self._resolution_routes = ResolutionRoutes(
             self.resolutions, self._counters, lazy_end_cursor=lazy_end_cursor
         )
-        self._repo_routes = RepoRoutes(self.repos)
+        self._repo_routes = RepoRoutes(self.repos, next_page_style=repos_next_page)
         # Every family's endpoints. Literal paths (migration/...) come before ``{policy_id}`` ones.
         self._routes: tuple[Route, ...] = (
             *self._triage_routes.routes(),

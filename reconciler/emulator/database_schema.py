@@ -98,6 +98,7 @@ CREATE TABLE repositories (
     name TEXT NOT NULL,
     description TEXT,
     homepage TEXT,
+    html_url TEXT,
     visibility TEXT NOT NULL,
     archived INTEGER NOT NULL DEFAULT 0,
     default_branch TEXT,

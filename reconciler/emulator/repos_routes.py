@@ -3,7 +3,8 @@
 Socket documents the query (``sort`` default ``created_at``, ``direction`` default ``desc``,
 ``per_page`` 1-100 default 30, ``page`` from 1, ``include_archived`` default false,
 ``workspace``), the scope ``repo:list`` and the ``{results, nextPage}`` answer. The emulator's
-choices where it is silent: ``sort`` also takes ``updated_at``, ``name`` and ``slug``; ties keep
+choices where it is silent: ``sort`` also takes ``slug`` (Socket: ``created_at``, ``name``,
+``updated_at``); ties keep
 seeding order; a page past the end is an empty last page; ``include_archived`` takes ``true``
 or ``false`` in any case; an empty ``workspace`` names the repositories outside any workspace;
 a repository-restricted token sees only the repositories it was granted, by slug or by full

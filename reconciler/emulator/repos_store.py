@@ -14,8 +14,8 @@ from typing import Any, Final
 
 from reconciler.emulator.database import Org, Store
 
-# What the listing can be sorted by: Socket documents ``created_at`` (the default); the others
-# are the emulator's, cheap to offer and handy for a test that wants a readable order.
+# What the listing can be sorted by: Socket documents ``created_at`` (the default), ``name``
+# and ``updated_at``; ``slug`` is the emulator's, cheap to offer and handy for a readable order.
 SORTS: Final = ("created_at", "updated_at", "name", "slug")
 DEFAULT_VISIBILITY: Final = "private"
 DEFAULT_BRANCH: Final = "main"
@@ -29,6 +29,7 @@ SEED_FIELDS: Final = (
     "name",
     "description",
     "homepage",
+    "html_url",
     "visibility",
     "archived",
     "default_branch",
@@ -124,6 +125,7 @@ def to_api(row: sqlite3.Row) -> dict[str, Any]:
         "id": row["id"],
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
+        "html_url": row["html_url"] or f"https://github.com/{row['org']}/{row['slug']}",
         "slug": row["slug"],
         "head_full_scan_id": row["head_full_scan_id"],
         "integration_meta": None,
@@ -151,6 +153,7 @@ def _seed_row(repo: str | Mapping[str, Any]) -> dict[str, Any]:
         "name": given.get("name") or slug,
         "description": given.get("description"),
         "homepage": given.get("homepage"),
+        "html_url": given.get("html_url"),
         "visibility": given.get("visibility") or DEFAULT_VISIBILITY,
         "archived": given.get("archived", False),
         "default_branch": given.get("default_branch", DEFAULT_BRANCH),

@@ -2,9 +2,9 @@
 
 Set-up and inspection without HTTP, without auth and without touching counters or quota:
 orgs and their migration state, repositories, triage rules, policies, policy rules and
-resolutions. Seeding
-goes through the same checks as the API where a bad value would make the emulator answer
-something Socket never would (a selector, an action, a rank).
+resolutions. Seeding goes through the same checks as the API where a bad value would make the
+emulator answer something Socket never would (a selector, an action, a rank, a repository
+under two policy labels).
 """
 
 from __future__ import annotations
@@ -84,8 +84,9 @@ class Seeding:
 
         Each is a slug or a mapping with ``slug`` and any of ``name`` (default: the slug),
         ``archived`` (false), ``workspace`` (""), ``id`` (default: a generated UUID),
-        ``description``, ``homepage``, ``visibility`` ("private"), ``default_branch`` ("main"),
-        ``head_full_scan_id``. Raises ``ValueError`` (adding none) for a bad one.
+        ``description``, ``homepage``, ``html_url`` (a GitHub URL), ``visibility`` ("private"),
+        ``default_branch`` ("main"), ``head_full_scan_id``. Raises ``ValueError`` (adding
+        none) for a bad one.
         """
         return self.repos.seed(self._org(org), repos)
 
@@ -132,8 +133,7 @@ class Seeding:
         """
         checked = _checked(policy_body, {"name": name, **fields}, create=True)
         target = self._org(org)
-        ids = checked.get("repository_ids")
-        _checked(lambda _: check_scope(self.policies, self.repos, target, ids, None), {})
+        self._check_scope(target, checked.get("repository_ids"), None)
         return self.policies.create_policy(target, checked, rehearse=False).row
 
     def seed_policy_update(self, org: str, policy: str, **fields: Any) -> dict[str, Any]:
@@ -145,9 +145,7 @@ class Seeding:
         """
         target = self._policy(org, policy)
         checked = _checked(policy_body, dict(fields), create=False, default=target.is_default)
-        ids = checked.get("repository_ids")
-        owner = self._org(org)
-        _checked(lambda _: check_scope(self.policies, self.repos, owner, ids, target), {})
+        self._check_scope(self._org(org), checked.get("repository_ids"), target)
         return self.policies.update_policy(target, checked, rehearse=False).row
 
     def policy_rules(self, org: str, policy: str = DEFAULT_ID) -> list[dict[str, Any]]:
@@ -224,6 +222,12 @@ class Seeding:
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+    def _check_scope(self, org: Org, repo_ids: Any, policy: Policy | None) -> None:
+        try:
+            check_scope(self.policies, self.repos, org, repo_ids, policy)
+        except ApiFailure as exc:
+            raise ValueError(exc.message) from None
 
     def _policy(self, org: str, policy_id: str) -> Policy:
         found = self.policies.policy(self._org(org), policy_id)
