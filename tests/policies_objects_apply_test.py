@@ -22,7 +22,14 @@ from policies_apply_support import PROVENANCE, audit_lines, declared_plan, triag
 from reconciler.emulator import Emulator
 from reconciler.engine.audit import AuditLog
 from reconciler.engine.outcomes import APPLIED, NOT_APPLIED, UNKNOWN
-from reconciler.errors import ApiError, ApplyError, Location, ReadOnlyError, ScopeError
+from reconciler.errors import (
+    ApiError,
+    ApplyError,
+    Location,
+    OutcomeUnknownError,
+    ReadOnlyError,
+    ScopeError,
+)
 from reconciler.policies.apply import apply_org
 from reconciler.policies.changes import new_policy_ref
 from reconciler.policies.client import PoliciesClient
@@ -514,3 +521,51 @@ def test_a_plan_naming_a_policy_it_does_not_create_is_refused_before_any_write(
     with pytest.raises(ApplyError, match="a policy the plan does not create"):
         apply_org(policies_client(client), bad)
     assert moved.counters()["calls"] == start["calls"]
+
+
+class LoseAll(Recording):
+    """Every real write of ``method`` commits at the emulator, then its answer is lost once."""
+
+    def __init__(self, emulator: Emulator, method: str) -> None:
+        super().__init__(emulator)
+        self.method = method
+        self.lost = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if request.method == self.method and not self.lost:
+            self.lost += 1
+            raise httpx.ReadTimeout("the answer was lost (test)", request=request)
+        return response
+
+
+def test_a_lost_create_answer_is_never_retried_and_updates_and_deletes_are(
+    moved: Emulator, repos: dict[str, str]
+) -> None:
+    with triage_client(moved, LoseAll(moved, "POST")) as client, pytest.raises(OutcomeUnknownError):
+        policies_client(client).create_policy(TEST_ORG, {"name": "backend"})
+    assert moved.counters()["policies"]["created"] == 1  # sent once: it did commit
+    backend = by_name(moved)["backend"]["id"]
+    put = LoseAll(moved, "PUT")
+    with triage_client(moved, put) as client:
+        held = policies_client(client).update_policy(TEST_ORG, backend, {"baseline": None})
+    assert held.baseline is None and [m for m, *_ in put.answers].count("PUT") == 2
+    gone = LoseAll(moved, "DELETE")
+    with triage_client(moved, gone) as client:
+        assert policies_client(client).delete_policy(TEST_ORG, backend)  # the retry's 404: gone
+    assert [s for m, _, _, s in gone.answers if m == "DELETE"] == [200, 404]
+    assert "backend" not in by_name(moved)
+
+
+def test_a_policy_the_server_refuses_in_the_rehearsal_is_reported_at_its_line(
+    moved: Emulator, repos: dict[str, str]
+) -> None:
+    said: list[str] = []
+    with triage_client(moved) as client:
+        plan = policy_plan(client, [declared("x" * 121)])  # longer than the API takes
+        provider = PoliciesProvider(policies_client(client), said.append)
+        with pytest.raises(ApplyError, match="refused 1 of the 1 writes rehearsed"):
+            provider.before_writing(plan, 8)
+    assert len(said) == 1 and said[0].startswith("p.yaml:3:5: ")
+    assert "the server refused this in a dry run" in said[0]
+    assert sorted(by_name(moved)) == ["default"]
