@@ -140,3 +140,43 @@ def test_moves_do_not_count_against_the_safety_threshold_but_deletes_do(
     halved = run(http_emulator, "apply", str(files(names[:6])), "--yes")
     assert halved.exit_code == 1 and "refusing an unsafe plan" in halved.stderr
     assert len(emulator.policy_rules(TEST_ORG)) == 12
+
+
+def test_files_that_declare_policies_apply_them_and_plan_exits_0(
+    emulator: Emulator, http_emulator: str, tmp_path: Path
+) -> None:
+    """A policy moved into the files (``policies:``): created with its repository taken from
+    another policy, its rules in it, the other policy deleted last; then nothing to do."""
+    emulator.set_migration_state(TEST_ORG, "accepted")
+    repos = {r["slug"]: r["id"] for r in emulator.seed_repos(TEST_ORG, ["api", "web"])}
+    emulator.seed_policy(TEST_ORG, "legacy", repository_ids=[repos["api"], repos["web"]])
+    files = tmp_path / "p.yaml"
+    files.write_text(
+        "org: acme\ntarget: alert-policies\npolicies:\n"
+        "  - name: backend\n    baseline: comprehensive\n    description: Services\n"
+        "    repositories: [api]\n"
+        "policy_rules:\n"
+        "  - name: block malware\n    policy: backend\n"
+        "    vigil_selector: {finding.alertType: malware}\n    action: error\n"
+    )
+    log = tmp_path / "audit.jsonl"
+    applied = run(http_emulator, "apply", str(files), "--yes", "--force", "--audit-log", str(log))
+    assert applied.exit_code == 0, applied.output
+    # backend and its rule created; legacy first gave up api (an update), then was deleted.
+    assert "Apply complete: 2 created, 0 updated, 1 deleted" in applied.stdout
+    policies = {p["name"]: p for p in emulator.alert_policies(TEST_ORG) if p["name"]}
+    assert sorted(policies) == ["backend"]
+    assert policies["backend"]["repository_ids"] == [repos["api"]]
+    assert policies["backend"]["baseline"] == "comprehensive"
+    assert [r["name"] for r in emulator.policy_rules(TEST_ORG, policies["backend"]["id"])] == [
+        "block malware"
+    ]
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(x["kind"], x["action"], x["name"]) for x in lines] == [
+        ("policy", "update", "legacy"),
+        ("policy", "create", "backend"),
+        ("policy_rule", "create", "block malware"),
+        ("policy", "delete", "legacy"),
+    ]
+    again = run(http_emulator, "plan", str(files), "--detailed-exitcode")
+    assert again.exit_code == 0, again.output

@@ -17,8 +17,9 @@ from reconciler.http.retry import RetryPolicy
 from reconciler.policies.client import PoliciesClient
 from reconciler.policies.diff import diff
 from reconciler.policies.plan import PolicyPlan
+from reconciler.policies.snapshot import read_snapshot
 from reconciler.triage.client import TriageClient
-from reconciler.vocab.policies.model import DesiredResolution, DesiredRule
+from reconciler.vocab.policies.model import DesiredPolicy, DesiredResolution, DesiredRule
 from reconciler.vocab.policies.selectors import VigilSelector
 from reconciler.wiring import policies_client
 
@@ -71,6 +72,32 @@ def plan_for(
         live_resolutions=api.list_resolutions(TEST_ORG),
         prune=prune,
         trailer=PROVENANCE.trailer_at,
+    )
+
+
+def declared_plan(
+    client: TriageClient | PoliciesClient,
+    policies: Sequence[DesiredPolicy],
+    rules: Sequence[DesiredRule] = (),
+    resolutions: Sequence[DesiredResolution] = (),
+    *,
+    prune: bool = True,
+) -> PolicyPlan:
+    """The plan ``plan`` makes for org acme when its files declare ``policies``: one listing
+    of everything, the repositories included, then ``diff``."""
+    api = policies_client(client) if isinstance(client, TriageClient) else client
+    live = read_snapshot(api, TEST_ORG, repositories=True)
+    return diff(
+        TEST_ORG,
+        rules=rules,
+        resolutions=resolutions,
+        policies=live.policies,
+        live_rules=live.rules,
+        live_resolutions=live.resolutions,
+        prune=prune,
+        trailer=PROVENANCE.trailer_at,
+        declared=policies,
+        repositories=live.repositories,
     )
 
 

@@ -40,7 +40,7 @@ from reconciler.errors import (
 from reconciler.policies.apply import apply_org
 from reconciler.policies.changes import Placement, ResolutionChange, RuleChange
 from reconciler.policies.order import longest_increasing
-from reconciler.policies.outcomes import PolicyResult
+from reconciler.policies.outcomes import Item, PolicyResult
 from reconciler.policies.plan import PolicyPlan
 from reconciler.policies.recover import find_resolutions, find_rules
 from reconciler.policies.requests import PolicyChange
@@ -726,8 +726,8 @@ def test_a_replace_whose_delete_fails_is_not_applied(client: TriageClient, moved
         transport.refusing.add("DELETE")
         result = apply_org(policies_client(refusing), plan, concurrency=1)
     assert result.error is not None
-    assert [(c.action, c.selector) for c in result.applied] == [
-        ("create", resolution("y").selector)
+    assert [(c.action, c.to_dict()["selector"]) for c in result.applied] == [
+        ("create", resolution("y").selector.to_wire())
     ]
 
 
@@ -735,7 +735,7 @@ class _Heard:
     def __init__(self) -> None:
         self.items: list[tuple[str, str | None]] = []
 
-    def applied(self, change: PolicyChange, item: LiveRule | LiveResolution | None) -> None:
+    def applied(self, change: PolicyChange, item: Item | None) -> None:
         self.items.append((change.action, getattr(item, "id", None)))
 
     def half_done(self, change: ResolutionChange, item: LiveResolution) -> None:

@@ -3,7 +3,13 @@ late commits inside and past the settle time), and under Ctrl-C at a random writ
 ends with the rules in exactly the files' order, no duplicate, nothing lost, kept rules never
 re-created, and an audit line per change the server holds. A create whose answer was lost is
 never sent twice in one run: when the org does not show it yet, apply fails with its outcome
-unknown and the next apply (the one it advises) converges."""
+unknown and the next apply (the one it advises) converges.
+
+The policy soak does the same for an org whose files declare its policies: policy creates,
+updates (baselines, descriptions, repositories moving between policies and from a deleted one)
+and deletes under the same faults, lost answers on policy writes included. No policy or rule
+is created twice, none is lost, the audit log's policy lines equal what the server created and
+deleted, and the plan made afterwards is empty (what apply verified)."""
 
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ from conftest import ALL_SCOPES, ALL_SCOPES_TOKEN, TEST_ORG
 from policies_apply_support import (
     PROVENANCE,
     audit_lines,
+    declared_plan,
     names,
     plan_for,
     resolution,
@@ -32,10 +39,10 @@ from policies_apply_support import (
 
 from reconciler.emulator import Emulator, Faults
 from reconciler.engine.audit import AuditLog
-from reconciler.errors import ApplyError
+from reconciler.errors import ApplyError, Location
 from reconciler.policies.plan import PolicyPlan
 from reconciler.triage.client import TriageClient
-from reconciler.vocab.policies.model import DesiredResolution, DesiredRule
+from reconciler.vocab.policies.model import DesiredPolicy, DesiredResolution, DesiredRule
 from reconciler.vocab.policies.selectors import VigilSelector
 
 # The request timeout of these runs: lost answers get this long to commit. Late commits land
@@ -244,3 +251,120 @@ def test_ctrl_c_at_any_write_leaves_an_audit_line_per_change_held(
         )
     log.close()
     check_converged(emulator, rules, resolutions, ids)
+
+
+# --- policies as code ---------------------------------------------------------------------------
+
+# More lost answers and 5xx after commit than above: an org has only a few policy writes, and
+# each seed should meet some of them on those.
+POLICY_FAULTS = dataclasses.replace(
+    SOAK_FAULTS, rate_ambiguous=0.2, rate_late_commit=0.15, rate_500_after_commit=0.12
+)
+POLICY_REPOS = [f"repo{i}" for i in range(8)]
+
+
+def seed_policies(emulator: Emulator) -> dict[str, str]:
+    """Policies alpha (repo0, repo1; rules a0-a3), beta (repo2) and legacy (repo3, repo4;
+    rules l0-l2), none of them ours; the repository ids by slug."""
+    emulator.set_migration_state(TEST_ORG, "accepted")
+    ids = {r["slug"]: r["id"] for r in emulator.seed_repos(TEST_ORG, POLICY_REPOS)}
+    for name, repos, rules in (
+        ("alpha", ["repo0", "repo1"], [f"a{i}" for i in range(4)]),
+        ("beta", ["repo2"], []),
+        ("legacy", ["repo3", "repo4"], [f"l{i}" for i in range(3)]),
+    ):
+        made = emulator.seed_policy(
+            TEST_ORG, name, baseline="balanced", repository_ids=[ids[r] for r in repos]
+        )
+        bodies = [
+            {"name": n, "action": "warn", "vigil_selector": {"finding.alertType": n}} for n in rules
+        ]
+        if bodies:
+            emulator.seed_policy_rules(TEST_ORG, bodies, made["id"])
+    return ids
+
+
+def policy_files(rng: random.Random) -> tuple[list[DesiredPolicy], list[DesiredRule]]:
+    """alpha changes baseline and gives repo0 to beta; gamma (new) takes repo3 from legacy,
+    which is deleted; delta is new and empty; the default policy changes baseline. Rules: alpha's
+    shuffled with a new one, three in gamma, two in delta, two in the default policy."""
+
+    def policy(name: str, baseline: str | None, *repos: str) -> DesiredPolicy:
+        return DesiredPolicy(name, baseline, f"{name} team", repos, Location("p.yaml", 2, 3))
+
+    policies = [
+        policy("default", "essential"),
+        policy("alpha", "comprehensive", "repo1", "repo5"),
+        policy("beta", "balanced", "repo2", "repo0"),
+        policy("gamma", None, "repo3", "repo6"),
+        policy("delta", "balanced"),
+    ]
+    rng.shuffle(policies)
+    alpha = [f"a{i}" for i in range(4)] + ["a-new"]
+    rng.shuffle(alpha)
+    rules = [dataclasses.replace(want(n), policy="alpha") for n in alpha]
+    rules += [dataclasses.replace(want(f"g{i}"), policy="gamma") for i in range(3)]
+    rules += [dataclasses.replace(want(f"d{i}"), policy="delta") for i in range(2)]
+    rules += [want("malware"), want("typosquat")]
+    return policies, rules
+
+
+def check_policies_converged(
+    emulator: Emulator,
+    policies: Sequence[DesiredPolicy],
+    rules: Sequence[DesiredRule],
+    ids: dict[str, str],
+) -> None:
+    """Each declared policy once, with its baseline and repositories, its rules in order."""
+    live = emulator.alert_policies(TEST_ORG)
+    by_name = {p["name"] or "default": p for p in live}
+    assert len(by_name) == len(live)  # no policy twice
+    assert sorted(by_name) == sorted(p.name for p in policies)
+    for declared in policies:
+        held = by_name[declared.name]
+        assert held["baseline"] == declared.baseline
+        if not declared.is_default:
+            assert sorted(held["repository_ids"]) == sorted(ids[r] for r in declared.repositories)
+        wanted = [r.name for r in rules if r.policy == declared.name]
+        got = [r["name"] for r in emulator.policy_rules(TEST_ORG, held["id"])]
+        assert got == wanted, declared.name
+    with triage_client(emulator) as client:
+        assert not declared_plan(client, policies, rules).has_changes
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_policy_fault_soak_ends_with_the_declared_policies_exactly(
+    emulator: Emulator, seed: int, tmp_path: Path
+) -> None:
+    ids = seed_policies(emulator)
+    policies, rules = policy_files(random.Random(seed))
+    log_path = tmp_path / "audit.jsonl"
+    log = AuditLog.open(str(log_path), PROVENANCE)
+    with triage_client(emulator) as client:
+        plan = declared_plan(client, policies, rules)
+        assert [c.action for c in plan.policy_changes].count("create") == 2
+        start = emulator.counters()
+        emulator.set_faults(dataclasses.replace(POLICY_FAULTS, seed=seed))
+        timed_apply(client, plan, log)
+        emulator.set_faults(Faults())
+        again = declared_plan(client, policies, rules)
+        if again.has_changes:  # the rerun the failed apply advised: it sees what committed
+            apply_one(client, again, log, PROVENANCE, concurrency=8, settle=SETTLE)
+    log.close()
+    end = emulator.counters()
+    assert sum(end["faults"].values()) > sum(start["faults"].values())
+    changed = {
+        kind: {k: end[kind][k] - start[kind][k] for k in end[kind]}
+        for kind in ("policies", "policy_rules")
+    }
+    # No create was ever sent twice: each committed exactly once, lost answers included.
+    assert changed["policies"]["created"] == 2 and changed["policies"]["deleted"] == 1
+    assert changed["policy_rules"]["created"] == 1 + 3 + 2 + 2
+    check_policies_converged(emulator, policies, rules, ids)
+    lines = Counter((line["kind"], line["action"]) for line in audit_lines(log_path))
+    assert lines[("policy", "create")] == changed["policies"]["created"]
+    assert lines[("policy", "delete")] == changed["policies"]["deleted"]
+    assert lines[("policy_rule", "create")] == changed["policy_rules"]["created"]
+    # Each policy update of the plan is held: at least one line each (a rerun may add one).
+    updated = {line["name"] for line in audit_lines(log_path) if line["kind"] == "policy"}
+    assert updated >= {"default", "alpha", "beta", "gamma", "delta", "legacy"}

@@ -1,7 +1,17 @@
 """Send a PolicyPlan: ordered where placement needs it, concurrent where it does not.
 
-Two phases, so that stopping part-way leaves a rule or resolution too many, never too few:
+Policy objects first and last, rules and resolutions between, so that stopping part-way leaves a
+policy, rule or resolution too many, never too few:
 
+0. The policy writes but deletes, one at a time (they are few; ``policy_order``): the updates
+   that add no repository, then the creates, then the updates that add one. A repository moving
+   between two named policies thus leaves the first before the second takes it: it never holds
+   two policy labels (the default policy governs it in between); a policy to delete first gives
+   up the repositories another policy takes (``requests.releases``: an update of its own, in
+   the report and the audit log too, since its delete comes last). A create whose answer is lost
+   is never sent again: after the ``settle`` wait one policy listing looks for it by name
+   (``recover.find_policies``); found, it is applied and its rules go on with its id; not
+   found, it keeps its unknown outcome and its rules are not sent (not applied).
 1. Writes that add or change, as independent lanes run ``concurrency`` at a time: the creates
    and moves in plan order, as runs (``runs``: a step placed next to a rule an earlier step
    placed follows that step in its lane; a run starts next to a rule that stays, so runs are
@@ -9,6 +19,11 @@ Two phases, so that stopping part-way leaves a rule or resolution too many, neve
 2. Once all of phase 1 is confirmed: every rule delete and resolution delete (a replace's
    delete half), concurrently. Rules about to be deleted are never an anchor, so their
    deletes do not touch the order.
+3. Once all of that is confirmed: the policy deletes, one at a time (each takes its rules and
+   its repository label; its repositories go back to the default policy).
+
+A rule change in a policy the plan creates carries ``new_policy_ref(name)`` as its policy id;
+it is sent to the id that policy's create returned (``requests.bound``).
 
 A move and an update of the same rule are one PUT. Updates, moves and deletes are idempotent
 and the HTTP layer retries them. A real create is never sent twice in one run: when its answer
@@ -30,10 +45,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from reconciler.engine.lanes import Lane, Stop, run_lanes
+from reconciler.engine.lanes import Lane, Stop, parallel, run_lanes
 from reconciler.errors import ApplyError, OutcomeUnknownError, ReconcilerError
 from reconciler.policies import recover
-from reconciler.policies.changes import Placement, ResolutionChange, RuleChange
+from reconciler.policies.changes import (
+    Placement,
+    PolicyObjectChange,
+    ResolutionChange,
+    RuleChange,
+    created_policy_name,
+)
 from reconciler.policies.client import PoliciesClient, placement_body
 from reconciler.policies.outcomes import Item, Listener, PolicyResult
 from reconciler.policies.plan import PolicyPlan
@@ -41,10 +62,14 @@ from reconciler.policies.rehearse import rehearse
 from reconciler.policies.requests import (
     PolicyChange,
     RuleKey,
+    bound,
     create_resolution,
     delete_resolution,
+    policy_order,
+    releases,
     riding_updates,
     rule_key,
+    send_policy,
     send_rule,
     unaddressable,
 )
@@ -70,6 +95,9 @@ class _Run:
     lost: list[ResolutionChange] = field(default_factory=list)  # creates whose answer was lost
     lost_rules: dict[int, RuleChange] = field(default_factory=dict)  # the same, by id(change)
     lanes: list[list[RuleChange]] = field(default_factory=list)  # phase 1's, as sent
+    old_policies: frozenset[str] = frozenset()  # the policy ids listed before the apply
+    policy_ids: dict[str, str] = field(default_factory=dict)  # new_policy_ref -> created id
+    lost_policies: list[PolicyObjectChange] = field(default_factory=list)  # lost creates
 
     def send(self, changes: Sequence[PolicyChange], write: Callable[[], T]) -> T:
         """One request for ``changes``; a failure is recorded against them, then raised."""
@@ -80,6 +108,45 @@ class _Run:
             for change in changes:
                 self.result.failed(change, exc)
             raise
+
+    # --- phase 0 and 3: the policy objects ------------------------------------------------------
+
+    def policy_writes(self, changes: Sequence[PolicyObjectChange]) -> None:
+        """Send ``changes`` one at a time, from a worker thread so that Ctrl-C lets the request
+        in flight finish (its outcome then known); stop at the first failure."""
+        parallel(changes, self.send_policy, 1)
+
+    def send_policy(self, change: PolicyObjectChange) -> None:
+        try:
+            item = self.send([change], lambda: send_policy(self.client, change))
+        except OutcomeUnknownError:
+            if change.action != "create":
+                raise  # an update or delete is retried by the HTTP layer: this is a failure
+            with self.result.lock:
+                self.lost_policies.append(change)
+            return
+        if change.action == "create":
+            assert item is not None
+            self.policy_ids[change.policy_id] = item.id
+        self.result.done(change, item)  # a delete answered 404 is gone, as asked: done too
+
+    def recover_policies(self) -> None:
+        """Find the policy creates whose answer was lost: one wait, one policy listing. Found,
+        a create is applied and its rules go on; else it keeps its unknown outcome."""
+        if not self.lost_policies:
+            return
+        self.result.wait_for_lost_answers(self.settle)
+        found = recover.find_policies(
+            self.client, self.plan.org, self.lost_policies, self.old_policies
+        )
+        for change in self.lost_policies:
+            if id(change) in found:
+                self.policy_ids[change.policy_id] = found[id(change)].id
+                self.result.done(change, found[id(change)])
+
+    def sendable(self, change: RuleChange) -> bool:
+        """Whether ``change``'s policy exists: not one whose create failed or is unknown."""
+        return created_policy_name(change.policy_id) is None or change.policy_id in self.policy_ids
 
     # --- phase 1 -------------------------------------------------------------------------------
 
@@ -110,7 +177,8 @@ class _Run:
         lost: it is never sent again in this run, and ``recover`` looks for it."""
         ids = self.created[change.policy_id]
         try:
-            item = self.send([change], lambda: send_rule(self.client, step, ids=ids))
+            sent = bound(step, self.policy_ids)
+            item = self.send([change], lambda: send_rule(self.client, sent, ids=ids))
         except OutcomeUnknownError:
             with self.result.lock:
                 self.lost_rules[id(change)] = change
@@ -125,7 +193,7 @@ class _Run:
         update = self.riding.get(rule_key(change)) if change.action == "move" else None
         together = [change] if update is None else [change, update]
         ids = self.created.get(change.policy_id, {})
-        sent = step or change
+        sent = bound(step or change, self.policy_ids)
         item = self.send(together, lambda: send_rule(self.client, sent, update=update, ids=ids))
         for each in together:
             self.result.done(each, item)
@@ -163,7 +231,8 @@ class _Run:
         orders: dict[str, list[str]] = {}  # policy -> its rule ids, in order
         for policy in sorted({c.policy_id for c in self.lost_rules.values()}):
             lost = [c for c in self.lost_rules.values() if c.policy_id == policy]
-            held, orders[policy] = recover.find_rules(self.client, policy, lost, self.old_rules)
+            live = self.policy_ids.get(policy, policy)
+            held, orders[policy] = recover.find_rules(self.client, live, lost, self.old_rules)
             found.update(held)
         for key, rule in found.items():
             change = self.lost_rules[key]
@@ -200,7 +269,8 @@ class _Run:
                     order.remove(rule_id)
                     order.insert(order.index(anchor), rule_id)
                 body = placement_body(Placement(before=later.name, anchor_id=anchor), ids)
-                self.client.update_rule(self.plan.org, change.policy_id, rule_id, body)
+                live = self.policy_ids.get(change.policy_id, change.policy_id)
+                self.client.update_rule(self.plan.org, live, rule_id, body)
 
     def _exists(self, change: RuleChange, found: Mapping[int, LiveRule]) -> bool:
         return id(change) not in self.lost_rules or id(change) in found
@@ -260,22 +330,24 @@ def runs(changes: Sequence[RuleChange]) -> list[list[RuleChange]]:
 
 
 def _phases(run: _Run) -> tuple[list[Lane], list[Lane]]:
+    """Phases 1 and 2; a rule in a policy whose create is not confirmed is left out (not
+    applied: its policy may not exist)."""
     plan = run.plan
-    placed = [c for c in plan.rule_changes if c.action in ("create", "move")]
+    rules = [c for c in plan.rule_changes if run.sendable(c)]
+    placed = [c for c in rules if c.action in ("create", "move")]
     first = [run.placements(steps) for steps in sorted(runs(placed), key=len, reverse=True)]
     first += [
-        run.placements([c])
-        for c in plan.rule_changes
-        if c.action == "update" and rule_key(c) not in run.riding
+        run.placements([c]) for c in rules if c.action == "update" and rule_key(c) not in run.riding
     ]
     first += [run.create_resolution(c) for c in plan.resolution_changes if c.action != "delete"]
-    second = [run.delete_rule(c) for c in plan.rule_changes if c.action == "delete"]
+    second = [run.delete_rule(c) for c in rules if c.action == "delete"]
     second += [run.delete_resolution(c) for c in plan.resolution_changes if c.action != "create"]
     return first, second
 
 
 def writable(plan: PolicyPlan) -> None:
-    """Refuse, before anything is sent, a change of a rule or resolution without an id."""
+    """Refuse, before anything is sent, a change of a policy, rule or resolution without an
+    id, or of a rule in a policy the plan neither has nor creates."""
     blind = unaddressable(plan)
     if blind:
         raise ApplyError(
@@ -298,8 +370,9 @@ def apply_org(
     failure or Ctrl-C: see the result.
 
     ``before`` is the listing made right before (``snapshot.unchanged_snapshot``): what existed
-    then is never taken for the answer to a lost create. ``settle`` is how long a request whose
-    answer was lost may still commit: the client's request timeout.
+    then is never taken for the answer to a lost create (of a policy, rule or resolution).
+    ``settle`` is how long a request whose answer was lost may still commit: the client's
+    request timeout.
     """
     writable(plan)
     result = PolicyResult(plan.org, listener=listener, progress=progress)
@@ -315,12 +388,20 @@ def apply_org(
         else frozenset(c.uuid or "" for c in plan.resolution_changes),
         riding=riding_updates(plan),
         created={c.policy_id: {} for c in plan.rule_changes},  # one per policy, before any lane
+        old_policies=frozenset(p.id for p in before.policies)
+        if before
+        else frozenset(c.existing.id for c in plan.policy_changes if c.existing),
     )
-    first, second = _phases(run)
+    result.releases = releases(plan.policy_changes)
+    writes, deletes = policy_order(plan.policy_changes, result.releases)
     try:
+        run.policy_writes(writes)
+        run.recover_policies()
+        first, second = _phases(run)
         run_lanes(first, run.concurrency)
         run.recover()
         run_lanes(second, run.concurrency)
+        run.policy_writes(deletes)
     except ReconcilerError as exc:
         result.error = exc
     except KeyboardInterrupt:

@@ -10,6 +10,14 @@ gave a created or moved rule, and ``from`` / ``to`` (1-based positions) and ``pl
 Unlike a legacy triage create, a policies create is answered with the new rule or resolution,
 so every line names its id at once (or, after a lost answer, the id the listing found).
 
+A policy write has a line of its own (``kind`` ``policy``): its ``action``, the policy's
+``name`` and ``policy_id`` (for a create, the id the server gave it), ``sent`` (exactly the
+body sent: every field for a create, the changed ones for an update, none for a delete),
+``before`` / ``after`` (baseline, human description and repository ids, as held and as wanted),
+the repositories ``added`` and ``removed``, the ``rules_deleted`` with a policy delete, and
+``outcome`` (``applied``: a line is written once the server confirms the write). A rule line of
+a policy the plan created names that policy's id, not the plan's placeholder.
+
 A replace is one line once both its halves hold. When only its create half holds (the delete
 failed, or the run stopped between the two), the line written at the end of the run is that
 half's: a resolution ``create`` naming the new uuid, with ``replaces``, the old one's uuid, which
@@ -25,12 +33,13 @@ from collections.abc import Callable
 from typing import Any
 
 from reconciler.engine.audit import AuditLog, stamp
+from reconciler.engine.outcomes import APPLIED
 from reconciler.engine.provenance import Provenance
-from reconciler.policies.changes import ResolutionChange, RuleChange, halves
+from reconciler.policies.changes import PolicyObjectChange, ResolutionChange, RuleChange, halves
 from reconciler.policies.outcomes import Item
 from reconciler.policies.plan import TARGET
 from reconciler.policies.requests import PolicyChange
-from reconciler.vocab.policies.model import LiveResolution
+from reconciler.vocab.policies.model import LivePolicy, LiveResolution
 
 Clock = Callable[[], dt.datetime]
 
@@ -58,10 +67,50 @@ def _resolution_sides(
     )
 
 
+def policy_record(
+    change: PolicyObjectChange, item: Item | None, provenance: Provenance, *, when: dt.datetime
+) -> dict[str, Any]:
+    """The audit line for one applied policy write; ``item``: the policy as the server answered
+    (None for a delete)."""
+    data = change.to_dict()
+    before, after = data["before"], data["after"]
+    written = item.id if isinstance(item, LivePolicy) else None
+    return {
+        **stamp(provenance, when),
+        "target": TARGET,
+        "kind": data["kind"],
+        "org": change.org,
+        "action": change.action,
+        "uuid": written or data["uuid"],
+        "policy_id": written or data["uuid"],
+        "name": change.name,
+        "sent": data["body"],
+        "before": None
+        if before is None
+        else {k: before[k] for k in ("baseline", "description", "repository_ids")},
+        "after": None if after is None else _policy_after(item, after),
+        "added": data["added"],
+        "removed": data["removed"],
+        "rules_deleted": data["takes_rules"],
+        "source": after["source"] if after else None,
+        "outcome": APPLIED,
+    }
+
+
+def _policy_after(item: Item | None, after: dict[str, Any]) -> dict[str, Any]:
+    """The policy as the files want it, with the repository ids the server holds for it."""
+    wanted = {"baseline": after["baseline"], "description": after["description"]}
+    if isinstance(item, LivePolicy):
+        wanted["repository_ids"] = list(item.repository_ids)
+    return wanted
+
+
 def record(
     change: PolicyChange, item: Item | None, provenance: Provenance, *, when: dt.datetime
 ) -> dict[str, Any]:
     """The audit line for one applied change; ``item`` is what it wrote (None: a delete)."""
+    if isinstance(change, PolicyObjectChange):
+        return policy_record(change, item, provenance, when=when)
     data = change.to_dict()
     rule = isinstance(change, RuleChange)
     before, after = _rule_sides(data) if rule else _resolution_sides(data)
@@ -84,7 +133,7 @@ def record(
     }
     if rule:
         line.update(
-            policy=data["policy"],
+            policy=getattr(item, "policy_id", None) or data["policy"],
             name=data["name"],
             rule_id=uuid,
             rank=getattr(item, "rank", None) or None,

@@ -7,7 +7,7 @@ and how refusals are worded (``statuses``).
 
 Retries: reads, updates, moves, deletes and every dry run are idempotent. A real create is not:
 if its answer is lost, ``OutcomeUnknownError`` reaches the caller, who re-lists and looks for the
-rule by name (or the resolution by selector) before sending it again.
+policy or rule by name (or the resolution by selector) before sending it again.
 """
 
 from __future__ import annotations
@@ -148,6 +148,54 @@ class PoliciesClient:
         return by_cursor(
             fetch, what=f"the resolutions of org {org!r}", per_page=per_page, on_page=on_page
         )
+
+    # --- policy writes -------------------------------------------------------------------------
+
+    def create_policy(
+        self, org: str, body: Mapping[str, Any], *, dry_run: bool = False
+    ) -> LivePolicy:
+        """POST a policy (``name``, ``description``, ``baseline``, ``repository_ids``). Not
+        retried once it may have been sent: a lost answer is ``OutcomeUnknownError``."""
+        call = Call(
+            org,
+            f"create policy {body.get('name')!r}",
+            wire.SCOPE_POLICY_CREATE,
+            gated=not dry_run,
+            conflicts=True,
+        )
+        path = wire.POLICIES_PATH.format(org=_seg(org))
+        reply = self._send("POST", path, call, body=dict(body), dry_run=dry_run, creates=True)
+        return LivePolicy.from_get(_json(reply, "the created policy"), org)
+
+    def update_policy(
+        self, org: str, policy_id: str, body: Mapping[str, Any], *, dry_run: bool = False
+    ) -> LivePolicy:
+        """PUT the changed fields of a policy (a partial update; ``repository_ids`` replaces
+        the whole set). Idempotent, so retried."""
+        call = Call(
+            org,
+            f"update policy {policy_id}",
+            wire.SCOPE_POLICY_UPDATE,
+            gated=not dry_run,
+            conflicts=True,
+        )
+        path = _policy_path(org, policy_id)
+        reply = self._send("PUT", path, call, body=dict(body), dry_run=dry_run)
+        return LivePolicy.from_get(_json(reply, "the updated policy"), org)
+
+    def delete_policy(self, org: str, policy_id: str, *, dry_run: bool = False) -> bool:
+        """DELETE a policy with its rules and repository label. ``False`` when it was already
+        gone (404) and no earlier try of this call could have deleted it."""
+        call = Call(
+            org,
+            f"delete policy {policy_id}",
+            wire.SCOPE_POLICY_DELETE,
+            gated=not dry_run,
+            conflicts=True,
+        )
+        path = _policy_path(org, policy_id)
+        reply = self._send("DELETE", path, call, dry_run=dry_run, accept=(404,))
+        return reply.response.status_code != 404 or reply.after_uncertain
 
     # --- rule writes ---------------------------------------------------------------------------
 
@@ -296,6 +344,12 @@ def _shift(item: _Indexed, start: int, size: int) -> _Indexed:
 def _seg(value: str) -> str:
     # An org slug or id is one path segment: "/" or "?" in it must not change the route.
     return quote(value, safe="")
+
+
+def _policy_path(org: str, policy_id: str) -> str:
+    if not policy_id:
+        raise UsageError("a policy without an id cannot be changed")
+    return wire.POLICY_PATH.format(org=_seg(org), policy_id=_seg(policy_id))
 
 
 def _rule_path(org: str, policy_id: str, rule_id: str) -> str:

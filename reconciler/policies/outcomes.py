@@ -13,21 +13,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from reconciler.engine.outcomes import APPLIED, Outcomes, refused, statuses
-from reconciler.policies.changes import ResolutionChange, halves
+from reconciler.engine.outcomes import APPLIED, UNKNOWN, Outcomes, refused, statuses
+from reconciler.policies.changes import PolicyObjectChange, ResolutionChange, halves
 from reconciler.policies.plan import PolicyPlan
 from reconciler.policies.requests import PolicyChange
-from reconciler.vocab.policies.model import LiveResolution, LiveRule
+from reconciler.vocab.policies.model import LivePolicy, LiveResolution, LiveRule
 
-Item = LiveRule | LiveResolution
+Item = LivePolicy | LiveRule | LiveResolution
 
 
 class Listener(Protocol):
     """Told of each change once, as the server confirms it (the audit trail is one).
 
-    ``item`` is the rule or resolution the change wrote, as the server or a listing showed it;
-    None for a delete. ``half_done`` is told of a replace whose create half the server holds
-    (``item``, the new resolution) before its delete half is confirmed, if it ever is.
+    ``item`` is the policy, rule or resolution the change wrote, as the server or a listing
+    showed it; None for a delete. ``half_done`` is told of a replace whose create half the
+    server holds (``item``, the new resolution) before its delete half is confirmed, if it
+    ever is.
     """
 
     def applied(self, change: PolicyChange, item: Item | None) -> None: ...
@@ -47,6 +48,9 @@ class PolicyResult(Outcomes):
     _done: set[int] = field(default_factory=set, repr=False)
     # Replaces whose create half the server holds but whose delete half is not confirmed.
     _halves: dict[int, LiveResolution] = field(default_factory=dict, repr=False)
+    # Policy deletes sent in two requests: id(delete) -> the update that first gives up the
+    # repositories other policies take (``requests.releases``).
+    releases: dict[int, PolicyObjectChange] = field(default_factory=dict, repr=False)
 
     def sending(self, changes: Sequence[PolicyChange]) -> None:
         """One request for ``changes`` leaves (a move and the update riding on it share one)."""
@@ -108,6 +112,11 @@ class PolicyResult(Outcomes):
             if isinstance(change, ResolutionChange) and id(change) in halved:
                 create, delete = halves(change)
                 found += [(create, APPLIED), (delete, status)]
-            else:
-                found.append((change, status))
+                continue
+            release = self.releases.get(id(change))
+            sent = release is not None and (id(release) in done or id(release) in unknown)
+            if release is not None and sent and status != APPLIED:
+                # The update was sent on its own and its delete does not hold: say both.
+                found.append((release, APPLIED if id(release) in done else UNKNOWN))
+            found.append((change, status))
         return tuple(found)

@@ -10,7 +10,8 @@ Before the first real write of an org, in this order, and nothing is written unt
    checked with the delete of a resolution that cannot exist (``rehearse.check_resolution_
    deletes``). ``apply --dry-run`` stops here, and works before the move too.
 
-Then ``policies.apply`` sends the plan (each confirmed change audited at once,
+Then ``policies.apply`` sends the plan, policy objects first and policy deletes last (each
+confirmed change audited at once,
 ``policies.audit``), and ``policies.verify`` settles outcomes and checks content and exact order
 from one final listing.
 """
@@ -35,7 +36,7 @@ from reconciler.policies.orgs import plan_policies_org
 from reconciler.policies.outcomes import PolicyResult
 from reconciler.policies.plan import ACTIONS, TARGET, PolicyPlan
 from reconciler.policies.rehearse import check_resolution_deletes, rehearse
-from reconciler.policies.requests import PolicyChange
+from reconciler.policies.requests import RELEASE, PolicyChange
 from reconciler.policies.snapshot import Snapshot, unchanged_snapshot
 from reconciler.policies.statuses import gate_message
 from reconciler.policies.verify import Verdict, conclude
@@ -139,7 +140,8 @@ class PoliciesProvider:
         """``move rule 'a' of policy default (3 -> 1)``, ``replace resolution ...``,
         ``delete policy 'legacy'``."""
         if isinstance(change, PolicyObjectChange):
-            return f"{change.action} policy {change.name!r}"
+            text = f"{change.action} policy {change.name!r}"
+            return f"{text} ({RELEASE})" if change.reason == RELEASE else text
         if isinstance(change, RuleChange):
             text = f"{change.action} rule {change.name!r} of policy {change.policy_id}"
             if change.action == "move":

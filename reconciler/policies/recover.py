@@ -4,7 +4,8 @@ A create whose answer was lost is never sent again in the same run: its request 
 committed before the answer was lost, or may still commit (a request queued at the server). So
 the caller waits out the request timeout after the last lost answer, lists once, and counts what
 it finds as applied; what it does not find keeps its unknown outcome. A rule is found by its
-name in its policy, a resolution by its selector; either must be new (not among the ids listed
+name in its policy, a policy by its name and our seal on its description (``LivePolicy.managed``),
+a resolution by its selector; each must be new (not among the ids listed
 before the apply), so that a rule or resolution that was already there is never taken for the
 one just created.
 """
@@ -13,9 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from reconciler.policies.changes import ResolutionChange, RuleChange
+from reconciler.policies.changes import PolicyObjectChange, ResolutionChange, RuleChange
 from reconciler.policies.client import PoliciesClient
-from reconciler.vocab.policies.model import LiveResolution, LiveRule, timestamp_key
+from reconciler.vocab.policies.model import LivePolicy, LiveResolution, LiveRule, timestamp_key
+
+
+def find_policies(
+    client: PoliciesClient, org: str, changes: Sequence[PolicyObjectChange], old: Collection[str]
+) -> dict[int, LivePolicy]:
+    """Of the policy creates ``changes``, those the org now holds: ``id(change)`` to the policy
+    each created, a new named policy of its name sealed as ours. One listing for all of them."""
+    listed = client.list_policies(org) if changes else []
+    new = {p.name: p for p in listed if p.id and p.id not in old and p.managed}
+    return {id(c): new[c.name] for c in changes if c.name in new}
 
 
 def find_rules(

@@ -3,11 +3,14 @@
 The server checks each request as it would the real one and writes nothing, so a rule or
 resolution it would refuse (a selector it does not accept, a name too long for it) is found
 while the org is still untouched, and reported at the place in the files that asks for it
-(FILE:LINE:COL). Everything the API can rehearse is rehearsed: rule creates, updates, moves and
-deletes, and resolution creates (a replace rehearses its create). A resolution delete has no
-dry run: instead, ``check_resolution_deletes`` asks the server to delete a resolution that cannot
-exist, which changes nothing and is refused (403) when the token may not delete resolutions, so
-that a replace never stops between its two halves for want of that scope.
+(FILE:LINE:COL). Everything the API can rehearse is rehearsed: policy creates, updates and
+deletes, rule creates, updates, moves and deletes, and resolution creates (a replace rehearses
+its create). A rule in a policy the plan creates is rehearsed against the default policy, for
+its content only, and a policy write that takes a repository from a policy giving it up in the
+same plan is rehearsed without that repository (``requests.rehearsal_body``). A resolution
+delete has no dry run: instead, ``check_resolution_deletes`` asks the server to delete a
+resolution that cannot exist, which changes nothing and is refused (403) when the token may not
+delete resolutions, so that a replace never stops between its two halves for want of that scope.
 
 The rehearsals are independent (a placement next to a rule that is itself only rehearsed is
 left out, see ``requests``), so they run ``concurrency`` at a time. Dry runs are not gated by
@@ -20,6 +23,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Final
 
 from reconciler.engine.lanes import Lane, Stop, run_lanes
@@ -31,14 +35,18 @@ from reconciler.errors import (
     ReadOnlyError,
     ScopeError,
 )
-from reconciler.policies.changes import ResolutionChange, RuleChange
+from reconciler.policies.changes import PolicyObjectChange, ResolutionChange, RuleChange
 from reconciler.policies.client import PoliciesClient
 from reconciler.policies.plan import PolicyPlan
 from reconciler.policies.requests import (
     PolicyChange,
     create_resolution,
+    rehearsal_body,
+    rehearsed_rule,
+    released,
     riding_updates,
     rule_key,
+    send_policy,
     send_rule,
 )
 
@@ -85,7 +93,15 @@ def rehearse(client: PoliciesClient, plan: PolicyPlan, *, concurrency: int = 8) 
     """
     rehearsal = Rehearsal()
     riding = riding_updates(plan)
-    lanes: list[Lane] = []
+    gone = released(plan)
+    lanes: list[Lane] = [
+        _lane(
+            rehearsal,
+            change,
+            partial(send_policy, client, change, body=rehearsal_body(change, gone), dry_run=True),
+        )
+        for change in plan.policy_changes
+    ]
     for rule in plan.rule_changes:
         if rule.action == "update" and rule_key(rule) in riding:
             continue  # rehearsed with its move
@@ -131,7 +147,8 @@ def check_resolution_deletes(client: PoliciesClient, plan: PolicyPlan) -> None:
 def _rule_lane(
     client: PoliciesClient, rehearsal: Rehearsal, change: RuleChange, update: RuleChange | None
 ) -> Lane:
-    return _lane(rehearsal, change, lambda: send_rule(client, change, update=update, dry_run=True))
+    sent = rehearsed_rule(change)
+    return _lane(rehearsal, change, lambda: send_rule(client, sent, update=update, dry_run=True))
 
 
 def _resolution_lane(
@@ -164,6 +181,8 @@ def _about_the_files(error: ApiError) -> bool:
 
 
 def _describe(change: PolicyChange) -> str:
+    if isinstance(change, PolicyObjectChange):
+        return f"org {change.org}: {change.action} policy {change.name!r}"
     if isinstance(change, RuleChange):
         rule = f"rule {change.name!r} of policy {change.policy_id}"
         return f"org {change.org}: {change.action} {rule}"

@@ -3,7 +3,9 @@
 The HTTP layer hands over a ``Refusal`` (status, the server's message, redacted); the client
 says which call it was (``Call``: what it touched and the scope it needs). A 403 is worded from
 the server's message, as Socket uses it for a missing scope, a repository-restricted token and
-too small a quota alike; a 409 on a policy or rule write is the migration gate.
+too small a quota alike; a 409 on a policy or rule write is the migration gate, except that on
+a policy write (``Call.conflicts``) a 409 that does not speak of the migration is a conflict: a
+name another policy has, or a repository another policy governs.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Call:
     scope: str
     gated: bool = False  # a real policy or rule write: 409 is the migration gate
     credential: Credential | None = None  # the token the call carried, to name its variable
+    conflicts: bool = False  # a policy write: a 409 may also be a name or repository conflict
 
 
 def refusal_error(refusal: Refusal, call: Call) -> ApiError:
@@ -47,6 +50,10 @@ def refusal_error(refusal: Refusal, call: Call) -> ApiError:
             "the token belongs to another org",
             status,
         )
+    if status == 409 and call.conflicts and not _is_gate(refusal):
+        return ApiError(
+            f"the Socket API refused {where} (409: a conflict with another policy){said}", status
+        )
     if status == 409 and call.gated:
         state = refusal.details.get("state") if isinstance(refusal.details, dict) else None
         return ReadOnlyError(
@@ -55,6 +62,15 @@ def refusal_error(refusal: Refusal, call: Call) -> ApiError:
     if status == 400:
         return BadRequestError(f"the Socket API refused {where} (400){said}", status)
     return ApiError(f"unexpected answer {status} for {where}{said}", status)
+
+
+def _is_gate(refusal: Refusal) -> bool:
+    """Whether a 409 is the migration gate: its details name the migration state, or its
+    message or code speaks of the migration (the SDK's fixture: ``alert_policy_migration_
+    pending``)."""
+    details = refusal.details if isinstance(refusal.details, dict) else {}
+    code = str(details.get("code") or "")
+    return "state" in details or "migrat" in f"{refusal.message} {code}".lower()
 
 
 def gate_message(org: str, state: object) -> str:

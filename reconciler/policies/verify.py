@@ -11,28 +11,51 @@ creates and moves replayed on it the way the server places rules (``order.apply_
 the files do not mention therefore keep their places, and the files' rules must stand in the
 files' order. A rule is known by its id when it existed before, and by its name when the apply
 created it.
+
+Policy objects are read back too: each policy the plan creates or updates must exist by name
+with the baseline, human description and set of repository ids the files want; each it deletes
+must be gone (its rules with it). A rule of a policy the plan created is compared in that
+policy, found by name among the policies that are new (``created_ids``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from reconciler.engine.outcomes import Conclusion
 from reconciler.errors import ApiError
-from reconciler.policies.changes import Placement, ResolutionChange, RuleChange, halves
+from reconciler.policies.changes import (
+    Placement,
+    PolicyObjectChange,
+    ResolutionChange,
+    RuleChange,
+    created_policy_name,
+    halves,
+    new_policy_ref,
+)
 from reconciler.policies.client import PoliciesClient
 from reconciler.policies.order import Step, apply_steps
 from reconciler.policies.outcomes import Item, PolicyResult
 from reconciler.policies.plan import PolicyPlan
 from reconciler.policies.requests import PolicyChange
 from reconciler.policies.snapshot import Snapshot, read_snapshot
-from reconciler.vocab.policies.model import DesiredResolution, DesiredRule, LiveResolution, LiveRule
-from reconciler.vocab.policies.wire import CREATE_DEFAULT_POSITION, POSITION_FIRST
+from reconciler.vocab.policies.model import (
+    DesiredResolution,
+    DesiredRule,
+    LivePolicy,
+    LiveResolution,
+    LiveRule,
+)
+from reconciler.vocab.policies.wire import BASELINE_NONE, CREATE_DEFAULT_POSITION, POSITION_FIRST
 
 Key = tuple[str, str]  # ("id", rule id) for a rule that existed before, ("new", name) otherwise
 Content = tuple[str, str, str, str]  # name, canonical selector, action, human note
+# A policy as verify compares it: baseline (None: "none"), human description, repository ids
+# (None for the default policy, whose scope is implicit).
+PolicyContent = tuple[str | None, str, frozenset[str] | None]
 ResContent = tuple[str, str, str | None, str]  # selector, reason, reason_text, human comment
 
 
@@ -56,11 +79,13 @@ def conclude(
     result.progress = None  # the progress bar is gone by now
     result.wait_for_lost_answers(settle_seconds)
     try:
-        after = read_snapshot(client, plan.org, before.policies)
+        # Re-list the policies when the plan changes any: created ones hold rules, too.
+        after = read_snapshot(client, plan.org, None if plan.policy_changes else before.policies)
     except ApiError as exc:
         return Conclusion(result.statuses(plan), listing_error=exc)
+    refs = created_ids(plan, before, after)
     for change in result.unknown:
-        found, item = holds(change, before, after)
+        found, item = holds(change, before, after, refs)
         if found:
             result.done(change, item)
             continue
@@ -154,18 +179,79 @@ def expected_resolutions(plan: PolicyPlan, before: Snapshot) -> dict[Key, ResCon
 # --- how it differs ---------------------------------------------------------------------------
 
 
+def created_ids(plan: PolicyPlan, before: Snapshot, after: Snapshot) -> dict[str, str]:
+    """``new_policy_ref(name)`` -> the id of the policy of that name the apply created (one
+    that is in ``after`` and was not in ``before``), for each create the org holds; and the
+    default policy's id before -> after, when its first update gave it a UUID (contract 2.1)."""
+    old = {p.id for p in before.policies}
+    new = {p.name: p.id for p in after.policies if p.id not in old and p.name is not None}
+    found = {
+        c.policy_id: new[c.name]
+        for c in plan.policy_changes
+        if c.action == "create" and c.name in new
+    }
+    return {**found, **_default_moved(before, after)}
+
+
 def differences(plan: PolicyPlan, before: Snapshot, after: Snapshot) -> list[str]:
     """Every way ``after`` differs from what ``plan`` should have made of ``before``."""
-    problems: list[str] = []
+    problems = _policy_differences(plan, before, after)
     old = before.rule_ids()
-    for policy in sorted(before.rules):
+    gone = {c.policy_id for c in plan.policy_changes if c.action == "delete"}
+    refs = created_ids(plan, before, after)
+    policies = [p for p in sorted(before.rules) if p not in gone]
+    policies += [c.policy_id for c in plan.policy_changes if c.policy_id in refs]
+    for policy in policies:
         try:
             expected = expected_rules(plan, before, policy)
         except ValueError as exc:
             problems.append(f"policy {policy}: the plan's placements do not add up: {exc}")
             continue
-        problems += _rule_differences(policy, expected, _actual(after.rules.get(policy, ()), old))
+        listed = after.rules.get(refs.get(policy, policy), ())
+        problems += _rule_differences(policy, expected, _actual(listed, old))
     problems += _resolution_differences(plan, before, after)
+    return problems
+
+
+def live_policy(policy: LivePolicy) -> PolicyContent:
+    baseline = None if policy.baseline in (None, BASELINE_NONE) else policy.baseline
+    ids = None if policy.is_default else frozenset(policy.repository_ids)
+    return (baseline, policy.human_description, ids)
+
+
+def wanted_policy(change: PolicyObjectChange) -> PolicyContent:
+    """What a create or update should leave: the files' baseline and description, and the
+    repository ids it sends (or, when it sends none, those the policy held)."""
+    new, existing = change.new, change.existing
+    ids = change.body.get("repository_ids")
+    if ids is None and existing is not None:
+        ids = existing.repository_ids
+    if new is None:  # the update that frees a policy to delete of some repositories
+        assert existing is not None
+        held = live_policy(existing)
+        return (held[0], held[1], frozenset(ids or ()))
+    default = existing.is_default if existing else new.is_default
+    return (new.baseline, new.description.strip(), None if default else frozenset(ids or ()))
+
+
+def _policy_differences(plan: PolicyPlan, before: Snapshot, after: Snapshot) -> list[str]:
+    """Each policy the plan writes, read back: there with the wanted content, or gone."""
+    refs = created_ids(plan, before, after)
+    by_id = {p.id: p for p in after.policies}
+    problems: list[str] = []
+    for change in plan.policy_changes:
+        label = f"policy {change.name!r}"
+        live = by_id.get(refs.get(change.policy_id, change.policy_id))
+        if change.action == "delete":
+            if live is not None:
+                problems.append(f"{label} [{live.id}] still exists")
+        elif live is None:
+            problems.append(f"missing {label}")
+        elif live_policy(live) != wanted_policy(change):
+            problems.append(
+                f"{label} [{live.id}] has a different baseline, description or set of "
+                "repositories than expected"
+            )
     return problems
 
 
@@ -238,10 +324,24 @@ def _resolution_differences(plan: PolicyPlan, before: Snapshot, after: Snapshot)
 # --- whether one change holds ---------------------------------------------------------------
 
 
-def holds(change: PolicyChange, before: Snapshot, after: Snapshot) -> tuple[bool, Item | None]:
-    """Whether the org, as listed in ``after``, holds ``change``; and the item it wrote."""
+def holds(
+    change: PolicyChange,
+    before: Snapshot,
+    after: Snapshot,
+    refs: Mapping[str, str] | None = None,
+) -> tuple[bool, Item | None]:
+    """Whether the org, as listed in ``after``, holds ``change``; and the item it wrote.
+    ``refs``: the ids of the policies the apply created (``created_ids``)."""
+    known = refs if refs is not None else created_ids_of(change, before, after)
+    known = {**_default_moved(before, after), **known}
     if isinstance(change, ResolutionChange):
         return _resolution_holds(change, before, after)
+    if isinstance(change, PolicyObjectChange):
+        return _policy_holds(change, after, known)
+    if created_policy_name(change.policy_id) is not None and change.policy_id not in known:
+        return (False, None)  # its policy was never created: nor was it
+    if change.policy_id in known:
+        change = dataclasses.replace(change, policy_id=known[change.policy_id])
     rules = list(after.rules.get(change.policy_id, ()))
     by_id = {r.id: r for r in rules if r.id}
     if change.action == "create":
@@ -258,6 +358,34 @@ def holds(change: PolicyChange, before: Snapshot, after: Snapshot) -> tuple[bool
         assert change.new is not None
         return (_live(rule) == _desired(change.new), rule)
     return (_placed(change, rule, rules, before.rule_ids()), rule)
+
+
+def _default_moved(before: Snapshot, after: Snapshot) -> dict[str, str]:
+    was = next((p.id for p in before.policies if p.is_default), None)
+    now = next((p.id for p in after.policies if p.is_default), None)
+    return {was: now} if was is not None and now is not None and was != now else {}
+
+
+def created_ids_of(change: PolicyChange, before: Snapshot, after: Snapshot) -> dict[str, str]:
+    """``created_ids`` for one change: the new policy of its policy's name, if any."""
+    name = created_policy_name(change.policy_id) if isinstance(change, RuleChange) else None
+    if isinstance(change, PolicyObjectChange) and change.action == "create":
+        name = change.name
+    old = {p.id for p in before.policies}
+    found = [p.id for p in after.policies if p.id not in old and p.name == name]
+    return {new_policy_ref(name): found[0]} if name is not None and found else {}
+
+
+def _policy_holds(
+    change: PolicyObjectChange, after: Snapshot, refs: Mapping[str, str]
+) -> tuple[bool, Item | None]:
+    by_id = {p.id: p for p in after.policies}
+    live = by_id.get(refs.get(change.policy_id, change.policy_id))
+    if change.action == "delete":
+        return (live is None, None)
+    if live is None:
+        return (False, None)
+    return (change.action == "create" or live_policy(live) == wanted_policy(change), live)
 
 
 def _placed(change: RuleChange, rule: LiveRule, rules: list[LiveRule], old: frozenset[str]) -> bool:
