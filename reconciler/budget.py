@@ -56,15 +56,24 @@ def cost(plan: OrgPlan) -> Cost:
         writes = sum(1 for c in plan.rule_changes if c not in riding.values())
         writes += sum(2 if c.action == "replace" else 1 for c in plan.resolution_changes)
         writes += len(plan.policy_changes)
-        policies = len({c.policy_id for c in plan.rule_changes})
-        pages = 1 + policies * _pages(plan.existing) + _pages(len(plan.resolution_changes))
-        pages += 1 if plan.declares_policies else 0  # the repository listing, read again
-        return Cost(writes, 2 * pages)
+        # Before writing: the migration status and the live state again (is the plan stale?),
+        # then each write rehearsed with ?dry_run=true, except resolution deletes, which have
+        # no dry run (one probe stands for them all); after: the live state once more.
+        deletes = sum(1 for c in plan.resolution_changes if c.action == "delete")
+        rehearsals = writes - deletes + (1 if deletes else 0)
+        return Cost(writes, 1 + rehearsals + 2 * (plan.reads or _guess_reads(plan)))
     assert isinstance(plan, TriagePlan)
     upserts = [c for c in plan.changes if c.action != "delete"]
     writes = sum(1 for _ in batches(upserts)) + plan.count("delete")
     after = plan.existing + plan.count("create")
     return Cost(writes, 2 * _pages(max(plan.existing, after), MAX_PER_PAGE))
+
+
+def _guess_reads(plan: PolicyPlan) -> int:
+    """A saved plan that did not record its ``reads``: the policies its changes touch."""
+    policies = {c.policy_id for c in plan.rule_changes} | {c.policy_id for c in plan.policy_changes}
+    reads = 1 + max(1, len(policies)) + _pages(plan.existing)
+    return reads + (1 if plan.declares_policies else 0)
 
 
 def _pages(items: int, per_page: int = PAGE) -> int:

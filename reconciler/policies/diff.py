@@ -50,7 +50,7 @@ from reconciler.vocab.policies.model import (
     rule_seal_parts,
     timestamp_key,
 )
-from reconciler.vocab.policies.wire import DEFAULT_POLICY_ID, RULE_NOTE_MAX
+from reconciler.vocab.policies.wire import DEFAULT_POLICY_ID, PER_PAGE_MAX, RULE_NOTE_MAX
 
 # Keys for order.plan_order: a live rule by its index in the listing, a new rule by its name.
 _Key = tuple[str, int | str]
@@ -474,4 +474,20 @@ def diff(
         notices=(*scope.notices, *notices),
         policy_changes=scope.changes,
         declares_policies=declared is not None,
+        reads=snapshot_reads(policies, live_resolutions, repositories),
     )
+
+
+def snapshot_reads(
+    policies: Sequence[LivePolicy],
+    resolutions: Sequence[LiveResolution],
+    repositories: Sequence[LiveRepository] | None,
+) -> int:
+    """The calls one read of this live state takes (``snapshot.read_snapshot``): the policy
+    listing, each policy's rules (not paged), the resolution pages, the repository pages."""
+    calls = 1 + len(policies) + _pages(len(resolutions))
+    return calls + (_pages(len(repositories)) if repositories is not None else 0)
+
+
+def _pages(items: int) -> int:
+    return max(1, -(-items // PER_PAGE_MAX))

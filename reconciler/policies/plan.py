@@ -82,6 +82,10 @@ class PolicyPlan:
     # The files declare the org's policies: the plan was made against the repository listing
     # too, which the fingerprint then covers (``snapshot.read_snapshot``).
     declares_policies: bool = False
+    # The calls one read of the live state took (``diff.snapshot_reads``): apply reads it again
+    # before writing and to verify, so the call estimate (``budget.cost``) counts it twice.
+    # 0 in a plan saved before this was recorded: the estimate then guesses from ``existing``.
+    reads: int = 0
     # The target used and why (``engine.targets``); None for a plan made without a status read.
     choice: TargetChoice | None = field(default=None, compare=False)
 
@@ -139,6 +143,7 @@ class PolicyPlan:
             "fingerprint": self.fingerprint,
             "warnings": list(self.notices),  # the key triage org plans use, for renderers
             "changes": [c.to_dict() for c in self.changes],
+            "reads": self.reads,
             **self._policy_keys(),
         }
 
@@ -186,6 +191,7 @@ class PolicyPlan:
             safety=planfields.safety(data, where),
             notices=tuple(warnings),
             declares_policies=planfields.flag(data, "declares_policies", where, default=False),
+            reads=planfields.count(data, "reads", where, default=0),
         )
         for i, change in enumerate(plan.changes):
             if change.org != org:
