@@ -197,5 +197,5 @@ def test_an_alert_policies_listing_is_labelled_too(tmp_path: Path) -> None:
     assert b"target: alert-policies" in stdout
     assert "Listing acme" in text
     lines, bottom = screen(text)  # nothing left but the estimate of the apply
-    assert [line.split(" API calls")[0] for line in lines] == ["Apply will make about 7"]
+    assert [line.split(" API calls")[0] for line in lines] == ["Apply will make about 9"]
     assert bottom == ""
