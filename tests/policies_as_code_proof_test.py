@@ -80,6 +80,8 @@ def test_the_export_of_a_moved_org_plans_no_changes(
     assert (len(document["policy_rules"]), len(document["resolutions"])) == (60, 20)
     before = real_writes(moved)
     result = run("plan", str(exported), "--api-url", http_emulator, "--detailed-exitcode")
+    # 60 rules, 20 resolutions and the two named policies, which the files now manage
+    assert result.stdout.startswith("Org acme (82 live rules, resolutions and policies):\n")
     assert "Plan: 0 to create, 0 to update, 0 to move, 0 to replace, 0 to delete" in result.stdout
     assert real_writes(moved) == before
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import click
 
+from reconciler.api import ALERT_POLICIES
 from reconciler.render import policyobjects, policyrows, wrap
 from reconciler.render.common import (
     SYMBOLS,
@@ -82,6 +83,19 @@ def org_lines(org: dict[str, Any], width: int) -> Iterator[tuple[str, str]]:
     yield from moves
 
 
+def _existing(org: dict[str, Any]) -> str:
+    """What ``existing`` counts: triage rules; under Alert Policies rules and resolutions too,
+    and the named policies in scope when the files declare them."""
+    if org.get("target") != ALERT_POLICIES:
+        return count(org["existing"], "live rule")
+    what = (
+        "rules, resolutions and policies"
+        if org.get("declares_policies")
+        else "rules and resolutions"
+    )
+    return f"{org['existing']} live {what}"
+
+
 def render_text(plan: Plan, out: TextIO, *, colour: bool = False, width: int | None = None) -> None:
     """Each org's changes and summary line; unsafe plans flagged. Colour only when asked.
 
@@ -89,7 +103,7 @@ def render_text(plan: Plan, out: TextIO, *, colour: bool = False, width: int | N
     """
     width = wrap.terminal_width() if width is None else width
     for org in plan.to_dict(fingerprint=False)["orgs"]:  # not shown, and costly to compute
-        head = f"Org {org['org']} ({count(org['existing'], 'live rule')}):"
+        head = f"Org {org['org']} ({_existing(org)}):"
         click.echo(head, file=out, color=colour)
         for line in policyrows.target_lines(org):  # which API, and why
             click.echo(terminal_safe(f"  {line}"), file=out, color=colour)
