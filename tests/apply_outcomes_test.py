@@ -15,13 +15,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import pytest
 from apply_scripted import INTERRUPT, LOSE, REFUSE, Script, Scripted
 from apply_support import apply_one
 from apply_test import TODAY, make_client, rule, seed
 from conftest import TEST_ORG
 
-from reconciler.emulator import Emulator, Faults
+from reconciler.emulator import Emulator, EmulatorTransport, Faults
 from reconciler.engine import flow
 from reconciler.engine.audit import AuditLog
 from reconciler.engine.lanes import run_lanes
@@ -79,7 +80,7 @@ def test_a_lost_create_that_commits_late_is_waited_for_not_sent_again(
     emulator.set_faults(Faults(rate_late_commit=1.0, late_commit_delay=0.05))
     with make_client(emulator) as client:
         plan, before = planned(client, [rule("a"), rule("b")])
-        result = apply_org(client, plan, settle=0.4)
+        result = apply_org(client, plan)
         assert result.error is None and len(result.unknown) == 2  # never sent again
         conclude(client, plan, before, result, settle_seconds=0.4)
         emulator.set_faults(Faults())
@@ -366,7 +367,7 @@ def test_the_final_listing_settles_each_unknown_outcome_but_a_create_not_seen_ye
     held, lost = Delete(TEST_ORG, _BEFORE, None), Update(TEST_ORG, _BEFORE, rule("a"))
     pending = Create(TEST_ORG, None, rule("b"))
     plan = TriagePlan(TEST_ORG, (held, lost, pending), unchanged=0, existing=1)
-    result = ApplyResult(TEST_ORG)
+    result = ApplyResult()
     result.sending([held, lost, pending])
     settle(result, [_BEFORE], [])
     assert sorted(outcome(plan, result)) == [
@@ -382,6 +383,14 @@ def test_the_differences_after_apply_are_in_selector_order() -> None:
     assert differences(expected, [_listed("u-a", "a")]) == [
         "unexpected rule npm/a [u-a]",
         "missing rule npm/b",
+    ]
+    expected = {rule("a").selector: ("ignore", "why"), rule("b").selector: ("ignore", "why")}
+    twice = [_listed("u-a", "a", note="old"), _listed("u-a2", "a"), _listed("u-b", "b", "warn")]
+    assert differences(expected, twice) == [
+        "2 live rules for npm/a: another writer (a second apply?) made the same change at the "
+        "same time, or a lost create committed late",
+        "rule npm/a has a different note than expected",
+        "rule npm/b has state warn, expected ignore",
     ]
 
 
@@ -553,3 +562,76 @@ def test_the_engine_refuses_to_write_a_rule_without_a_uuid(
         apply_org(client, plan)
     calls = emulator.counters()["calls"]
     assert (calls["POST"], calls["DELETE"]) == (0, 0)
+
+
+def test_a_refused_plan_names_every_rule_without_a_uuid(emulator: Emulator) -> None:
+    """The operator reads which changes of the hand-edited plan file to fix, all at once."""
+    ghost = LiveRule("", rule("ghost").selector, "warn", "why")
+    phantom = LiveRule("", rule("phantom").selector, "warn", "why")
+    changes = (
+        Update(TEST_ORG, ghost, rule("ghost", state="block"), "block it"),
+        Delete(TEST_ORG, phantom, None),
+    )
+    plan = TriagePlan(TEST_ORG, changes, unchanged=0, existing=2, stated_fingerprint="sha256:x")
+    with make_client(emulator) as client, pytest.raises(ApplyError) as raised:
+        apply_org(client, plan)
+    assert str(raised.value) == (
+        f"refusing the plan of org {TEST_ORG}: update npm/ghost, delete npm/phantom: a rule "
+        "without a uuid can be neither updated nor deleted; nothing was written"
+    )
+
+
+# --- how wide the apply goes ----------------------------------------------------------------
+
+
+class _InFlight(EmulatorTransport):
+    """The emulator, each write held briefly, counting the writes in flight at once."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        super().__init__(emulator)
+        self.now = self.most = 0
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return super().handle_request(request)
+        with self._lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        try:
+            time.sleep(0.05)
+            return super().handle_request(request)
+        finally:
+            with self._lock:
+                self.now -= 1
+
+
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_no_more_writes_are_in_flight_than_the_concurrency_asked(
+    emulator: Emulator, concurrency: int
+) -> None:
+    """``--concurrency`` bounds the upserts' wave and the deletes' (the API's rate limit)."""
+    seed(emulator, ["upd", "gone1", "gone2", "gone3", "gone4"])
+    transport = _InFlight(emulator)
+    with make_client(emulator, transport=transport) as client:
+        plan, _ = planned(client, [rule("upd", state="block"), rule("new")])
+        result = apply_org(client, plan, concurrency=concurrency)
+    assert result.error is None and len(result.applied) == 6  # an update, a create: two POSTs
+    assert transport.most == concurrency
+
+
+# triage/verify.py (conclude): an apply that stopped part-way is not checked against the plan.
+def test_an_apply_stopped_by_a_refusal_reports_no_differences_only_outcomes(
+    emulator: Emulator,
+) -> None:
+    """The delete is refused (the org moved): the rule it left is the refusal's doing, which the
+    report already says, not a difference after apply."""
+    seed(emulator, ["gone"])
+    with make_client(emulator) as client:
+        plan, before = planned(client, [])
+        emulator.add_org(TEST_ORG, migrated=True)
+        result = apply_org(client, plan)
+        assert isinstance(result.error, ReadOnlyError) and not result.interrupted
+        conclusion = conclude(client, plan, before, result)
+    assert [s for _, s in conclusion.statuses] == [NOT_APPLIED]
+    assert conclusion.after is not None and conclusion.problems == ()
