@@ -20,7 +20,7 @@ import pytest
 from apply_scripted import INTERRUPT, LOSE, REFUSE, Script, Scripted
 from apply_support import apply_one
 from apply_test import TODAY, make_client, rule, seed
-from conftest import TEST_ORG
+from conftest import TEST_ORG, TEST_TOKEN, TRANSPORT_BASE_URL
 
 from reconciler.emulator import Emulator, EmulatorTransport, Faults
 from reconciler.engine import flow
@@ -417,6 +417,27 @@ def test_the_audit_log_makes_its_directory_sorts_keys_and_counts_lines(
     )
 
 
+# engine/audit.py (append, close): a disk that refuses the log is one line naming the file,
+# said once; what the operator then reads in place of the log is the report.
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_a_full_disk_is_one_line_naming_the_audit_log_said_once() -> None:
+    log = AuditLog.open("/dev/full", SEALED)
+    with pytest.raises(ApplyError) as raised:
+        _write(log, Delete(TEST_ORG, _BEFORE, None))
+    assert str(raised.value) == (
+        "cannot append to the audit log /dev/full: No space left on device; the changes "
+        "applied from then on are in the report below, not in the log"
+    )
+    _write(log, Delete(TEST_ORG, _listed("u-b", "b"), None))  # nothing more: said once
+    log.close()  # the apply already said so
+    assert log.lines == 0
+    untouched = AuditLog.open("/dev/full", SEALED)  # nothing written: only fsync fails
+    with pytest.raises(ApplyError) as closing:
+        untouched.close()
+    assert str(closing.value) == "cannot write the audit log /dev/full: Invalid argument"
+    untouched.close()  # closed already: nothing to say twice
+
+
 # triage/audit.py (AuditTrail): one line per change, a create's naming the oldest new rule.
 def test_the_audit_trail_writes_each_change_once_and_a_create_with_the_oldest_rule(
     tmp_path: Path,
@@ -635,3 +656,90 @@ def test_an_apply_stopped_by_a_refusal_reports_no_differences_only_outcomes(
         conclusion = conclude(client, plan, before, result)
     assert [s for _, s in conclusion.statuses] == [NOT_APPLIED]
     assert conclusion.after is not None and conclusion.problems == ()
+
+
+# engine/lanes.py (_in_threads): Ctrl-C in the main thread lets the requests in flight finish
+# before apply returns, so that their outcome is known, and sends nothing more.
+def test_ctrl_c_lets_the_writes_in_flight_finish_before_apply_returns(
+    emulator: Emulator,
+) -> None:
+    import signal
+
+    from reconciler.http import waits
+
+    seed(emulator, ["d1", "d2", "d3", "d4", "d5"])
+    main = threading.main_thread().ident
+    assert main is not None and threading.get_ident() == main
+
+    def ctrl_c_then_linger() -> None:
+        time.sleep(0.1)  # every item is queued by now: the main thread waits on them
+        signal.pthread_kill(main, signal.SIGINT)  # as the terminal sends it, to the main thread
+        time.sleep(0.3)  # still in flight while the main thread handles it
+
+    linger: Script = {("DELETE", 1): lambda: time.sleep(0.4), ("DELETE", 2): ctrl_c_then_linger}
+    transport = Scripted(emulator, linger)
+    try:
+        with make_client(emulator, transport=transport) as client:
+            plan, _ = planned(client, [])
+            result = apply_org(client, plan, concurrency=2)
+            states = [s for _, s in statuses(plan, result)]  # as apply_org returned
+    finally:
+        waits.resume()
+    assert result.interrupted
+    assert states == [APPLIED, APPLIED] + [NOT_APPLIED] * 3  # the two in flight finished
+    assert len(transport.sent("DELETE")) == 2  # and nothing more was sent
+
+
+# engine/outcomes.py (refused): only a refusal (4xx but 429) or a request never sent is
+# certainly not applied; a 5xx or a 429 after a try that committed is settled by the listing.
+@pytest.mark.parametrize("last", [Faults(rate_500=1.0), Faults(rate_429=1.0)])
+def test_a_delete_that_committed_before_its_retries_failed_is_reported_applied(
+    emulator: Emulator, last: Faults
+) -> None:
+    seed(emulator, ["gone"])
+    script: Script = {
+        ("DELETE", 1): lambda: emulator.set_faults(Faults(rate_500_after_commit=1.0)),
+        ("DELETE", 2): lambda: emulator.set_faults(last),
+    }
+    transport = Scripted(emulator, script)
+    no_waiting = replace(THREE_TRIES, max_wait=0.0)
+    with make_client(emulator, no_waiting, transport=transport) as client:
+        plan, before = planned(client, [])
+        result = apply_org(client, plan)
+        assert isinstance(result.error, (ServerError, RateLimitError))
+        assert [s for _, s in statuses(plan, result)] == [UNKNOWN]
+        emulator.set_faults(Faults())
+        conclusion = conclude(client, plan, before, result)
+    assert [s for _, s in conclusion.statuses] == [APPLIED]
+    assert emulator.rules(TEST_ORG) == []
+
+
+def test_a_write_still_waiting_out_a_429_when_ctrl_c_comes_is_not_applied(
+    emulator: Emulator,
+) -> None:
+    """It was never sent: the report says so without waiting for a listing."""
+    import signal
+
+    from reconciler.http import waits
+
+    seed(emulator, ["gone"])
+    main = threading.main_thread().ident
+    assert main is not None
+    patient = RetryPolicy(max_attempts=3, retry_after_cap=900.0, max_wait=900.0)
+    client = TriageClient(
+        TRANSPORT_BASE_URL, TEST_TOKEN, transport=EmulatorTransport(emulator), retry=patient
+    )
+    ctrl_c = threading.Timer(0.3, signal.pthread_kill, (main, signal.SIGINT))
+    try:
+        with client:
+            plan, _ = planned(client, [])
+            emulator.set_faults(Faults(rate_429=1.0, retry_after=900))
+            started = time.monotonic()
+            ctrl_c.start()
+            result = apply_org(client, plan)
+    finally:
+        ctrl_c.cancel()
+        waits.resume()
+        emulator.set_faults(Faults())
+    assert result.interrupted and time.monotonic() - started < 10
+    assert outcome(plan, result) == [("delete", "npm/gone", NOT_APPLIED)]

@@ -139,9 +139,9 @@ def test_a_rule_without_a_stamp_or_a_uuid_makes_the_shortcut_step_aside(
     applied: Applied, blank: str
 ) -> None:
     before = applied.before
-    first = before[0]
-    blanked = dataclasses.replace(first, updated_at="") if blank == "updated_at" else None
-    unstamped = [blanked or dataclasses.replace(first, uuid=""), *before[1:]]
+    one = before[500]  # a rule the plan leaves alone, on a page the count does not read
+    blanked = dataclasses.replace(one, updated_at="") if blank == "updated_at" else None
+    unstamped = [*before[:500], blanked or dataclasses.replace(one, uuid=""), *before[501:]]
     assert after_apply(applied.client, TEST_ORG, unstamped, applied.result) is None
 
 
@@ -306,6 +306,8 @@ def _seed_stamped(emulator: Emulator, count: int, tied: int) -> None:
         (1000, 1, 0, 0, 2, 2),
         # ... or the one they fill (1,000 rules: page 10); updates and deletes add no rule.
         (998, 1, 0, 0, 2, 2),
+        # 150 creates: 2 pages of changed rules, and the count page 12 (1,150 rules).
+        (1000, 1, 0, 0, 150, 3),
         (1001, 1, 1, 1, 0, 2),
         # 98 updates and the rule at the newest stamp fill one page; a delete takes no room.
         (1000, 1, 98, 2, 0, 2),
