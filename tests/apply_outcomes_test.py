@@ -92,7 +92,7 @@ def test_a_lost_create_that_commits_late_is_waited_for_not_sent_again(
 
 
 def test_a_create_that_commits_after_the_wait_is_never_sent_again_and_apply_fails(
-    emulator: Emulator,
+    emulator: Emulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The server holds the create for three times the timeout. Apply must not re-send it
     (that makes a duplicate once the first commits), nor exit 0 while its fate is unknown."""
@@ -105,7 +105,14 @@ def test_a_create_that_commits_after_the_wait_is_never_sent_again_and_apply_fail
             apply_one(client, plan, None, concurrency=1, settle=timeout)
         time.sleep(4 * timeout)  # the held create has committed by now
         again, _ = planned(client, [rule("a")])
-    assert "1 with an unknown outcome. Running apply again converges" in str(raised.value)
+    assert str(raised.value) == (
+        f"apply of org {TEST_ORG} sent every change, but 1 of them lost their answer and the "
+        "org does not show them yet: a request may still commit at the server, so they were "
+        f"not sent again. Applied 0 of 1 changes to org {TEST_ORG} (0 created, 0 updated, "
+        "0 deleted); 0 not applied; 1 with an unknown outcome. Running apply again converges "
+        "(it sees what committed meanwhile)."
+    )
+    assert "Interrupted" not in capsys.readouterr().err  # no Ctrl-C: nothing says there was
     assert [r["package_name"] for r in emulator.rules(TEST_ORG)] == ["a"]  # no duplicate
     assert again.changes == ()  # the run it advises has nothing left to do
 
@@ -743,3 +750,51 @@ def test_a_write_still_waiting_out_a_429_when_ctrl_c_comes_is_not_applied(
         emulator.set_faults(Faults())
     assert result.interrupted and time.monotonic() - started < 10
     assert outcome(plan, result) == [("delete", "npm/gone", NOT_APPLIED)]
+
+
+# engine/flow.py (finish): after Ctrl-C, the changes whose outcome is unknown are checked once
+# (said first); a second Ctrl-C during that check stops at once, leaving them unknown.
+@pytest.mark.parametrize("again", [False, True])
+def test_ctrl_c_checks_the_unknown_outcomes_and_ctrl_c_again_skips_it(
+    emulator: Emulator, capsys: pytest.CaptureFixture[str], again: bool
+) -> None:
+    emulator.set_faults(Faults(rate_late_commit=1.0, late_commit_delay=0.1))
+    seed(emulator, ["gone"])
+    transport = Scripted(emulator)
+
+    def ctrl_c() -> None:
+        if again:  # the next GET is the final listing's
+            transport.script[("GET", transport.seen["GET"] + 1)] = INTERRUPT
+        raise KeyboardInterrupt
+
+    with make_client(emulator, transport=transport) as client:
+        plan, _ = planned(client, [rule("a")])
+        transport.script[("DELETE", 1)] = ctrl_c  # right after the lost create
+        with pytest.raises(KeyboardInterrupt):
+            apply_one(client, plan, None, concurrency=1, settle=0.5)
+    err = capsys.readouterr().err
+    assert (
+        "Interrupted: checking 2 changes whose outcome is unknown (Ctrl-C again to stop at "
+        "once)..." in err
+    )
+    settled = ["  applied: create npm/a", "  not applied: delete npm/gone"]
+    unsettled = ["  outcome unknown: create npm/a", "  outcome unknown: delete npm/gone"]
+    assert report_lines(err) == (unsettled if again else settled)
+
+
+# engine/flow.py (apply_org): an audit log that fails when the trail is finished (a create no
+# listing named) stops the report with that failure, not with the listing's.
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_an_audit_log_that_fails_at_the_end_is_the_reason_apply_gives(emulator: Emulator) -> None:
+    transport = Scripted(emulator)
+    log = AuditLog.open("/dev/full", SEALED)
+    with make_client(emulator, THREE_TRIES, transport=transport) as client:
+        plan, _ = planned(client, [rule("a")])
+        transport.script[("POST", 1)] = transport.refuse_from_now("GET")
+        with pytest.raises(ApplyError) as raised:
+            apply_one(client, plan, log, concurrency=1, settle=0.0)
+    assert str(raised.value).startswith(
+        f"apply of org {TEST_ORG} stopped: cannot append to the audit log /dev/full: No space "
+        f"left on device; the changes applied from then on are in the report below, not in the "
+        f"log. Applied 1 of 1 changes to org {TEST_ORG}"
+    )

@@ -126,7 +126,10 @@ def test_saved_plan_applies_and_a_stale_one_is_refused(
     before = emulator.counters()["calls"]
     stale = run("apply", "--plan", str(plan_file), "--api-url", local, "--yes")
     assert stale.exit_code == 1
-    assert "changed since" in stale.output
+    assert (
+        f"the live rules of org {TEST_ORG} changed since {plan_file} was made; nothing was "
+        "written. Run plan again." in stale.output
+    )
     after = embedded(local.removeprefix("local:")).counters()["calls"]
     assert (after.get("POST", 0), after.get("DELETE", 0)) == (
         before.get("POST", 0),
