@@ -798,3 +798,16 @@ def test_an_audit_log_that_fails_at_the_end_is_the_reason_apply_gives(emulator: 
         f"left on device; the changes applied from then on are in the report below, not in the "
         f"log. Applied 1 of 1 changes to org {TEST_ORG}"
     )
+
+
+# engine/flow.py (reported): a stop that a rerun gets past (the server failing) says so.
+def test_an_apply_stopped_by_server_errors_advises_running_it_again(emulator: Emulator) -> None:
+    seed(emulator, ["gone"])
+    transport = Scripted(emulator)
+    transport.refusing.add("DELETE")  # the server cannot be reached for writes
+    with make_client(emulator, THREE_TRIES, transport=transport) as client:
+        plan, _ = planned(client, [])
+        with pytest.raises(ApplyError) as raised:
+            apply_one(client, plan, None, concurrency=1, settle=0.0)
+    assert str(raised.value).startswith(f"apply of org {TEST_ORG} stopped: DELETE failed after")
+    assert str(raised.value).endswith("; 1 not applied. Running apply again converges.")

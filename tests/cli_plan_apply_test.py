@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -59,6 +60,8 @@ def test_plan_apply_plan_converges(rules: Path, local: str) -> None:
     applied = run("apply", str(rules), "--api-url", local, "--yes")
     assert applied.exit_code == 0, applied.output
     assert "Apply complete: 3 created, 0 updated, 0 deleted in" in applied.output
+    took = re.search(r"deleted in (\d+\.\d) s, ", applied.output)
+    assert took is not None and float(took[1]) < 60  # the seconds this apply took
     # the migration status (which API?), list, list again just before writing (a concurrent
     # writer?), 2 POSTs, verify
     assert applied.output.rstrip().endswith("6 API calls.")
