@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -55,6 +55,19 @@ from reconciler.vocab.triage.selector import LiveRule
 # Three tries, no waiting: a lost answer and two refused connections exhaust a call.
 THREE_TRIES = RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=0.0, retry_after_cap=0.0)
 SEALED = Provenance(repository="acme/rules")
+
+
+@pytest.fixture
+def ctrl_c_raises() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt in the main thread, as in the CLI, whatever handler the
+    test runner (mutmut's, say) installed."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def planned(client: TriageClient, desired: list[Rule]) -> tuple[TriagePlan, list[LiveRule]]:
@@ -667,6 +680,7 @@ def test_an_apply_stopped_by_a_refusal_reports_no_differences_only_outcomes(
 
 # engine/lanes.py (_in_threads): Ctrl-C in the main thread lets the requests in flight finish
 # before apply returns, so that their outcome is known, and sends nothing more.
+@pytest.mark.usefixtures("ctrl_c_raises")
 def test_ctrl_c_lets_the_writes_in_flight_finish_before_apply_returns(
     emulator: Emulator,
 ) -> None:
@@ -721,6 +735,7 @@ def test_a_delete_that_committed_before_its_retries_failed_is_reported_applied(
     assert emulator.rules(TEST_ORG) == []
 
 
+@pytest.mark.usefixtures("ctrl_c_raises")
 def test_a_write_still_waiting_out_a_429_when_ctrl_c_comes_is_not_applied(
     emulator: Emulator,
 ) -> None:
