@@ -11,17 +11,18 @@ import datetime as dt
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import pytest
 from apply_scripted import INTERRUPT, LOSE, REFUSE, Script, Scripted
 from apply_support import apply_one
 from apply_test import TODAY, make_client, rule, seed
-from conftest import TEST_ORG
+from conftest import TEST_ORG, TEST_TOKEN, TRANSPORT_BASE_URL
 
-from reconciler.emulator import Emulator, Faults
+from reconciler.emulator import Emulator, EmulatorTransport, Faults
 from reconciler.engine import flow
 from reconciler.engine.audit import AuditLog
 from reconciler.engine.lanes import run_lanes
@@ -56,6 +57,19 @@ THREE_TRIES = RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=0.0, retry_a
 SEALED = Provenance(repository="acme/rules")
 
 
+@pytest.fixture
+def ctrl_c_raises() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt in the main thread, as in the CLI, whatever handler the
+    test runner (mutmut's, say) installed."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def planned(client: TriageClient, desired: list[Rule]) -> tuple[TriagePlan, list[LiveRule]]:
     """A plan as the CLI makes it: notes carry our sealed trailer."""
     live = client.live_rules(TEST_ORG)
@@ -79,7 +93,7 @@ def test_a_lost_create_that_commits_late_is_waited_for_not_sent_again(
     emulator.set_faults(Faults(rate_late_commit=1.0, late_commit_delay=0.05))
     with make_client(emulator) as client:
         plan, before = planned(client, [rule("a"), rule("b")])
-        result = apply_org(client, plan, settle=0.4)
+        result = apply_org(client, plan)
         assert result.error is None and len(result.unknown) == 2  # never sent again
         conclude(client, plan, before, result, settle_seconds=0.4)
         emulator.set_faults(Faults())
@@ -91,7 +105,7 @@ def test_a_lost_create_that_commits_late_is_waited_for_not_sent_again(
 
 
 def test_a_create_that_commits_after_the_wait_is_never_sent_again_and_apply_fails(
-    emulator: Emulator,
+    emulator: Emulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The server holds the create for three times the timeout. Apply must not re-send it
     (that makes a duplicate once the first commits), nor exit 0 while its fate is unknown."""
@@ -104,7 +118,14 @@ def test_a_create_that_commits_after_the_wait_is_never_sent_again_and_apply_fail
             apply_one(client, plan, None, concurrency=1, settle=timeout)
         time.sleep(4 * timeout)  # the held create has committed by now
         again, _ = planned(client, [rule("a")])
-    assert "1 with an unknown outcome. Running apply again converges" in str(raised.value)
+    assert str(raised.value) == (
+        f"apply of org {TEST_ORG} sent every change, but 1 of them lost their answer and the "
+        "org does not show them yet: a request may still commit at the server, so they were "
+        f"not sent again. Applied 0 of 1 changes to org {TEST_ORG} (0 created, 0 updated, "
+        "0 deleted); 0 not applied; 1 with an unknown outcome. Running apply again converges "
+        "(it sees what committed meanwhile)."
+    )
+    assert "Interrupted" not in capsys.readouterr().err  # no Ctrl-C: nothing says there was
     assert [r["package_name"] for r in emulator.rules(TEST_ORG)] == ["a"]  # no duplicate
     assert again.changes == ()  # the run it advises has nothing left to do
 
@@ -366,7 +387,7 @@ def test_the_final_listing_settles_each_unknown_outcome_but_a_create_not_seen_ye
     held, lost = Delete(TEST_ORG, _BEFORE, None), Update(TEST_ORG, _BEFORE, rule("a"))
     pending = Create(TEST_ORG, None, rule("b"))
     plan = TriagePlan(TEST_ORG, (held, lost, pending), unchanged=0, existing=1)
-    result = ApplyResult(TEST_ORG)
+    result = ApplyResult()
     result.sending([held, lost, pending])
     settle(result, [_BEFORE], [])
     assert sorted(outcome(plan, result)) == [
@@ -382,6 +403,14 @@ def test_the_differences_after_apply_are_in_selector_order() -> None:
     assert differences(expected, [_listed("u-a", "a")]) == [
         "unexpected rule npm/a [u-a]",
         "missing rule npm/b",
+    ]
+    expected = {rule("a").selector: ("ignore", "why"), rule("b").selector: ("ignore", "why")}
+    twice = [_listed("u-a", "a", note="old"), _listed("u-a2", "a"), _listed("u-b", "b", "warn")]
+    assert differences(expected, twice) == [
+        "2 live rules for npm/a: another writer (a second apply?) made the same change at the "
+        "same time, or a lost create committed late",
+        "rule npm/a has a different note than expected",
+        "rule npm/b has state warn, expected ignore",
     ]
 
 
@@ -406,6 +435,27 @@ def test_the_audit_log_makes_its_directory_sorts_keys_and_counts_lines(
         str(refused.value)
         == f"--audit-log {tmp_path / 'logs'}: cannot append to it: Is a directory"
     )
+
+
+# engine/audit.py (append, close): a disk that refuses the log is one line naming the file,
+# said once; what the operator then reads in place of the log is the report.
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_a_full_disk_is_one_line_naming_the_audit_log_said_once() -> None:
+    log = AuditLog.open("/dev/full", SEALED)
+    with pytest.raises(ApplyError) as raised:
+        _write(log, Delete(TEST_ORG, _BEFORE, None))
+    assert str(raised.value) == (
+        "cannot append to the audit log /dev/full: No space left on device; the changes "
+        "applied from then on are in the report below, not in the log"
+    )
+    _write(log, Delete(TEST_ORG, _listed("u-b", "b"), None))  # nothing more: said once
+    log.close()  # the apply already said so
+    assert log.lines == 0
+    untouched = AuditLog.open("/dev/full", SEALED)  # nothing written: only fsync fails
+    with pytest.raises(ApplyError) as closing:
+        untouched.close()
+    assert str(closing.value) == "cannot write the audit log /dev/full: Invalid argument"
+    untouched.close()  # closed already: nothing to say twice
 
 
 # triage/audit.py (AuditTrail): one line per change, a create's naming the oldest new rule.
@@ -553,3 +603,226 @@ def test_the_engine_refuses_to_write_a_rule_without_a_uuid(
         apply_org(client, plan)
     calls = emulator.counters()["calls"]
     assert (calls["POST"], calls["DELETE"]) == (0, 0)
+
+
+def test_a_refused_plan_names_every_rule_without_a_uuid(emulator: Emulator) -> None:
+    """The operator reads which changes of the hand-edited plan file to fix, all at once."""
+    ghost = LiveRule("", rule("ghost").selector, "warn", "why")
+    phantom = LiveRule("", rule("phantom").selector, "warn", "why")
+    changes = (
+        Update(TEST_ORG, ghost, rule("ghost", state="block"), "block it"),
+        Delete(TEST_ORG, phantom, None),
+    )
+    plan = TriagePlan(TEST_ORG, changes, unchanged=0, existing=2, stated_fingerprint="sha256:x")
+    with make_client(emulator) as client, pytest.raises(ApplyError) as raised:
+        apply_org(client, plan)
+    assert str(raised.value) == (
+        f"refusing the plan of org {TEST_ORG}: update npm/ghost, delete npm/phantom: a rule "
+        "without a uuid can be neither updated nor deleted; nothing was written"
+    )
+
+
+# --- how wide the apply goes ----------------------------------------------------------------
+
+
+class _InFlight(EmulatorTransport):
+    """The emulator, each write held briefly, counting the writes in flight at once."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        super().__init__(emulator)
+        self.now = self.most = 0
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return super().handle_request(request)
+        with self._lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        try:
+            time.sleep(0.05)
+            return super().handle_request(request)
+        finally:
+            with self._lock:
+                self.now -= 1
+
+
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_no_more_writes_are_in_flight_than_the_concurrency_asked(
+    emulator: Emulator, concurrency: int
+) -> None:
+    """``--concurrency`` bounds the upserts' wave and the deletes' (the API's rate limit)."""
+    seed(emulator, ["upd", "gone1", "gone2", "gone3", "gone4"])
+    transport = _InFlight(emulator)
+    with make_client(emulator, transport=transport) as client:
+        plan, _ = planned(client, [rule("upd", state="block"), rule("new")])
+        result = apply_org(client, plan, concurrency=concurrency)
+    assert result.error is None and len(result.applied) == 6  # an update, a create: two POSTs
+    assert transport.most == concurrency
+
+
+# triage/verify.py (conclude): an apply that stopped part-way is not checked against the plan.
+def test_an_apply_stopped_by_a_refusal_reports_no_differences_only_outcomes(
+    emulator: Emulator,
+) -> None:
+    """The delete is refused (the org moved): the rule it left is the refusal's doing, which the
+    report already says, not a difference after apply."""
+    seed(emulator, ["gone"])
+    with make_client(emulator) as client:
+        plan, before = planned(client, [])
+        emulator.add_org(TEST_ORG, migrated=True)
+        result = apply_org(client, plan)
+        assert isinstance(result.error, ReadOnlyError) and not result.interrupted
+        conclusion = conclude(client, plan, before, result)
+    assert [s for _, s in conclusion.statuses] == [NOT_APPLIED]
+    assert conclusion.after is not None and conclusion.problems == ()
+
+
+# engine/lanes.py (_in_threads): Ctrl-C in the main thread lets the requests in flight finish
+# before apply returns, so that their outcome is known, and sends nothing more.
+@pytest.mark.usefixtures("ctrl_c_raises")
+def test_ctrl_c_lets_the_writes_in_flight_finish_before_apply_returns(
+    emulator: Emulator,
+) -> None:
+    import signal
+
+    from reconciler.http import waits
+
+    seed(emulator, ["d1", "d2", "d3", "d4", "d5"])
+    main = threading.main_thread().ident
+    assert main is not None and threading.get_ident() == main
+
+    def ctrl_c_then_linger() -> None:
+        time.sleep(0.1)  # every item is queued by now: the main thread waits on them
+        signal.pthread_kill(main, signal.SIGINT)  # as the terminal sends it, to the main thread
+        time.sleep(0.3)  # still in flight while the main thread handles it
+
+    linger: Script = {("DELETE", 1): lambda: time.sleep(0.4), ("DELETE", 2): ctrl_c_then_linger}
+    transport = Scripted(emulator, linger)
+    try:
+        with make_client(emulator, transport=transport) as client:
+            plan, _ = planned(client, [])
+            result = apply_org(client, plan, concurrency=2)
+            states = [s for _, s in statuses(plan, result)]  # as apply_org returned
+    finally:
+        waits.resume()
+    assert result.interrupted
+    assert states == [APPLIED, APPLIED] + [NOT_APPLIED] * 3  # the two in flight finished
+    assert len(transport.sent("DELETE")) == 2  # and nothing more was sent
+
+
+# engine/outcomes.py (refused): only a refusal (4xx but 429) or a request never sent is
+# certainly not applied; a 5xx or a 429 after a try that committed is settled by the listing.
+@pytest.mark.parametrize("last", [Faults(rate_500=1.0), Faults(rate_429=1.0)])
+def test_a_delete_that_committed_before_its_retries_failed_is_reported_applied(
+    emulator: Emulator, last: Faults
+) -> None:
+    seed(emulator, ["gone"])
+    script: Script = {
+        ("DELETE", 1): lambda: emulator.set_faults(Faults(rate_500_after_commit=1.0)),
+        ("DELETE", 2): lambda: emulator.set_faults(last),
+    }
+    transport = Scripted(emulator, script)
+    no_waiting = replace(THREE_TRIES, max_wait=0.0)
+    with make_client(emulator, no_waiting, transport=transport) as client:
+        plan, before = planned(client, [])
+        result = apply_org(client, plan)
+        assert isinstance(result.error, (ServerError, RateLimitError))
+        assert [s for _, s in statuses(plan, result)] == [UNKNOWN]
+        emulator.set_faults(Faults())
+        conclusion = conclude(client, plan, before, result)
+    assert [s for _, s in conclusion.statuses] == [APPLIED]
+    assert emulator.rules(TEST_ORG) == []
+
+
+@pytest.mark.usefixtures("ctrl_c_raises")
+def test_a_write_still_waiting_out_a_429_when_ctrl_c_comes_is_not_applied(
+    emulator: Emulator,
+) -> None:
+    """It was never sent: the report says so without waiting for a listing."""
+    import signal
+
+    from reconciler.http import waits
+
+    seed(emulator, ["gone"])
+    main = threading.main_thread().ident
+    assert main is not None
+    patient = RetryPolicy(max_attempts=3, retry_after_cap=900.0, max_wait=900.0)
+    client = TriageClient(
+        TRANSPORT_BASE_URL, TEST_TOKEN, transport=EmulatorTransport(emulator), retry=patient
+    )
+    ctrl_c = threading.Timer(0.3, signal.pthread_kill, (main, signal.SIGINT))
+    try:
+        with client:
+            plan, _ = planned(client, [])
+            emulator.set_faults(Faults(rate_429=1.0, retry_after=900))
+            started = time.monotonic()
+            ctrl_c.start()
+            result = apply_org(client, plan)
+    finally:
+        ctrl_c.cancel()
+        waits.resume()
+        emulator.set_faults(Faults())
+    assert result.interrupted and time.monotonic() - started < 10
+    assert outcome(plan, result) == [("delete", "npm/gone", NOT_APPLIED)]
+
+
+# engine/flow.py (finish): after Ctrl-C, the changes whose outcome is unknown are checked once
+# (said first); a second Ctrl-C during that check stops at once, leaving them unknown.
+@pytest.mark.parametrize("again", [False, True])
+def test_ctrl_c_checks_the_unknown_outcomes_and_ctrl_c_again_skips_it(
+    emulator: Emulator, capsys: pytest.CaptureFixture[str], again: bool
+) -> None:
+    emulator.set_faults(Faults(rate_late_commit=1.0, late_commit_delay=0.1))
+    seed(emulator, ["gone"])
+    transport = Scripted(emulator)
+
+    def ctrl_c() -> None:
+        if again:  # the next GET is the final listing's
+            transport.script[("GET", transport.seen["GET"] + 1)] = INTERRUPT
+        raise KeyboardInterrupt
+
+    with make_client(emulator, transport=transport) as client:
+        plan, _ = planned(client, [rule("a")])
+        transport.script[("DELETE", 1)] = ctrl_c  # right after the lost create
+        with pytest.raises(KeyboardInterrupt):
+            apply_one(client, plan, None, concurrency=1, settle=0.5)
+    err = capsys.readouterr().err
+    assert (
+        "Interrupted: checking 2 changes whose outcome is unknown (Ctrl-C again to stop at "
+        "once)..." in err
+    )
+    settled = ["  applied: create npm/a", "  not applied: delete npm/gone"]
+    unsettled = ["  outcome unknown: create npm/a", "  outcome unknown: delete npm/gone"]
+    assert report_lines(err) == (unsettled if again else settled)
+
+
+# engine/flow.py (apply_org): an audit log that fails when the trail is finished (a create no
+# listing named) stops the report with that failure, not with the listing's.
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_an_audit_log_that_fails_at_the_end_is_the_reason_apply_gives(emulator: Emulator) -> None:
+    transport = Scripted(emulator)
+    log = AuditLog.open("/dev/full", SEALED)
+    with make_client(emulator, THREE_TRIES, transport=transport) as client:
+        plan, _ = planned(client, [rule("a")])
+        transport.script[("POST", 1)] = transport.refuse_from_now("GET")
+        with pytest.raises(ApplyError) as raised:
+            apply_one(client, plan, log, concurrency=1, settle=0.0)
+    assert str(raised.value).startswith(
+        f"apply of org {TEST_ORG} stopped: cannot append to the audit log /dev/full: No space "
+        f"left on device; the changes applied from then on are in the report below, not in the "
+        f"log. Applied 1 of 1 changes to org {TEST_ORG}"
+    )
+
+
+# engine/flow.py (reported): a stop that a rerun gets past (the server failing) says so.
+def test_an_apply_stopped_by_server_errors_advises_running_it_again(emulator: Emulator) -> None:
+    seed(emulator, ["gone"])
+    transport = Scripted(emulator)
+    transport.refusing.add("DELETE")  # the server cannot be reached for writes
+    with make_client(emulator, THREE_TRIES, transport=transport) as client:
+        plan, _ = planned(client, [])
+        with pytest.raises(ApplyError) as raised:
+            apply_one(client, plan, None, concurrency=1, settle=0.0)
+    assert str(raised.value).startswith(f"apply of org {TEST_ORG} stopped: DELETE failed after")
+    assert str(raised.value).endswith("; 1 not applied. Running apply again converges.")

@@ -26,7 +26,7 @@ from reconciler.rules.model import Rule
 from reconciler.triage.apply import apply_org, batches
 from reconciler.triage.client import TriageClient
 from reconciler.triage.plan import TriagePlan, diff
-from reconciler.triage.verify import verify
+from reconciler.triage.verify import differences, expected_state
 from reconciler.vocab.triage.selector import LiveRule, Selector
 
 TODAY = dt.date(2026, 11, 28)
@@ -89,7 +89,12 @@ def converge(client: TriageClient, desired: list[Rule]) -> list[str]:
     plan, before = plan_for(client, desired)
     result = apply_org(client, plan)
     assert result.error is None, result.error
-    return verify(client, plan, before)[0]
+    return verify(client, plan, before)
+
+
+def verify(client: TriageClient, plan: TriagePlan, before: list[LiveRule]) -> list[str]:
+    """How the org, listed afresh, still differs from what ``plan`` should have left."""
+    return differences(expected_state(plan, before), client.live_rules(TEST_ORG))
 
 
 def test_batches_are_at_most_100_and_broad_ones_apart() -> None:
@@ -167,7 +172,7 @@ def test_a_lost_create_is_resolved_by_relisting_not_reposted(
     assert result.error is None
     assert emulator.counters()["calls"]["POST"] == 1
     assert sorted(r["package_name"] for r in emulator.rules(TEST_ORG)) == ["a", "b"]
-    assert verify(client, plan, before)[0] == []
+    assert verify(client, plan, before) == []
 
 
 # Late commits land well inside the settle time, so that a slow CI runner does not make them late.

@@ -54,21 +54,29 @@ def test_backoff_jitter_reaches_from_half_the_delay_to_all_of_it() -> None:
     assert [backoff_delay(3, policy, Draw(d)) for d in (0.0, 0.5, 1.0)] == [2.0, 3.0, 4.0]
 
 
+_DELAYS = "delays must be finite and not negative"
+_TIMEOUT = "timeout must be a positive number of seconds"
+
+
 @pytest.mark.parametrize(
-    "kwargs",
+    ("kwargs", "message"),
     [
-        {"max_attempts": 0},
-        {"base_delay": -1.0},
-        {"timeout": 0.0},
-        {"timeout": float("inf")},
-        {"max_wait": -1.0},
-        {"max_wait": float("nan")},
-        {"retry_after_cap": float("inf")},
+        ({"max_attempts": 0}, "max_attempts must be at least 1"),
+        ({"base_delay": -1.0}, _DELAYS),
+        ({"timeout": 0.0}, _TIMEOUT),
+        ({"timeout": float("inf")}, _TIMEOUT),
+        ({"max_wait": -1.0}, _DELAYS),
+        ({"max_wait": float("nan")}, _DELAYS),
+        ({"retry_after_cap": float("inf")}, _DELAYS),
     ],
 )
-def test_retry_policy_rejects_nonsense(kwargs: dict[str, float]) -> None:
-    with pytest.raises(ValueError):
+def test_retry_policy_rejects_nonsense_saying_which_setting(
+    kwargs: dict[str, float], message: str
+) -> None:
+    """A program building its own policy reads which setting it got wrong."""
+    with pytest.raises(ValueError) as raised:
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
+    assert str(raised.value) == message
 
 
 class FakeClock:
@@ -95,6 +103,11 @@ def test_gate_waits_until_the_latest_push() -> None:
     assert gate.wait() == 5.0  # what it slept: the time a 429 budget is charged
     assert clock.sleeps == [5.0]
     assert gate.remaining() == 0.0
+    assert gate.wait() == 0.0  # open from the very instant it reaches its time: no sleep
+    assert clock.sleeps == [5.0]
+    gate.push(0.5)  # a Retry-After under a second is waited out too
+    assert gate.wait() == 0.5
+    assert clock.sleeps == [5.0, 0.5]
 
 
 def test_gate_trusts_sleep_and_waits_again_only_when_pushed_meanwhile() -> None:

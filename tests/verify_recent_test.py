@@ -9,8 +9,10 @@ delete, a rule without a stamp, a lost answer) falls back to every page.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,10 +20,11 @@ from typing import Any
 import httpx
 import pytest
 from apply_support import apply_one
-from apply_test import TODAY, make_client, rule, seed
-from conftest import TEST_ORG
+from apply_test import NO_WAIT, TODAY, make_client, rule, seed
+from conftest import TEST_ORG, TEST_TOKEN, TRANSPORT_BASE_URL
 
-from reconciler.emulator import Emulator
+from reconciler.emulator import Emulator, EmulatorTransport
+from reconciler.emulator.database import format_timestamp
 from reconciler.engine.outcomes import Conclusion
 from reconciler.http.paginate import Page
 from reconciler.rules.model import Rule
@@ -131,9 +134,14 @@ def test_someone_elses_update_is_among_the_changed_rules(
     )
 
 
-def test_a_rule_without_a_stamp_makes_the_shortcut_step_aside(applied: Applied) -> None:
+@pytest.mark.parametrize("blank", ["updated_at", "uuid"])
+def test_a_rule_without_a_stamp_or_a_uuid_makes_the_shortcut_step_aside(
+    applied: Applied, blank: str
+) -> None:
     before = applied.before
-    unstamped = [dataclasses.replace(before[0], updated_at=""), *before[1:]]
+    one = before[500]  # a rule the plan leaves alone, on a page the count does not read
+    blanked = dataclasses.replace(one, updated_at="") if blank == "updated_at" else None
+    unstamped = [*before[:500], blanked or dataclasses.replace(one, uuid=""), *before[501:]]
     assert after_apply(applied.client, TEST_ORG, unstamped, applied.result) is None
 
 
@@ -261,3 +269,121 @@ def test_a_changed_rule_without_a_uuid_makes_the_shortcut_step_aside() -> None:
     assert _changed_since(stamp, [_page([_stamped("a")])], []) == {"a": _stamped("a")}
     assert _changed_since(stamp, [_page([_stamped("")])], []) is None
     assert _changed_since(stamp, [_page([_stamped("a", "")])], []) is None
+
+
+# triage/recent.py (after_apply, _newest_stamp): how many pages the shortcut reads is the
+# quota an apply spends on its final listing; each case sits on a page boundary.
+_BASE = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+NAMES_2K = [f"pkg-{i:04d}" for i in range(2000)]
+
+
+def _seed_stamped(emulator: Emulator, count: int, tied: int) -> None:
+    """``count`` rules created a second apart; the last ``tied`` share one updated_at."""
+
+    def stamp(i: int) -> str:
+        return format_timestamp(_BASE + dt.timedelta(seconds=i))
+
+    emulator.seed_rules(
+        TEST_ORG,
+        [
+            {
+                "package_type": "npm",
+                "package_name": NAMES_2K[i],
+                "state": "ignore",
+                "note": "why",
+                "created_at": stamp(i),
+                "updated_at": stamp(min(i, count - tied)),
+            }
+            for i in range(count)
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("count", "tied", "updates", "deletes", "creates", "pages"),
+    [
+        # The count page is the one the creates open (1,002 rules: page 11) ...
+        (1000, 1, 0, 0, 2, 2),
+        # ... or the one they fill (1,000 rules: page 10); updates and deletes add no rule.
+        (998, 1, 0, 0, 2, 2),
+        # 150 creates: 2 pages of changed rules, and the count page 12 (1,150 rules).
+        (1000, 1, 0, 0, 150, 3),
+        (1001, 1, 1, 1, 0, 2),
+        # 98 updates and the rule at the newest stamp fill one page; a delete takes no room.
+        (1000, 1, 98, 2, 0, 2),
+        # 99 updates and that rule run onto a second page.
+        (1000, 1, 99, 0, 0, 3),
+        # 100 rules share the newest stamp: all are read again with the change, on 2 pages.
+        (1000, 100, 1, 0, 0, 3),
+        # 150 (a bulk import in one instant): every page, nothing spent on the shortcut first.
+        (1000, 150, 1, 0, 0, 10),
+        # 3 pages by creation: 1 changed and 1 to count them is still one request fewer.
+        (250, 1, 1, 0, 0, 2),
+    ],
+)
+def test_the_final_listing_reads_only_the_pages_it_needs(
+    emulator: Emulator,
+    count: int,
+    tied: int,
+    updates: int,
+    deletes: int,
+    creates: int,
+    pages: int,
+) -> None:
+    _seed_stamped(emulator, count, tied)
+    names = NAMES_2K[:count]
+    wanted = [rule(n, state="block") for n in names[:updates]]
+    wanted += [rule(n) for n in names[updates + deletes :]]
+    wanted += [rule(f"new-{i}") for i in range(creates)]
+    with make_client(emulator) as client:
+        before = client.live_rules(TEST_ORG)
+        plan = diff(TEST_ORG, wanted, before, today=TODAY, prune=True)
+        assert len(plan.changes) == updates + deletes + creates
+        result = apply_org(client, plan)
+        listed = gets(emulator)
+        conclusion = conclude(client, plan, before, result)
+    assert gets(emulator) - listed == pages
+    assert conclusion.problems == ()
+    assert concluded(conclusion) == held(emulator)
+
+
+class _GetsInFlight(EmulatorTransport):
+    """The emulator, each listing of changed rules held briefly, counting those at once."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        super().__init__(emulator)
+        self.now = self.most = 0
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("sort") != "updated_at":
+            return super().handle_request(request)
+        with self._lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        try:
+            time.sleep(0.05)
+            return super().handle_request(request)
+        finally:
+            with self._lock:
+                self.now -= 1
+
+
+def test_the_changed_rules_are_read_no_wider_than_the_client_concurrency(
+    emulator: Emulator,
+) -> None:
+    _seed_stamped(emulator, 1000, 1)
+    transport = _GetsInFlight(emulator)
+    client = TriageClient(
+        TRANSPORT_BASE_URL, TEST_TOKEN, transport=transport, retry=NO_WAIT, concurrency=1
+    )
+    with client:
+        before = client.live_rules(TEST_ORG)
+        wanted = [rule(n, state="block") for n in NAMES_2K[:150]] + [
+            rule(n) for n in NAMES_2K[150:1000]
+        ]
+        plan = diff(TEST_ORG, wanted, before, today=TODAY, prune=True)
+        result = apply_org(client, plan, concurrency=1)
+        after = after_apply(client, TEST_ORG, before, result)
+    assert after is not None and len(after) == 1000  # read from 2 pages of changed rules
+    assert transport.most == 1

@@ -69,8 +69,9 @@ def _in_threads(
         waits.interrupt()  # a worker asleep in a Retry-After or backoff wakes now, unsent
         raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    errors = [e for f in futures if not f.cancelled() and (e := f.exception()) is not None]
+        # The items still queued see ``stopped`` and return unsent: nothing to cancel.
+        pool.shutdown(wait=True)
+    errors = [e for f in futures if (e := f.exception()) is not None]
     for error in errors:
         if isinstance(error, KeyboardInterrupt):
             raise error

@@ -63,7 +63,7 @@ def longest_increasing(values: Sequence[int], bonus: Sequence[int] | None = None
     size = max(values, default=-1) + 1
     gains = bonus if bonus is not None else [0] * len(values)
     tree: list[tuple[int, int, int]] = [(0, 0, 0)] * (size + 1)  # (length, bonus, -end - 1)
-    parent: list[int] = [-1] * len(values)
+    parent: list[int] = []  # each index's predecessor in its run, -1 for none
     best: tuple[int, int, int] = (0, 0, 0)
     for i, value in enumerate(values):
         found: tuple[int, int, int] = (0, 0, 0)
@@ -71,7 +71,7 @@ def longest_increasing(values: Sequence[int], bonus: Sequence[int] | None = None
         while k > 0:
             found = max(found, tree[k])
             k -= k & -k
-        parent[i] = -found[2] - 1 if found[0] else -1
+        parent.append(-found[2] - 1)  # (0, 0, 0), no predecessor, decodes to -1 too
         mine = (found[0] + 1, found[1] + gains[i], -i - 1)
         best = max(best, mine)
         k = value + 1
@@ -79,7 +79,7 @@ def longest_increasing(values: Sequence[int], bonus: Sequence[int] | None = None
             tree[k] = max(tree[k], mine)
             k += k & -k
     run: list[int] = []
-    i = -best[2] - 1 if best[0] else -1
+    i = -best[2] - 1  # -1 when there are no values
     while i != -1:
         run.append(i)
         i = parent[i]

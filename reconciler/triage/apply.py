@@ -45,27 +45,24 @@ class Listener(Protocol):
 class ApplyResult(Outcomes):
     """What one org's apply did (``engine.outcomes.Outcomes``: how it stopped)."""
 
-    org: str
     applied: list[Change] = field(default_factory=list)
     unknown: list[Change] = field(default_factory=list)
     listener: Listener | None = field(default=None, repr=False)
-    _applied_ids: set[int] = field(default_factory=set, repr=False)
 
     def sending(self, changes: Sequence[Change]) -> None:
         with self.lock:
             self.unknown.extend(changes)
 
     def done(self, changes: Sequence[Change]) -> None:
-        """The server holds ``changes``; the listener hears of each exactly once."""
+        """The server holds ``changes``, each of which was *unknown* until now (sent, or left
+        so by the final listing), so the listener hears of each exactly once."""
         with self.lock:  # also keeps a progress bar's redraws from interleaving
-            fresh = [c for c in changes if id(c) not in self._applied_ids]
-            self._applied_ids.update(id(c) for c in fresh)
-            self._forget(fresh)
-            self.applied.extend(fresh)
+            self._forget(changes)
+            self.applied.extend(changes)
             if self.listener is not None:
-                self.listener.applied(fresh)
+                self.listener.applied(changes)
             if self.progress:
-                self.progress(len(fresh))
+                self.progress(len(changes))
 
     def not_applied(self, changes: Sequence[Change]) -> None:
         """The server does not hold ``changes`` (a listing, or a refusal, says so)."""
@@ -99,39 +96,36 @@ class _Run:
     plan: TriagePlan
     result: ApplyResult
     concurrency: int
-    settle: float
 
     def _of(self, action: str) -> list[Change]:
         return [c for c in self.plan.changes if c.action == action]
 
-    def _attempt(self, changes: list[Change], write: Callable[[], object]) -> bool:
-        """Send one request; False when its answer was lost (the changes stay unknown)."""
+    def _attempt(self, changes: list[Change], write: Callable[[], object]) -> None:
+        """Send one request. When its answer was lost the changes stay unknown and the run goes
+        on: only a create batch can lose it (updates and deletes are retried until they get an
+        answer or fail), and it is never sent again (see the module's docstring)."""
         self.result.sending(changes)
         try:
             write()
-        except OutcomeUnknownError as exc:
-            self.result.failed(changes, exc)
-            return False
+        except OutcomeUnknownError:
+            self.result.uncertain()
+            return
         except BaseException as exc:
             self.result.failed(changes, exc)
             raise
         self.result.done(changes)
-        return True
 
     def _post(self, batch: list[Change]) -> None:
         self.client.upsert(self.plan.org, [c.entry() for c in batch], force=batch[0].broad)
 
     def upserts(self) -> None:
         """POST the updates and creates in batches, in one wave (no order between them
-        matters). A lost update stops the run. A create batch whose answer was lost is never
-        sent again in this run: it keeps its unknown outcome, for the final listing to settle
-        once it had ``settle`` seconds to commit."""
+        matters). An update batch is retried freely (it carries uuids) and stops the run when
+        its retries fail. A create batch whose answer was lost is never sent again in this
+        run: it keeps its unknown outcome, for the final listing to settle."""
 
         def send(batch: list[Change]) -> None:
-            if self._attempt(batch, lambda: self._post(batch)):
-                return
-            if batch[0].action == "update":  # with a uuid, so the client retried it freely
-                raise OutcomeUnknownError(f"an update of {len(batch)} rules may not have applied")
+            self._attempt(batch, lambda: self._post(batch))
 
         updates, creates = self._of("update"), self._of("create")
         parallel([*batches(updates), *batches(creates)], send, self.concurrency)
@@ -167,18 +161,16 @@ def apply_org(
     *,
     concurrency: int = 8,
     progress: Progress | None = None,
-    settle: float = 0.0,
     listener: Listener | None = None,
 ) -> ApplyResult:
     """Send one org's changes. Never raises for an API failure or Ctrl-C: see the result.
 
-    ``settle`` is how long a request whose answer was lost may still commit at the server;
-    pass the client's request timeout. ``listener`` hears of every confirmed change and of every
+    ``listener`` hears of every confirmed change and of every
     listing made, as they happen.
     """
     writable(plan)
-    result = ApplyResult(plan.org, listener=listener, progress=progress)
-    run = _Run(client, plan, result, concurrency, settle)
+    result = ApplyResult(listener=listener, progress=progress)
+    run = _Run(client, plan, result, concurrency)
     try:
         # Upserts before deletes: stopping part-way leaves a rule too many, never too few.
         run.upserts()

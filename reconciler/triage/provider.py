@@ -75,7 +75,6 @@ class TriageProvider:
             plan,
             concurrency=concurrency,
             progress=progress,
-            settle=settle,
             listener=trail,
         )
 

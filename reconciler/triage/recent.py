@@ -50,10 +50,10 @@ def after_apply(
     known = {rule.uuid for rule in before}
     holds = len(known - deleted) + sum(1 for c in result.applied if c.action == "create")
     recent_pages = -(-(written + ties + 1) // MAX_PER_PAGE)
-    last_page = max(1, -(-holds // MAX_PER_PAGE))
+    last_page = -(-holds // MAX_PER_PAGE)
     if recent_pages + 1 >= last_page:
         return None  # every page is as few requests
-    with ThreadPoolExecutor(max_workers=max(1, min(client.concurrency, recent_pages))) as pool:
+    with ThreadPoolExecutor(max_workers=min(client.concurrency, recent_pages)) as pool:
         read = pool.map(partial(client.page, org, order=RECENT_FIRST), range(1, recent_pages + 1))
         changed = _changed_since(stamp, list(read), before)
     if changed is None:
@@ -80,9 +80,9 @@ def _newest_stamp(before: Sequence[LiveRule]) -> tuple[dt.datetime, int] | None:
             newest, ties = when, 1
         elif when == newest:
             ties += 1
-    if ties > MAX_TIES:
+    if newest is None or ties > MAX_TIES:  # no rule before: one page says as much
         return None
-    return (newest or dt.datetime.min.replace(tzinfo=dt.UTC)), ties
+    return newest, ties
 
 
 def _changed_since(

@@ -108,15 +108,6 @@ def _touched(
     return touched
 
 
-def verify(
-    client: TriageClient, plan: TriagePlan, before: Sequence[LiveRule]
-) -> tuple[list[str], list[LiveRule]]:
-    """Re-list the org after ``plan``; return what still differs, and the fresh listing."""
-    expected = expected_state(plan, before)
-    after = client.live_rules(plan.org, expected=len(expected))
-    return differences(expected, after), after
-
-
 def expected_state(plan: TriagePlan, before: Sequence[LiveRule]) -> dict[Selector, tuple[str, str]]:
     """What the org should hold after ``plan``: selector -> (state, human note).
 
