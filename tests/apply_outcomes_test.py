@@ -25,7 +25,7 @@ from conftest import TEST_ORG, TEST_TOKEN, TRANSPORT_BASE_URL
 from reconciler.emulator import Emulator, EmulatorTransport, Faults
 from reconciler.engine import flow
 from reconciler.engine.audit import AuditLog
-from reconciler.engine.lanes import run_lanes
+from reconciler.engine.lanes import parallel, run_lanes
 from reconciler.engine.outcomes import APPLIED, NOT_APPLIED, UNKNOWN
 from reconciler.engine.provenance import Provenance
 from reconciler.errors import (
@@ -504,6 +504,35 @@ def test_lanes_run_at_most_concurrency_at_once(
 
     run_lanes([lane] * lanes, concurrency)
     assert most[0] == at_once and threads == {main}
+
+
+def test_ctrl_c_while_a_worker_starts_still_waits_for_every_write_in_flight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SIGINT can land inside ``pool.submit`` just after it started a worker and before the
+    pool recorded it: that worker's write must still finish before apply reports."""
+    started, finished, lock = [], [], threading.Lock()
+    real_start = threading.Thread.start
+    calls = [0]
+
+    def start_then_interrupted(thread: threading.Thread) -> None:
+        real_start(thread)
+        calls[0] += 1
+        if calls[0] == 2:  # the second worker runs, and the signal arrives right then
+            raise KeyboardInterrupt
+
+    def send(item: int) -> None:
+        with lock:
+            started.append(item)
+        time.sleep(0.3)  # a request in flight
+        with lock:
+            finished.append(item)
+
+    monkeypatch.setattr(threading.Thread, "start", start_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        parallel(list(range(4)), send, 4)
+    with lock:
+        assert sorted(started) == sorted(finished) and started  # nothing left in flight
 
 
 # --- verification and concurrent writers ----------------------------------------------------

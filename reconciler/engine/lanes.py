@@ -61,8 +61,9 @@ def _in_threads(
     """Items not yet started when one fails, or when Ctrl-C arrives, are never sent; the ones
     in flight are let finish. Then the first failure is raised, a KeyboardInterrupt first."""
     pool = ThreadPoolExecutor(max_workers=concurrency)
+    busy = _Busy()
     try:
-        futures = [pool.submit(_guarded, stopped, send, item) for item in items]
+        futures = [pool.submit(busy.run, _guarded, stopped, send, item) for item in items]
         wait(futures)
     except KeyboardInterrupt:  # Ctrl-C (or SIGTERM) in the main thread while waiting
         stopped.set()
@@ -71,9 +72,38 @@ def _in_threads(
     finally:
         # The items still queued see ``stopped`` and return unsent: nothing to cancel.
         pool.shutdown(wait=True)
+        # A Ctrl-C inside ``submit`` can leave a worker the pool never recorded, so its
+        # shutdown does not wait for it: wait for every item that has started, whatever ran it.
+        busy.idle()
     errors = [e for f in futures if (e := f.exception()) is not None]
     for error in errors:
         if isinstance(error, KeyboardInterrupt):
             raise error
     if errors:
         raise errors[0]
+
+
+class _Busy:
+    """How many items are inside ``send`` right now, to wait until none is.
+
+    An item counts itself in before it looks at ``stopped``: so once ``stopped`` is set, an
+    item either was counted (and is waited for) or sees it and returns unsent.
+    """
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+
+    def run(self, guarded: Callable[..., None], *args: object) -> None:
+        with self._changed:
+            self._count += 1
+        try:
+            guarded(*args)
+        finally:
+            with self._changed:
+                self._count -= 1
+                self._changed.notify_all()
+
+    def idle(self) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._count == 0)
