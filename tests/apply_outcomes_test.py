@@ -15,10 +15,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
 import pytest
 from apply_scripted import INTERRUPT, LOSE, REFUSE, Script, Scripted
-from apply_support import apply_one
+from apply_support import InFlight, apply_one
 from apply_test import TODAY, make_client, rule, seed
 from conftest import TEST_ORG, TEST_TOKEN, TRANSPORT_BASE_URL
 
@@ -654,35 +653,13 @@ def test_a_refused_plan_names_every_rule_without_a_uuid(emulator: Emulator) -> N
 # --- how wide the apply goes ----------------------------------------------------------------
 
 
-class _InFlight(EmulatorTransport):
-    """The emulator, each write held briefly, counting the writes in flight at once."""
-
-    def __init__(self, emulator: Emulator) -> None:
-        super().__init__(emulator)
-        self.now = self.most = 0
-        self._lock = threading.Lock()
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method == "GET":
-            return super().handle_request(request)
-        with self._lock:
-            self.now += 1
-            self.most = max(self.most, self.now)
-        try:
-            time.sleep(0.05)
-            return super().handle_request(request)
-        finally:
-            with self._lock:
-                self.now -= 1
-
-
 @pytest.mark.parametrize("concurrency", [1, 2])
 def test_no_more_writes_are_in_flight_than_the_concurrency_asked(
     emulator: Emulator, concurrency: int
 ) -> None:
     """``--concurrency`` bounds the upserts' wave and the deletes' (the API's rate limit)."""
     seed(emulator, ["upd", "gone1", "gone2", "gone3", "gone4"])
-    transport = _InFlight(emulator)
+    transport = InFlight(emulator, lambda r: r.method != "GET")
     with make_client(emulator, transport=transport) as client:
         plan, _ = planned(client, [rule("upd", state="block"), rule("new")])
         result = apply_org(client, plan, concurrency=concurrency)

@@ -12,18 +12,17 @@ import dataclasses
 import datetime as dt
 import json
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from apply_support import apply_one
+from apply_support import InFlight, apply_one
 from apply_test import NO_WAIT, TODAY, make_client, rule, seed
 from conftest import TEST_ORG, TEST_TOKEN, TRANSPORT_BASE_URL
 
-from reconciler.emulator import Emulator, EmulatorTransport
+from reconciler.emulator import Emulator
 from reconciler.emulator.database import format_timestamp
 from reconciler.engine.outcomes import Conclusion
 from reconciler.http.paginate import Page
@@ -347,33 +346,11 @@ def test_the_final_listing_reads_only_the_pages_it_needs(
     assert concluded(conclusion) == held(emulator)
 
 
-class _GetsInFlight(EmulatorTransport):
-    """The emulator, each listing of changed rules held briefly, counting those at once."""
-
-    def __init__(self, emulator: Emulator) -> None:
-        super().__init__(emulator)
-        self.now = self.most = 0
-        self._lock = threading.Lock()
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.params.get("sort") != "updated_at":
-            return super().handle_request(request)
-        with self._lock:
-            self.now += 1
-            self.most = max(self.most, self.now)
-        try:
-            time.sleep(0.05)
-            return super().handle_request(request)
-        finally:
-            with self._lock:
-                self.now -= 1
-
-
 def test_the_changed_rules_are_read_no_wider_than_the_client_concurrency(
     emulator: Emulator,
 ) -> None:
     _seed_stamped(emulator, 1000, 1)
-    transport = _GetsInFlight(emulator)
+    transport = InFlight(emulator, lambda r: r.url.params.get("sort") == "updated_at")
     client = TriageClient(
         TRANSPORT_BASE_URL, TEST_TOKEN, transport=transport, retry=NO_WAIT, concurrency=1
     )
